@@ -1,0 +1,145 @@
+// Value spaces: the one description of what a leaf may hold. Validation, help (`<On/Off>`,
+// `<1..65535>`, `<S: 0, 255>`), completion and the reference docs all read these.
+// Pure data and pure functions: nothing here touches I/O or imports from src/.
+
+export type Value = string | number;
+export type Role = 'Admin' | 'ReadOnly';
+
+export type Parsed = { ok: true; value: Value } | { ok: false; reason: string };
+
+export interface ValueSpace {
+  readonly kind: 'literal' | 'int' | 'string';
+  /** The Cisco-style value space, e.g. `<On/Off>`, `<1..65535>`, `<S: 0, 255>`. */
+  readonly space: string;
+  /** Closed set of words (literal spaces only), in their canonical case. */
+  readonly literals?: readonly string[];
+  /** Whether terminal output quotes the value (strings yes, literals and integers no). */
+  readonly quoted: boolean;
+  /** Checks a raw value as typed; returns the canonical value or why it is refused. */
+  parse(raw: string): Parsed;
+}
+
+/** A closed set of words, matched without case, rendered in canonical case. */
+export function literal(...values: string[]): ValueSpace {
+  const space = `<${values.join('/')}>`;
+  return {
+    kind: 'literal',
+    space,
+    literals: values,
+    quoted: false,
+    parse(raw) {
+      const hit = values.find((v) => v.toLowerCase() === raw.toLowerCase());
+      return hit === undefined ? { ok: false, reason: `expected ${space}` } : { ok: true, value: hit };
+    },
+  };
+}
+
+/** An integer in [min, max]. */
+export function int(min: number, max: number): ValueSpace {
+  const space = `<${min}..${max}>`;
+  return {
+    kind: 'int',
+    space,
+    quoted: false,
+    parse(raw) {
+      if (!/^-?\d{1,15}$/.test(raw)) return { ok: false, reason: `expected ${space}` };
+      const n = Number(raw);
+      return n < min || n > max ? { ok: false, reason: `expected ${space}` } : { ok: true, value: n };
+    },
+  };
+}
+
+export interface StringOptions {
+  /** Extra check on a value of the right length; returns why it is refused, or undefined. */
+  check?: (v: string) => string | undefined;
+  /** Words offered by Tab completion (the value space stays open). */
+  suggestions?: readonly string[];
+}
+
+/** A string of min..max characters, printable, no control characters. */
+export function str(min: number, max: number, opts: StringOptions = {}): ValueSpace {
+  const space = `<S: ${min}, ${max}>`;
+  return {
+    kind: 'string',
+    space,
+    quoted: true,
+    literals: opts.suggestions,
+    parse(raw) {
+      // Control characters never belong in a configuration value or parameter.
+      // eslint-disable-next-line no-control-regex
+      if (/[\x00-\x1f\x7f]/.test(raw)) return { ok: false, reason: `control characters are not allowed in ${space}` };
+      const len = [...raw].length;
+      if (len < min || len > max) return { ok: false, reason: `expected ${space}` };
+      const why = opts.check?.(raw);
+      return why ? { ok: false, reason: why } : { ok: true, value: raw };
+    },
+  };
+}
+
+// ---- Common checks, shared by schema and commands ----
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+
+/** A fully qualified domain name: at least two labels, letters in the last one, no IP address. */
+export function isFqdn(v: string): boolean {
+  if (v.length > 253) return false;
+  const name = v.endsWith('.') ? v.slice(0, -1) : v;
+  const labels = name.split('.');
+  if (labels.length < 2) return false;
+  if (!labels.every((l) => LABEL.test(l))) return false;
+  return /[a-z]/i.test(labels[labels.length - 1]!);
+}
+
+export function fqdn(min = 1, max = 253): ValueSpace {
+  return str(min, max, { check: (v) => (v === '' || isFqdn(v) ? undefined : `${v} is not a valid FQDN`) });
+}
+
+export function email(): ValueSpace {
+  return str(0, 254, {
+    check: (v) => (v === '' || /^[^\s@"]+@[^\s@"]+\.[^\s@"]+$/.test(v) ? undefined : `${v} is not an email address`),
+  });
+}
+
+export function httpsUrl(): ValueSpace {
+  return str(0, 1024, {
+    check(v) {
+      if (v === '') return undefined;
+      try {
+        const u = new URL(v);
+        return u.protocol === 'https:' ? undefined : `${v} is not an https URL`;
+      } catch {
+        return `${v} is not a URL`;
+      }
+    },
+  });
+}
+
+export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+
+/** Comma-separated days of the week, e.g. "Mon,Thu"; canonicalised, unique, week order. */
+export function weekdays(): ValueSpace {
+  const base = str(0, 27);
+  return {
+    ...base,
+    literals: DAYS,
+    parse(raw) {
+      const first = base.parse(raw);
+      if (!first.ok) return first;
+      if (raw.trim() === '') return { ok: true, value: '' };
+      const picked = new Set<string>();
+      for (const part of raw.split(',')) {
+        const d = DAYS.find((x) => x.toLowerCase() === part.trim().toLowerCase());
+        if (!d) return { ok: false, reason: `${part.trim()} is not a day: expected a list of ${DAYS.join('/')}` };
+        picked.add(d);
+      }
+      return { ok: true, value: DAYS.filter((d) => picked.has(d)).join(',') };
+    },
+  };
+}
+
+/** A time of day "HH:MM", 24-hour. */
+export function timeOfDay(): ValueSpace {
+  return str(5, 5, {
+    check: (v) => (/^([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : `${v} is not a time of day: expected HH:MM`),
+  });
+}

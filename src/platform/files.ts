@@ -1,0 +1,71 @@
+// The only place that writes files. Every write is atomic and durable: temp file in the same
+// directory, fsync, rename over the target, fsync the directory. A crash at any instant leaves
+// either the old file or the new one, never a torn one.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+export interface WriteOptions {
+  /** File mode: 0o600 for keys and secrets, 0o644 for certificates. */
+  mode: number;
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function atomicWrite(file: string, data: string | Buffer, opts: WriteOptions): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', opts.mode);
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fchmodSync(fd, opts.mode);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDir(dir);
+}
+
+/**
+ * Writes several files so that a crash leaves all old or all new: each is staged as a temp file,
+ * then they are renamed in order. Callers that need a pair (certificate + key) to match after any
+ * crash must also record which generation is current (see the certificate store), because two
+ * renames are not one atomic step.
+ */
+export function atomicWriteMany(files: readonly { file: string; data: string | Buffer; mode: number }[]): void {
+  for (const f of files) atomicWrite(f.file, f.data, { mode: f.mode });
+}
+
+export function ensureDir(dir: string, mode = 0o700): void {
+  fs.mkdirSync(dir, { recursive: true, mode });
+}
+
+export function readIfExists(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export function removeDurably(file: string): void {
+  fs.rmSync(file, { force: true });
+  fsyncDir(path.dirname(file));
+}
