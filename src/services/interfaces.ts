@@ -106,6 +106,170 @@ export interface UploadArea {
   read(path: string, maxBytes: number): Buffer;
 }
 
+// ---- Certificates: trust store, server and domain certificates, CSR, TLS listener ----
+
+/** Key types for CSRs and generated keys (the same words as `Security Acme KeyType`). */
+export type KeyType = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'ECDSA-P256' | 'ECDSA-P384';
+export const KEY_TYPES: readonly KeyType[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'];
+
+/** A decoded X.509 certificate, as users see it. Never holds key material. */
+export interface CertificateInfo {
+  /** Distinguished names in RFC 4514-like one-line form, e.g. "CN=edge.example.com, O=Example". */
+  readonly subject: string;
+  readonly issuer: string;
+  /** Empty when the certificate has no CN. */
+  readonly commonName: string;
+  /** Serial number, upper-case hex without separators. */
+  readonly serial: string;
+  /** ISO 8601 UTC. */
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** DNS names (and "IP:<addr>" entries, which a server certificate may not carry). */
+  readonly subjectAltNames: readonly string[];
+  /** SHA-256 fingerprint, upper-case hex pairs joined by ':' (openssl's form). */
+  readonly fingerprint: string;
+  /** e.g. "RSA-2048", "ECDSA-P256". */
+  readonly keyType: string;
+  readonly signatureAlgorithm: string;
+  readonly isCA: boolean;
+}
+
+export interface TrustedCa extends CertificateInfo {
+  readonly pem: string;
+}
+
+export interface CaAddResult {
+  readonly added: readonly CertificateInfo[];
+  /** Certificates already in the store (same fingerprint), skipped. */
+  readonly duplicates: readonly CertificateInfo[];
+  /** One sentence each, e.g. another CA with the same common name exists. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * The trusted CA list. Every mutation is all-or-nothing and durable when it returns: on any
+ * error (ParameterError for bad input, CommandError for a refused change) the store is exactly
+ * as before. Reads are cheap (in memory). At most 1000 entries.
+ */
+export interface TrustStore {
+  /** PEM of every trusted CA, in list order: the `ca` option for TLS clients (the ACME client). */
+  caPems(): readonly string[];
+  list(): readonly TrustedCa[];
+  count(): number;
+  /** By SHA-256 fingerprint, with or without ':' separators, any case. */
+  get(fingerprint: string): TrustedCa | undefined;
+  /** Appends every certificate in `pemText` (one or many PEM blocks). Throws ParameterError
+   *  naming the bad block (malformed, not a CA, expired, a private key, over the limit). */
+  add(pemText: string, actor: Actor): CaAddResult;
+  /** Deletes all given fingerprints, or none (ParameterError naming an unknown one). */
+  delete(fingerprints: readonly string[], actor: Actor): readonly CertificateInfo[];
+  /** Back to the default list (Node's bundled root certificates); returns the new count. */
+  reset(actor: Actor): number;
+  /** Called after every change (e.g. to rebuild an https.Agent). */
+  onChange(listener: () => void): () => void;
+}
+
+export type CertificateSource = 'SelfSigned' | 'Uploaded' | 'Acme';
+
+/** A certificate as installed: leaf, chain, where it came from. The key stays inside the service. */
+export interface InstalledCertificate {
+  readonly info: CertificateInfo;
+  readonly certPem: string;
+  /** Intermediates, leaf first order (may be empty). */
+  readonly chainPem: readonly string[];
+  readonly source: CertificateSource;
+  /** ISO 8601 UTC. */
+  readonly installed: string;
+}
+
+export interface CsrInfo {
+  readonly pem: string;
+  readonly commonName: string;
+  readonly alternativeNames: readonly string[];
+  readonly keyType: KeyType;
+  readonly reusedKey: boolean;
+  /** ISO 8601 UTC. */
+  readonly created: string;
+}
+
+export interface CsrRequest {
+  readonly commonName: string;
+  readonly alternativeNames: readonly string[];
+  readonly keyType: KeyType;
+  /** Re-use the current server key (its type wins over keyType). */
+  readonly reuseKey: boolean;
+}
+
+export interface DomainCertificate {
+  readonly name: string;
+  /** Undefined until a certificate is installed for the domain (SNI then falls back to the server certificate). */
+  readonly certificate?: InstalledCertificate;
+}
+
+export interface UploadResult {
+  readonly certificate: CertificateInfo;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Server and domain certificates, and the CSR. Files are written atomically (keys 0600); a
+ * certificate and its key are one generation on disk, so a crash never pairs a certificate
+ * with a foreign key. Private keys never leave this service except through `csrKeyPem()`,
+ * which exists for the ACME service and must never reach output or logs.
+ * Errors: ParameterError (bad input, with the failing check named), CommandError (refused in
+ * this state, e.g. a key while a CSR is in progress).
+ */
+export interface CertificateService {
+  /** The server certificate the HTTPS listener presents now. */
+  active(): InstalledCertificate;
+  /** An uploaded certificate waiting for `SystemUnit Boot` (restart required), if any. */
+  pendingRestart(): InstalledCertificate | undefined;
+  /** Server Upload: PEM text holding the certificate, optional chain, optional unencrypted key.
+   *  Without a key, the CSR key (or else the current key) must match. Takes effect after a restart. */
+  upload(pemText: string, actor: Actor): UploadResult;
+  /**
+   * Installs a signed certificate as the server certificate now and swaps the listener without a
+   * restart (ACME deploy). `keyPem` omitted: the CSR key must match. The previous certificate is
+   * kept for `rollback()`. Resolves once new handshakes see the new certificate.
+   */
+  deploy(certPem: string, chainPem: readonly string[], keyPem: string | undefined, source: CertificateSource, actor: Actor): Promise<InstalledCertificate>;
+  /** Re-installs the previously deployed certificate (CommandError when there is none). */
+  rollback(actor: Actor): Promise<InstalledCertificate>;
+
+  csr(): CsrInfo | undefined;
+  createCsr(req: CsrRequest, actor: Actor): CsrInfo;
+  discardCsr(actor: Actor): void;
+  /** The CSR's private key PEM, for the ACME service only; undefined without a CSR. */
+  csrKeyPem(): string | undefined;
+
+  domains(): readonly DomainCertificate[];
+  /** Adds a hosted domain; with `pemText` (certificate, chain, key) installs its certificate now. */
+  addDomain(name: string, pemText: string | undefined, actor: Actor): DomainCertificate;
+  /** Installs a signed certificate for a domain now (ACME deploy for a domain). */
+  deployDomain(name: string, certPem: string, chainPem: readonly string[], keyPem: string, source: CertificateSource, actor: Actor): Promise<InstalledCertificate>;
+  deleteDomain(name: string, actor: Actor): void;
+}
+
+/** Answers an HTTP request on port 80 if it is a challenge it knows; returns true when it answered. */
+export type ChallengeHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean;
+
+/**
+ * The HTTPS listener (server certificate, SNI domain certificates; TLS 1.2 minimum) and the HTTP
+ * listener (404, or a redirect to HTTPS; ACME challenge paths first). A swap never resets an open
+ * connection, keeps every TLS option and the session ticket keys; the next handshake sees it.
+ * Swaps are in memory only: persistent changes go through CertificateService.deploy.
+ */
+export interface TlsService {
+  /** certPem may hold the chain after the leaf. Throws ParameterError if the pair is unusable. */
+  swapServer(certPem: string, keyPem: string): Promise<{ serial: string }>;
+  /** Sets (or with undefined, removes) the SNI certificate for one name. */
+  setDomain(name: string, pair: { certPem: string; keyPem: string } | undefined): void;
+  currentServer(): { serial: string; fingerprint: string; certPem: string };
+  /** Requests to /.well-known/acme-challenge/ go to the handler first, never redirected. */
+  setChallengeHandler(handler: ChallengeHandler | undefined): void;
+  setRedirect(on: boolean): void;
+}
+
 export interface Services {
   readonly config: ConfigService;
   readonly state: StateStore;
@@ -114,4 +278,8 @@ export interface Services {
   readonly accounts: AccountService;
   readonly system: SystemService;
   readonly uploads: UploadArea;
+  /** Certificates (issue 3): optional until app.ts wires them; commands answer Unavailable without them. */
+  readonly trust?: TrustStore;
+  readonly certificates?: CertificateService;
+  readonly tls?: TlsService;
 }
