@@ -1,0 +1,171 @@
+// The pty line editor: bytes in, echo and lines out. Pure, so every key is checked exactly.
+import t from 'tap';
+import { LineEditor, type EditorAction } from '../src/cli/lineeditor.js';
+
+const lines = (a: EditorAction[]) => a.filter((x) => x.type === 'line').map((x) => (x as { line: string }).line);
+const echo = (a: EditorAction[]) => a.filter((x) => x.type === 'echo').map((x) => (x as { data: string }).data).join('');
+
+t.test('typed characters are echoed and Enter gives the line with CRLF', async (t) => {
+  const ed = new LineEditor();
+  const a = ed.feed('xstat\r');
+  t.same(lines(a), ['xstat']);
+  t.equal(echo(a), 'xstat\r\n');
+});
+
+t.test('CR, LF and CRLF are one Enter each, also split across chunks', async (t) => {
+  const ed = new LineEditor();
+  t.same(lines(ed.feed('a\r\nb\nc\r')), ['a', 'b', 'c']);
+  t.same(lines(ed.feed('\nd\r')), ['d'], 'LF after a CR from the previous chunk is not a second Enter');
+  t.same(lines(ed.feed('\n\n')), [''], 'a second LF is an empty line');
+  t.same(lines(ed.feed('\r\r')), ['', ''], 'two CRs are two Enters');
+});
+
+t.test('backspace, left/right, home/end, delete edit in the middle', async (t) => {
+  const ed = new LineEditor();
+  ed.feed('xstatu');
+  let a = ed.feed('\x7f');
+  t.equal(echo(a), '\b \x1b[1D');
+  t.equal(ed.line, 'xstat');
+  ed.feed('\x1b[D\x1b[D'); // cursor before "at"
+  a = ed.feed('X');
+  t.equal(ed.line, 'xstXat');
+  t.equal(echo(a), 'Xat\x1b[2D');
+  ed.feed('\x01'); // home
+  t.equal(ed.cursorPosition, 0);
+  ed.feed('\x1b[3~'); // delete under cursor
+  t.equal(ed.line, 'stXat');
+  ed.feed('\x05'); // end
+  t.equal(ed.cursorPosition, 5);
+  ed.feed('\x1bOH\x1b[C');
+  t.equal(ed.cursorPosition, 1);
+  t.same(lines(ed.feed('\r')), ['stXat']);
+});
+
+t.test('escape sequences split across chunks are reassembled', async (t) => {
+  const ed = new LineEditor();
+  ed.feed('ab\x1b');
+  ed.feed('[');
+  ed.feed('D');
+  t.equal(ed.cursorPosition, 1);
+  ed.feed('\x1b[1');
+  ed.feed('~');
+  t.equal(ed.cursorPosition, 0);
+});
+
+t.test('Ctrl-K, Ctrl-U and Ctrl-W kill', async (t) => {
+  const ed = new LineEditor();
+  ed.feed('xConfiguration Http Redirect');
+  ed.feed('\x17');
+  t.equal(ed.line, 'xConfiguration Http ');
+  ed.feed('\x17\x17');
+  t.equal(ed.line, '');
+  ed.feed('hello world\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D');
+  ed.feed('\x0b');
+  t.equal(ed.line, 'hello ');
+  ed.feed('\x1b[D\x15');
+  t.equal(ed.line, ' ');
+  t.equal(ed.cursorPosition, 0);
+});
+
+t.test('history up/down and Ctrl-R reverse search', async (t) => {
+  const ed = new LineEditor();
+  ed.feed('xStatus SystemUnit\rxConfiguration Http\recho off\r');
+  ed.feed('par');
+  ed.feed('\x1b[A');
+  t.equal(ed.line, 'echo off');
+  ed.feed('\x1b[A\x1b[A');
+  t.equal(ed.line, 'xStatus SystemUnit');
+  const bell = ed.feed('\x1b[A');
+  t.equal(echo(bell), '\x07', 'nothing older');
+  ed.feed('\x1b[B\x1b[B\x1b[B');
+  t.equal(ed.line, 'par', 'back to the line being typed');
+  ed.feed('\x15');
+  ed.feed('\x12sys');
+  t.equal(ed.line, '', 'search does not touch the line until accepted');
+  t.same(lines(ed.feed('\r')), ['xStatus SystemUnit']);
+  ed.feed('\x12x');
+  ed.feed('\x12');
+  ed.feed('\x1b[C'); // accepts the match, then moves right (at end: nothing)
+  t.equal(ed.line, 'xConfiguration Http');
+  ed.feed('\x15\x12zzz');
+  const abort = ed.feed('\x07');
+  t.equal(ed.line, '');
+  t.match(echo(abort), /^\r/);
+});
+
+t.test('Tab completes through the session and lists several candidates', async (t) => {
+  const calls: string[] = [];
+  const ed = new LineEditor({
+    complete(before) {
+      calls.push(before);
+      if (before === 'xstat') return { candidates: ['xStatus'], replacement: 'xStatus ' };
+      if (before === 'xStatus S') return { candidates: ['Security', 'SystemUnit'], replacement: 'xStatus S' };
+      return { candidates: [], replacement: before };
+    },
+  });
+  ed.feed('xstat');
+  let a = ed.feed('\t');
+  t.equal(ed.line, 'xStatus ');
+  t.equal(echo(a), '\x1b[5DxStatus \x1b[K');
+  a = ed.feed('S\t');
+  t.equal(ed.line, 'xStatus S');
+  t.equal(echo(a), 'S\r\nSecurity  SystemUnit\r\nxStatus S');
+  a = ed.feed('zz\t');
+  t.equal(echo(a), 'zz\x07');
+  t.same(calls, ['xstat', 'xStatus S', 'xStatus Szz']);
+});
+
+t.test('? at the end of a line submits it as help; inside quotes it is text', async (t) => {
+  const ed = new LineEditor();
+  let a = ed.feed('xCommand Security ?');
+  t.same(lines(a), ['xCommand Security ?']);
+  t.equal(echo(a), 'xCommand Security ?\r\n');
+  a = ed.feed('xConfiguration SystemUnit Name: "who?');
+  t.same(lines(a), []);
+  t.same(lines(ed.feed('"\r')), ['xConfiguration SystemUnit Name: "who?"']);
+  ed.feed('ab\x1b[D?');
+  t.equal(ed.line, 'a?b', 'not at the end: inserted');
+});
+
+t.test('Ctrl-C drops the line and reports an interrupt; Ctrl-D ends only on an empty line', async (t) => {
+  const ed = new LineEditor();
+  ed.feed('xsta');
+  const a = ed.feed('\x03');
+  t.same(a.map((x) => x.type), ['echo', 'interrupt']);
+  t.equal(echo(a), '^C\r\n');
+  t.equal(ed.line, '');
+  ed.feed('ab\x01');
+  t.same(ed.feed('\x04').map((x) => x.type), ['echo'], 'Ctrl-D deletes under the cursor');
+  t.equal(ed.line, 'b');
+  ed.feed('\x05\x15');
+  t.same(ed.feed('\x04'), [{ type: 'eof' }]);
+});
+
+t.test('multi-byte characters are one cursor step each', async (t) => {
+  const ed = new LineEditor();
+  ed.feed('xConfiguration SystemUnit Name: "Zürich 🚀"');
+  ed.feed('\x1b[D\x7f');
+  t.equal(ed.line, 'xConfiguration SystemUnit Name: "Zürich "');
+  t.same(lines(ed.feed('\r')), ['xConfiguration SystemUnit Name: "Zürich "']);
+});
+
+t.test('a pasted block gives every line in order, control bytes ignored', async (t) => {
+  const ed = new LineEditor();
+  const paste = 'xCommand Security Certificates CA Add\r\n-----BEGIN CERTIFICATE-----\r\nMIIB\x00x\r\n-----END CERTIFICATE-----\r\n.\r\n';
+  t.same(lines(ed.feed(paste)), [
+    'xCommand Security Certificates CA Add', '-----BEGIN CERTIFICATE-----', 'MIIBx', '-----END CERTIFICATE-----', '.',
+  ]);
+});
+
+t.test('the line length is bounded', async (t) => {
+  const ed = new LineEditor({ maxLine: 4 });
+  const a = ed.feed('abcdef');
+  t.equal(ed.line, 'abcd');
+  t.match(echo(a), /\x07\x07$/);
+});
+
+t.test('redraw repaints the line with the cursor in place', async (t) => {
+  const ed = new LineEditor();
+  ed.feed('abc\x1b[D');
+  t.equal(ed.redraw(), '\rabc\x1b[K\x1b[1D');
+});
