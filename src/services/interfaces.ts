@@ -270,6 +270,69 @@ export interface TlsService {
   setRedirect(on: boolean): void;
 }
 
+// ---- ACME certificate service (issue 4) ----
+
+export type AcmeProvider = 'LetsEncrypt' | 'LetsEncryptStaging' | 'Custom';
+
+/** RFC 5280 revocation reasons that ACME accepts (RFC 8555 section 7.6). */
+export type RevocationReason = 'Unspecified' | 'KeyCompromise' | 'AffiliationChanged' | 'Superseded' | 'CessationOfOperation';
+
+/** A certificate the ACME service signed and keeps staged until it is deployed or discarded. */
+export interface AcmePendingCertificate {
+  readonly info: CertificateInfo;
+  /** Leaf then chain, PEM. */
+  readonly pem: string;
+  readonly provider: AcmeProvider;
+  /** ISO 8601 UTC. */
+  readonly signed: string;
+}
+
+export interface AcmeSignResult {
+  /** InProgress when the caller did not wait, or the bounded wait ran out first. */
+  readonly status: 'InProgress' | 'Succeeded' | 'Failed';
+  /** Why it failed (one sentence), or empty. */
+  readonly reason: string;
+  readonly pending?: CertificateInfo;
+}
+
+export interface AcmeDeployResult {
+  readonly certificate: CertificateInfo;
+  /** The serial number a fresh TLS handshake with the listener presented after the swap. */
+  readonly servedSerial: string;
+  /** Where the replaced certificate was archived, as the admin names it (`/archive/<serial>.pem`), or empty. */
+  readonly previous: string;
+}
+
+export interface AcmeRevokeResult {
+  readonly serial: string;
+  readonly reason: RevocationReason;
+  /** The CA's answer, e.g. "200 OK". */
+  readonly answer: string;
+}
+
+/**
+ * ACME (RFC 8555) certificates for the server and for SNI domains, per target (`domain`
+ * undefined = the server certificate). One order per target at a time; an order never outlives
+ * its bounded time, and its HTTP-01 answers stop when it ends. State survives restarts.
+ * Errors: ParameterError (unknown domain, bad path or value), CommandError (refused in this state:
+ * no account, no CSR, already signing, nothing pending, certificate in use...), Unavailable
+ * (the CA cannot be reached or refused the TLS connection); the message says which and why.
+ */
+export interface AcmeService {
+  /** Creates (or finds) the account at the configured provider and returns its terms of service. */
+  acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }>;
+  /** Starts an order for the saved CSR (server) or the domain's key; with `wait`, resolves when it ends (bounded). */
+  sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult>;
+  pending(domain: string | undefined): AcmePendingCertificate | undefined;
+  discardPending(domain: string | undefined, actor: Actor): CertificateInfo;
+  /** Installs the pending certificate through the listener's live swap and checks what it serves. */
+  deploy(domain: string | undefined, actor: Actor): Promise<AcmeDeployResult>;
+  /** `certPath` is hostile input: only the upload area (/tmp) or the ACME archive (/archive). */
+  revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult>;
+  /** The `Security Acme` status subtree (see schema/status.ts). Cheap; never throws. */
+  status(): StatusTree;
+}
+
 export interface Services {
   readonly config: ConfigService;
   readonly state: StateStore;
@@ -282,4 +345,6 @@ export interface Services {
   readonly trust?: TrustStore;
   readonly certificates?: CertificateService;
   readonly tls?: TlsService;
+  /** ACME (issue 4): optional until app.ts wires it; commands answer Unavailable without it. */
+  readonly acme?: AcmeService;
 }
