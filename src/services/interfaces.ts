@@ -237,7 +237,8 @@ export interface CertificateService {
   rollback(actor: Actor): Promise<InstalledCertificate>;
 
   csr(): CsrInfo | undefined;
-  createCsr(req: CsrRequest, actor: Actor): CsrInfo;
+  /** Generates the key off the event loop (RSA-4096 takes seconds); CommandError when a CSR is in progress. */
+  createCsr(req: CsrRequest, actor: Actor): Promise<CsrInfo>;
   discardCsr(actor: Actor): void;
   /** The CSR's private key PEM, for the ACME service only; undefined without a CSR. */
   csrKeyPem(): string | undefined;

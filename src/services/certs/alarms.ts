@@ -1,0 +1,71 @@
+// Certificate alarms as pure decisions: given the certificates and the time, which alarms should
+// be up. The service applies the difference to the AlarmService.
+import type { CertificateInfo, Severity } from '../interfaces.js';
+import { daysLeft } from './x509.js';
+
+export type ExpiryLevel = 'ok' | 'expiring30' | 'expiring7' | 'expired';
+
+export const EXPIRY_WARNING_DAYS = 30;
+export const EXPIRY_ERROR_DAYS = 7;
+
+export function expiryLevel(notAfter: string, now: Date): ExpiryLevel {
+  const ms = Date.parse(notAfter) - now.getTime();
+  if (ms <= 0) return 'expired';
+  if (ms <= EXPIRY_ERROR_DAYS * 86_400_000) return 'expiring7';
+  if (ms <= EXPIRY_WARNING_DAYS * 86_400_000) return 'expiring30';
+  return 'ok';
+}
+
+export interface WantedAlarm {
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+}
+
+/** Every alarm id this module may raise starts with this, so stale ones can be lowered. */
+export const ALARM_PREFIX = 'certificates.';
+
+function expiryAlarm(idBase: string, what: string, info: CertificateInfo, now: Date): WantedAlarm | undefined {
+  const level = expiryLevel(info.notAfter, now);
+  const days = daysLeft(info.notAfter, now);
+  switch (level) {
+    case 'expired':
+      return { id: `${idBase}.expired`, title: `The ${what} expired on ${info.notAfter}`, severity: 'Critical' };
+    case 'expiring7':
+      return { id: `${idBase}.expiring7`, title: `The ${what} expires in ${days} days (${info.notAfter})`, severity: 'Error' };
+    case 'expiring30':
+      return { id: `${idBase}.expiring30`, title: `The ${what} expires in ${days} days (${info.notAfter})`, severity: 'Warning' };
+    default:
+      return undefined;
+  }
+}
+
+export interface AlarmInputs {
+  readonly server: CertificateInfo;
+  /** An uploaded certificate waiting for a restart. */
+  readonly pending?: CertificateInfo;
+  readonly domains: readonly { name: string; info?: CertificateInfo }[];
+}
+
+export function wantedAlarms(inputs: AlarmInputs, now: Date): WantedAlarm[] {
+  const out: WantedAlarm[] = [];
+  const server = expiryAlarm(`${ALARM_PREFIX}server`, 'server certificate', inputs.server, now);
+  if (server) out.push(server);
+  if (inputs.pending) {
+    out.push({
+      id: `${ALARM_PREFIX}restart-required`,
+      title: 'A new server certificate was uploaded: restart (xCommand SystemUnit Boot) to use it',
+      severity: 'Warning',
+    });
+  }
+  const served = inputs.pending ?? inputs.server;
+  if (served.commonName === '') {
+    out.push({ id: `${ALARM_PREFIX}server.no-cn`, title: 'The server certificate has no common name (CN)', severity: 'Warning' });
+  }
+  for (const d of inputs.domains) {
+    if (!d.info) continue;
+    const a = expiryAlarm(`${ALARM_PREFIX}domain.${d.name}`, `certificate for ${d.name}`, d.info, now);
+    if (a) out.push(a);
+  }
+  return out;
+}

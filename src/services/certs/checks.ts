@@ -1,0 +1,159 @@
+// The checks a server (or domain) certificate upload must pass, as a pure function of the input,
+// the time, the trusted CAs and the keys on hand. Refusals are ParameterError/CommandError naming
+// the check that failed; everything else that is wrong but survivable comes back as warnings.
+import crypto from 'node:crypto';
+import { CommandError, ParameterError } from '../../errors.js';
+import { isFqdn } from '../../../schema/types.js';
+import type { TrustedCa } from '../interfaces.js';
+import { isKeyBlock, parsePem, type PemBlock } from './pem.js';
+import { decodeCertificate, WEAK_SIGNATURES, type Decoded } from './x509.js';
+
+/** A certificate, a chain of a few intermediates and a key fit easily. */
+export const MAX_UPLOAD_BYTES = 256 * 1024;
+
+export interface UploadContext {
+  readonly now: Date;
+  readonly trusted: readonly TrustedCa[];
+  /** The key of the CSR in progress, if any: supplying another key is then refused. */
+  readonly csrKeyPem?: string;
+  /** The current key, used when no key is supplied and there is no CSR. */
+  readonly currentKeyPem?: string;
+}
+
+export interface CheckedUpload {
+  readonly leaf: Decoded;
+  readonly chain: readonly Decoded[];
+  readonly keyPem: string;
+  readonly keySource: 'supplied' | 'csr' | 'current';
+  readonly warnings: readonly string[];
+  readonly missingCn: boolean;
+}
+
+/** `*.example.com` or a plain FQDN. */
+export function isCertName(name: string): boolean {
+  return isFqdn(name.startsWith('*.') ? name.slice(2) : name);
+}
+
+function loadKey(b: PemBlock): crypto.KeyObject {
+  if (b.label === 'ENCRYPTED PRIVATE KEY' || b.encryptedHeader) {
+    throw new ParameterError('The private key is encrypted: upload it without a passphrase');
+  }
+  try {
+    return crypto.createPrivateKey({ key: b.pem, format: 'pem' });
+  } catch {
+    throw new ParameterError(`The private key (line ${b.line}) is malformed`);
+  }
+}
+
+function matches(leaf: Decoded, keyPem: string | undefined): boolean {
+  if (!keyPem) return false;
+  try {
+    return leaf.x509.checkPrivateKey(crypto.createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}
+
+/** True when `c` is issued and signed by `issuer`. */
+export function signedBy(c: crypto.X509Certificate, issuer: crypto.X509Certificate): boolean {
+  try {
+    return c.checkIssued(issuer) && c.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Walks from the leaf through the supplied chain to a trusted CA (at most 8 links). Candidates in
+ * the trust store are found by issuer name first, so 1000 entries cost only string compares.
+ */
+export function chainTrusted(leaf: crypto.X509Certificate, chain: readonly crypto.X509Certificate[], trusted: readonly TrustedCa[]): boolean {
+  const trustedFps = new Set(trusted.map((t) => t.fingerprint));
+  const bySubject = new Map<string, TrustedCa[]>();
+  for (const t of trusted) {
+    const list = bySubject.get(t.subject) ?? [];
+    list.push(t);
+    bySubject.set(t.subject, list);
+  }
+  let cur = leaf;
+  for (let depth = 0; depth < 8; depth++) {
+    if (trustedFps.has(cur.fingerprint256.toUpperCase())) return true;
+    const issuerName = cur.issuer.split('\n').filter((s) => s !== '').join(', ');
+    for (const t of bySubject.get(issuerName) ?? []) {
+      if (signedBy(cur, new crypto.X509Certificate(t.pem))) return true;
+    }
+    const next = chain.find((c) => c !== cur && signedBy(cur, c));
+    if (!next) return false;
+    cur = next;
+  }
+  return false;
+}
+
+/**
+ * Checks an upload: certificate first, then any chain certificates, then at most one private key.
+ * Order of refusals: malformed input, encrypted key, key while a CSR is in progress, key mismatch,
+ * expiry, SAN names, CN.
+ */
+export function checkUpload(pemText: string, ctx: UploadContext): CheckedUpload {
+  if (Buffer.byteLength(pemText) > MAX_UPLOAD_BYTES) {
+    throw new ParameterError(`The certificate upload is too large: at most ${MAX_UPLOAD_BYTES} bytes`);
+  }
+  const blocks = parsePem(pemText);
+  const certBlocks: PemBlock[] = [];
+  const keyBlocks: PemBlock[] = [];
+  for (const b of blocks) {
+    if (isKeyBlock(b)) keyBlocks.push(b);
+    else if (b.label === 'CERTIFICATE') certBlocks.push(b);
+    else throw new ParameterError(`The ${b.label} block at line ${b.line} is not expected: paste the certificate, its chain and the private key`);
+  }
+  if (certBlocks.length === 0) throw new ParameterError('No certificate found: expected -----BEGIN CERTIFICATE----- before the key');
+  if (keyBlocks.length > 1) throw new ParameterError('More than one private key was supplied: expected one');
+  const [leaf, ...chain] = certBlocks.map((b, i) => decodeCertificate(b, i === 0 ? 'The certificate' : `Chain certificate ${i}`));
+  const suppliedKey = keyBlocks[0] ? loadKey(keyBlocks[0]) : undefined;
+  if (suppliedKey && ctx.csrKeyPem) {
+    throw new CommandError('A private key cannot be uploaded while a CSR is in progress: discard the CSR or upload the certificate without the key');
+  }
+  let keyPem: string;
+  let keySource: CheckedUpload['keySource'];
+  if (suppliedKey) {
+    if (!leaf!.x509.checkPrivateKey(suppliedKey)) throw new ParameterError('The private key does not match the certificate');
+    keyPem = suppliedKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    keySource = 'supplied';
+  } else if (ctx.csrKeyPem) {
+    if (!matches(leaf!, ctx.csrKeyPem)) throw new ParameterError('The certificate does not match the key of the CSR in progress');
+    keyPem = ctx.csrKeyPem;
+    keySource = 'csr';
+  } else if (matches(leaf!, ctx.currentKeyPem)) {
+    keyPem = ctx.currentKeyPem!;
+    keySource = 'current';
+  } else {
+    throw new ParameterError('No private key was supplied and the certificate does not match the current key');
+  }
+  const info = leaf!.info;
+  const now = ctx.now.getTime();
+  if (Date.parse(info.notAfter) < now) throw new ParameterError(`The certificate expired on ${info.notAfter}`);
+  for (const san of info.subjectAltNames) {
+    const isDnsOrIp = san.startsWith('IP:') || !/^[A-Za-z ]+:/.test(san);
+    if (isDnsOrIp && !isCertName(san)) throw new ParameterError(`Subject alternative name must be a valid FQDN: ${san}`);
+  }
+  if (info.commonName && !isCertName(info.commonName)) throw new ParameterError(`Common name must be a valid FQDN: ${info.commonName}`);
+
+  const warnings: string[] = [];
+  const missingCn = info.commonName === '';
+  if (missingCn) warnings.push('The certificate has no common name (CN): some services do not work without one');
+  if (Date.parse(info.notBefore) > now) warnings.push(`The certificate is not valid before ${info.notBefore}`);
+  const rsaBits = /^RSA-(\d+)$/.exec(info.keyType);
+  if (rsaBits && Number(rsaBits[1]) < 2048) warnings.push(`The key is weak (${info.keyType}): use RSA 2048 bits or more, or ECDSA`);
+  for (const c of [leaf!, ...chain]) {
+    if (WEAK_SIGNATURES.has(c.info.signatureAlgorithm) && !(c !== leaf && c.x509.checkIssued(c.x509))) {
+      warnings.push(`The signature algorithm of ${c === leaf ? 'the certificate' : c.info.subject} is weak (${c.info.signatureAlgorithm})`);
+    }
+  }
+  for (const c of chain) {
+    if (Date.parse(c.info.notAfter) < now) warnings.push(`Chain certificate ${c.info.subject} expired on ${c.info.notAfter}`);
+  }
+  if (!chainTrusted(leaf!.x509, chain.map((c) => c.x509), ctx.trusted)) {
+    warnings.push('The issuer chain is not trusted: add the issuing CA with xCommand Security Certificates CA Add');
+  }
+  return { leaf: leaf!, chain, keyPem, keySource, warnings, missingCn };
+}

@@ -1,0 +1,188 @@
+// The trusted CA list, kept as one PEM bundle file (trust/ca-bundle.pem) rewritten atomically on
+// every change. Why a bundle file rather than rows in the state database: it is what every TLS
+// tool reads (`openssl verify -CAfile`, Node's `ca` option, curl), one rename makes a change
+// atomic (a crash leaves the old list or the new one, never a torn append), and 1000 entries
+// (~2 MB) are rewritten in milliseconds. The decoded list lives in memory for cheap reads.
+import path from 'node:path';
+import tls from 'node:tls';
+import type { Actor, CaAddResult, CertificateInfo, TrustStore, TrustedCa } from '../interfaces.js';
+import { ParameterError } from '../../errors.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Logger } from '../../platform/log.js';
+import { atomicWrite, ensureDir, readIfExists } from '../../platform/files.js';
+import { isKeyBlock, parsePem } from '../certs/pem.js';
+import { decodeCertificate, normalizeFingerprint, type Decoded } from '../certs/x509.js';
+
+export const MAX_TRUSTED_CAS = 1000;
+/** Largest paste or file for CA Add: 1000 RSA-4096 roots fit with room to spare. */
+export const MAX_CA_INPUT_BYTES = 8 * 1024 * 1024;
+export const BUNDLE_FILE = 'ca-bundle.pem';
+
+export interface TrustStoreDeps {
+  /** The trust/ directory. */
+  readonly dir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The default list; Node's bundled root certificates unless a test says otherwise. */
+  readonly defaults?: () => readonly string[];
+}
+
+function entry(d: Decoded): TrustedCa {
+  return { ...d.info, pem: d.pem };
+}
+
+function serialize(list: readonly TrustedCa[]): string {
+  // A comment line per entry keeps the bundle readable; openssl and our parser skip it.
+  return list.map((c) => `# ${c.subject.replace(/[\r\n]/g, ' ')}\n${c.pem}`).join('');
+}
+
+export class FileTrustStore implements TrustStore {
+  private entries: TrustedCa[] = [];
+  private byFingerprint = new Map<string, TrustedCa>();
+  private pems: string[] = [];
+  private readonly listeners = new Set<() => void>();
+  private readonly file: string;
+
+  constructor(private readonly deps: TrustStoreDeps) {
+    ensureDir(deps.dir);
+    this.file = path.join(deps.dir, BUNDLE_FILE);
+    const text = readIfExists(this.file);
+    if (text === undefined) {
+      // First boot: seed the default list.
+      this.commit(this.defaultList());
+      deps.logger.log({ event: 'trust.seeded', count: this.entries.length });
+    } else {
+      this.install(this.decodeStored(text.toString('utf8')));
+    }
+  }
+
+  caPems(): readonly string[] { return this.pems; }
+  list(): readonly TrustedCa[] { return this.entries; }
+  count(): number { return this.entries.length; }
+
+  get(fingerprint: string): TrustedCa | undefined {
+    const fp = normalizeFingerprint(fingerprint);
+    return fp ? this.byFingerprint.get(fp) : undefined;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  add(pemText: string, actor: Actor): CaAddResult {
+    if (Buffer.byteLength(pemText) > MAX_CA_INPUT_BYTES) {
+      throw new ParameterError(`The CA certificate input is too large: at most ${MAX_CA_INPUT_BYTES} bytes`);
+    }
+    const blocks = parsePem(pemText, 'CA certificate');
+    const now = this.deps.clock.now();
+    const fresh: TrustedCa[] = [];
+    const duplicates: CertificateInfo[] = [];
+    const warnings: string[] = [];
+    const seen = new Set<string>();
+    const cnOwners = new Map<string, string>();
+    for (const c of this.entries) if (c.commonName) cnOwners.set(c.commonName.toLowerCase(), c.fingerprint);
+    blocks.forEach((b, i) => {
+      const pos = `Block ${i + 1}`;
+      if (isKeyBlock(b)) {
+        throw new ParameterError(`${pos} (line ${b.line}) is a private key: CA Add takes CA certificates only (nothing was stored)`);
+      }
+      const d = decodeCertificate(b, pos);
+      const who = `${pos} (${d.info.subject || 'no subject'})`;
+      if (!d.info.isCA) throw new ParameterError(`${who} is not a CA certificate: basic constraints do not say CA`);
+      if (Date.parse(d.info.notAfter) < now.getTime()) throw new ParameterError(`${who} expired on ${d.info.notAfter}`);
+      if (this.byFingerprint.has(d.info.fingerprint) || seen.has(d.info.fingerprint)) {
+        duplicates.push(d.info);
+        return;
+      }
+      seen.add(d.info.fingerprint);
+      const cn = d.info.commonName.toLowerCase();
+      if (cn && cnOwners.has(cn)) {
+        warnings.push(`Another trusted CA already has the common name "${d.info.commonName}" (${cnOwners.get(cn)})`);
+      }
+      if (cn) cnOwners.set(cn, d.info.fingerprint);
+      fresh.push(entry(d));
+    });
+    const total = this.entries.length + fresh.length;
+    if (total > MAX_TRUSTED_CAS) {
+      throw new ParameterError(
+        `The trust store holds at most ${MAX_TRUSTED_CAS} CA certificates: it has ${this.entries.length} and the input adds ${fresh.length}`,
+      );
+    }
+    if (fresh.length > 0) this.commit([...this.entries, ...fresh]);
+    this.audit(actor, 'Security Certificates CA Add', `added ${fresh.length}, skipped ${duplicates.length} duplicates`, {
+      added: fresh.map((c) => c.fingerprint),
+    });
+    return { added: fresh, duplicates, warnings };
+  }
+
+  delete(fingerprints: readonly string[], actor: Actor): readonly CertificateInfo[] {
+    if (fingerprints.length === 0) throw new ParameterError('Missing required parameter Fingerprint');
+    const gone = new Map<string, TrustedCa>();
+    for (const raw of fingerprints) {
+      const fp = normalizeFingerprint(raw);
+      if (!fp) throw new ParameterError(`Invalid Fingerprint ${JSON.stringify(raw)}: expected a SHA-256 fingerprint (64 hex digits)`);
+      const hit = this.byFingerprint.get(fp);
+      if (!hit) throw new ParameterError(`No trusted CA has the fingerprint ${fp}`);
+      gone.set(fp, hit);
+    }
+    this.commit(this.entries.filter((c) => !gone.has(c.fingerprint)));
+    this.audit(actor, 'Security Certificates CA Delete', `deleted ${gone.size}`, { deleted: [...gone.keys()] });
+    return [...gone.values()];
+  }
+
+  reset(actor: Actor): number {
+    this.commit(this.defaultList());
+    this.audit(actor, 'Security Certificates CA Reset', `reset to ${this.entries.length} default CAs`);
+    return this.entries.length;
+  }
+
+  private defaultList(): TrustedCa[] {
+    const pems = (this.deps.defaults ?? (() => tls.rootCertificates))();
+    const out: TrustedCa[] = [];
+    const seen = new Set<string>();
+    for (const pem of pems) {
+      const [block] = parsePem(pem);
+      const e = entry(decodeCertificate(block!, 'Default CA'));
+      if (!seen.has(e.fingerprint)) out.push(e);
+      seen.add(e.fingerprint);
+    }
+    return out.slice(0, MAX_TRUSTED_CAS);
+  }
+
+  private decodeStored(text: string): TrustedCa[] {
+    if (text.trim() === '') return [];
+    const out: TrustedCa[] = [];
+    for (const b of parsePem(text)) {
+      try {
+        out.push(entry(decodeCertificate(b, 'Stored CA')));
+      } catch {
+        this.deps.logger.log({ event: 'trust.skipped', level: 'error', line: b.line });
+      }
+    }
+    return out;
+  }
+
+  /** Durable first, then visible: a failed write leaves memory and disk as before. */
+  private commit(list: TrustedCa[]): void {
+    atomicWrite(this.file, serialize(list), { mode: 0o644 });
+    this.install(list);
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (e) {
+        this.deps.logger.log({ event: 'trust.listener-failed', level: 'error', error: String(e) });
+      }
+    }
+  }
+
+  private install(list: TrustedCa[]): void {
+    this.entries = list;
+    this.byFingerprint = new Map(list.map((c) => [c.fingerprint, c]));
+    this.pems = list.map((c) => c.pem);
+  }
+
+  private audit(actor: Actor, what: string, result: string, extra: Record<string, unknown> = {}): void {
+    this.deps.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result, ...extra });
+  }
+}
