@@ -26,6 +26,8 @@ export interface ConfigService {
   get(key: string): Value;
   /** Every key with its current value (defaults included), in schema order. */
   entries(): ConfigChange[];
+  /** Every key's default. */
+  defaults(): Map<string, Value>;
   set(changes: readonly ConfigChange[], actor: Actor): void;
   /** Resets the given keys to their defaults (one transaction). */
   reset(keys: readonly string[], actor: Actor): void;
@@ -104,6 +106,10 @@ export interface SystemService {
 export interface UploadArea {
   /** Reads a file named as the admin sees it (`/tmp/x.pem`); throws ParameterError for any other path. */
   read(path: string, maxBytes: number): Buffer;
+  /** File names directly in the area, for completion. */
+  list(): string[];
+  /** Writes a file there (0600), atomically; returns the path as the admin sees it. */
+  write(name: string, data: string | Buffer): string;
 }
 
 // ---- Certificates: trust store, server and domain certificates, CSR, TLS listener ----
@@ -271,6 +277,11 @@ export interface TlsService {
   setRedirect(on: boolean): void;
 }
 
+/** Events for xFeedback subscribers (`*e Name:` blocks), e.g. ACME progress. */
+export interface EventSink {
+  emit(name: string, fields: Readonly<Record<string, string | number>>): void;
+}
+
 // ---- ACME certificate service (issue 4) ----
 
 export type AcmeProvider = 'LetsEncrypt' | 'LetsEncryptStaging' | 'Custom';
@@ -335,6 +346,7 @@ export interface AcmeService {
 }
 
 export interface Services {
+  readonly events: EventSink;
   readonly config: ConfigService;
   readonly state: StateStore;
   readonly status: StatusService;

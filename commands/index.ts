@@ -1,0 +1,19 @@
+// Every xCommand, explicitly. A command not listed here does not exist.
+import type { CommandDef } from './define.js';
+import boot from './systemunit/boot.js';
+import adminPassword from './systemunit/adminpassword.js';
+import configExport from './systemunit/configuration/export.js';
+import configImport from './systemunit/configuration/import.js';
+import keyAdd from './ssh/authorizedkey/add.js';
+import keyList from './ssh/authorizedkey/list.js';
+import keyDelete from './ssh/authorizedkey/delete.js';
+
+export const COMMANDS: readonly CommandDef[] = [
+  boot,
+  adminPassword,
+  configExport,
+  configImport,
+  keyAdd,
+  keyList,
+  keyDelete,
+];

@@ -1,0 +1,125 @@
+// Builds the appliance from its parts: data directory, database, services, registry, bus.
+// It never listens: src/main.ts does, so tests can build a whole appliance in process.
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { CONFIG } from '../schema/config.js';
+import { STATUS } from '../schema/status.js';
+import { COMMANDS } from '../commands/index.js';
+import { Registry } from './bus/registry.js';
+import { Bus } from './bus/bus.js';
+import { CliSession, type SessionIO, type SessionMode } from './cli/session.js';
+import type { Actor, EventSink, Services, SystemService } from './services/interfaces.js';
+import { Status } from './services/status.js';
+import { Alarms } from './services/alarms.js';
+import { Uploads } from './services/uploads.js';
+import { openDatabase, type Db } from './stores/database.js';
+import { SqliteConfigStore } from './stores/config.js';
+import { SqliteStateStore } from './stores/state.js';
+import { SqliteAccountStore } from './stores/accounts.js';
+import { DataPaths } from './platform/paths.js';
+import { ensureDir, atomicWrite } from './platform/files.js';
+import { Logger, stderrSink, type LogSink } from './platform/log.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { readVersion, type VersionInfo } from './platform/version.js';
+
+export const PRODUCT = 'xway';
+
+export interface AppOptions {
+  dataDir: string;
+  /** The admin password for a first boot; generated and shown once when absent. */
+  adminPassword?: string;
+  logSink?: LogSink;
+  clock?: Clock;
+  /** Where the generated admin password is shown (once). */
+  announce?: (text: string) => void;
+  /** Restarts the services (main.ts closes listeners, rebuilds the app, listens again). */
+  onReboot?: (actor: Actor) => Promise<void>;
+  version?: VersionInfo;
+}
+
+export interface App {
+  readonly paths: DataPaths;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly bus: Bus;
+  readonly services: Services;
+  readonly clock: Clock;
+  readonly accounts: SqliteAccountStore;
+  readonly version: VersionInfo;
+  banner(): string;
+  newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
+  close(): void;
+}
+
+export function buildApp(opts: AppOptions): App {
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
+  const logger = new Logger(opts.logSink ?? stderrSink, now);
+  const version = opts.version ?? readVersion();
+  const paths = new DataPaths(opts.dataDir);
+  ensureDir(paths.root);
+  for (const d of [paths.hostKeys, paths.certs, paths.trust, paths.acme, paths.uploads, paths.logs]) ensureDir(d);
+
+  const db: Db = openDatabase(paths.database);
+  const registry = new Registry(CONFIG, STATUS, COMMANDS);
+  const config = new SqliteConfigStore(db, registry.allConfig(), logger, now);
+  const state = new SqliteStateStore(db);
+  const accounts = new SqliteAccountStore(db, logger, now);
+  const status = new Status();
+  const alarms = new Alarms(status, logger, now);
+  const uploads = new Uploads(paths.uploads);
+  const started = clock.monotonic();
+
+  firstBootAdmin(accounts, paths, opts, logger);
+
+  const system: SystemService = {
+    product: PRODUCT,
+    version: version.version,
+    releaseDate: version.releaseDate,
+    uptimeSeconds: () => Math.floor((clock.monotonic() - started) / 1000),
+    async reboot(actor) {
+      logger.log({ event: 'system.reboot', who: actor.user, from: actor.remote });
+      await opts.onReboot?.(actor);
+    },
+  };
+
+  // Events reach the bus once it exists; services built before it hold this sink.
+  let bus: Bus | undefined;
+  const events: EventSink = { emit: (name, fields) => bus?.emitEvent(name, fields) };
+
+  const services: Services = { events, config, state, status, alarms, accounts, system, uploads };
+
+  status.provide('SystemUnit', () => ({
+    Product: PRODUCT,
+    Name: String(config.get('SystemUnit Name')) || os.hostname(),
+    Software: { Version: version.version, ReleaseDate: version.releaseDate },
+    Uptime: system.uptimeSeconds(),
+  }));
+  status.provide('Alarm', () => alarms.statusTree());
+
+  bus = new Bus({ registry, services, logger });
+  const theBus = bus;
+  const banner = `Welcome to ${PRODUCT}\n${PRODUCT} version ${version.version}, released ${version.releaseDate}`;
+
+  return {
+    paths, logger, registry, bus: theBus, services, clock, accounts, version,
+    banner: () => banner,
+    newSession: (actor, mode, io) => new CliSession({ bus: theBus, actor, mode, io, banner, files: () => uploads.list() }),
+    close: () => db.close(),
+  };
+}
+
+/** First boot: the admin account, with the given password or a generated one shown once. */
+function firstBootAdmin(accounts: SqliteAccountStore, paths: DataPaths, opts: AppOptions, logger: Logger): void {
+  if (accounts.roleOf('admin')) return;
+  const given = opts.adminPassword;
+  const password = given ?? crypto.randomBytes(15).toString('base64url');
+  accounts.ensureAccount('admin', 'Admin', password);
+  logger.log({ event: 'firstboot.admin', source: given ? 'environment' : 'generated' });
+  if (!given) {
+    atomicWrite(paths.adminPasswordFile, password + '\n', { mode: 0o600 });
+    (opts.announce ?? ((t) => process.stderr.write(t + '\n')))(
+      `xway first boot: the admin password is ${password}\n(also in ${paths.adminPasswordFile}, mode 0600; change it with xCommand SystemUnit AdminPassword Set)`,
+    );
+  }
+}

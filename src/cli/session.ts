@@ -1,0 +1,400 @@
+// One admin session, whatever carries it (pty shell, plain shell, exec, a test). Input is taken
+// as lines (CR, LF and CRLF each end one), or as jsxapi frames (`{N} ` then N bytes); requests
+// run one at a time in arrival order; each reply is written in one chunk; feedback waits for the
+// reply in progress. No sockets here: the SSH layer (or a test) supplies a SessionIO.
+import type { Actor } from '../services/interfaces.js';
+import type { Bus, BusRequest } from '../bus/bus.js';
+import { isFailure, type Reply } from '../bus/reply.js';
+import type { Feedback, Registration, Subscriber } from '../bus/feedback.js';
+import { MAX_REGISTRATIONS } from '../bus/feedback.js';
+import { resultName } from '../bus/registry.js';
+import { parseLine, MAX_LINE, type OutputMode, type Request } from './parse.js';
+import { help } from './help.js';
+import { complete, type Completion } from './complete.js';
+import { renderTerminal, renderFeedbackTerminal } from './render/terminal.js';
+import * as xml from './render/xml.js';
+import * as json from './render/json.js';
+
+export type SessionMode = 'interactive' | 'shell' | 'exec';
+
+export interface SessionIO {
+  /** One call per reply or feedback chunk, line ends already right for the mode. */
+  write(data: string): void;
+}
+
+export interface SessionOptions {
+  bus: Bus;
+  actor: Actor;
+  mode: SessionMode;
+  io: SessionIO;
+  /** Lines naming the product, version and release date. */
+  banner: string;
+  /** File names in the upload area, for completion of File:/CertPath: values. */
+  files?: () => string[];
+}
+
+/** Largest jsxapi frame accepted. */
+export const MAX_FRAME = 4 * 1024 * 1024;
+/** Input waiting to be processed, beyond which the session is closed (a flood, not a script). */
+export const MAX_BACKLOG = 16 * 1024 * 1024;
+
+type Work = { kind: 'line'; text: string } | { kind: 'frame'; text: string } | { kind: 'exec-end' };
+
+interface PendingPayload {
+  req: Extract<Request, { kind: 'command' }>;
+  resultId?: string;
+  lines: string[];
+  bytes: number;
+  overflow: boolean;
+}
+
+export class CliSession implements Subscriber {
+  readonly registrations: Registration[] = [];
+  readonly eol: string;
+  readonly closed: Promise<number>;
+  private resolveClosed!: (code: number) => void;
+  private echoOn = true;
+  private outputMode: OutputMode = 'terminal';
+  private failed = false;
+  private ended = false;
+  private inputDone = false;
+  private busy = false;
+  private queue: Work[] = [];
+  private inbuf = Buffer.alloc(0);
+  private swallowLF = false;
+  private frameBytes = -1;
+  private payload: PendingPayload | undefined;
+  private heldFeedback: Feedback[] = [];
+  private removeSubscriber: () => void;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.eol = opts.mode === 'interactive' ? '\r\n' : '\n';
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.removeSubscriber = opts.bus.feedback.add(this);
+  }
+
+  get echo(): boolean {
+    return this.echoOn;
+  }
+
+  get mode(): OutputMode {
+    return this.outputMode;
+  }
+
+  /** True while a multiline payload is being collected (the line editor shows no echo change). */
+  get collectingPayload(): boolean {
+    return this.payload !== undefined;
+  }
+
+  start(): void {
+    if (this.opts.mode === 'exec') return;
+    this.write(`${this.opts.banner}\n*r Login successful\n\nOK\n`);
+  }
+
+  /** Raw input (shell and exec modes). */
+  feed(data: string | Buffer): void {
+    if (this.ended) return;
+    this.inbuf = Buffer.concat([this.inbuf, typeof data === 'string' ? Buffer.from(data) : data]);
+    if (this.inbuf.length > MAX_BACKLOG) {
+      this.write(this.render({ kind: 'result', name: 'CommandResult', status: 'Error', fields: { Reason: 'Input backlog too large; closing the session' } }));
+      this.finish(1);
+      return;
+    }
+    this.split();
+    this.pump();
+  }
+
+  /** A complete line from the interactive line editor. */
+  submitLine(line: string): void {
+    if (this.ended) return;
+    this.queue.push({ kind: 'line', text: line });
+    this.pump();
+  }
+
+  /** Ctrl-C from the line editor: abandons a multiline paste in progress. */
+  interrupt(): void {
+    if (!this.payload) return;
+    const p = this.payload;
+    this.payload = undefined;
+    this.failed = true;
+    this.write(this.render(this.payloadError(p, 'Multiline input interrupted; nothing was changed'), p.resultId));
+  }
+
+  endInput(): void {
+    if (this.inbuf.length) {
+      // A last line without a newline still counts.
+      this.queue.push({ kind: 'line', text: this.inbuf.toString('utf8') });
+      this.inbuf = Buffer.alloc(0);
+    }
+    this.inputDone = true;
+    this.pump();
+  }
+
+  complete(lineBeforeCursor: string): Completion {
+    return complete(this.opts.bus.registry, lineBeforeCursor, this.opts.files);
+  }
+
+  dispose(): void {
+    this.removeSubscriber();
+    this.registrations.length = 0;
+    this.finish(this.failed ? 1 : 0);
+  }
+
+  deliver(f: Feedback): void {
+    if (this.ended) return;
+    if (this.busy) this.heldFeedback.push(f);
+    else this.writeFeedback(f);
+  }
+
+  // ---- input splitting ----
+
+  private split(): void {
+    for (;;) {
+      if (this.frameBytes >= 0) {
+        if (this.inbuf.length < this.frameBytes) return;
+        const text = this.inbuf.subarray(0, this.frameBytes).toString('utf8');
+        this.inbuf = this.inbuf.subarray(this.frameBytes);
+        this.frameBytes = -1;
+        this.queue.push({ kind: 'frame', text });
+        continue;
+      }
+      if (this.swallowLF && this.inbuf.length) {
+        if (this.inbuf[0] === 0x0a) this.inbuf = this.inbuf.subarray(1);
+        this.swallowLF = false;
+      }
+      const cr = this.inbuf.indexOf(0x0d);
+      const lf = this.inbuf.indexOf(0x0a);
+      const end = cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
+      if (end < 0) {
+        if (this.inbuf.length > MAX_LINE * 4) {
+          // An endless line: answer once, drop it.
+          this.queue.push({ kind: 'line', text: this.inbuf.toString('utf8') });
+          this.inbuf = Buffer.alloc(0);
+        }
+        return;
+      }
+      const line = this.inbuf.subarray(0, end).toString('utf8');
+      this.inbuf = this.inbuf.subarray(end + 1);
+      if (end === cr) {
+        // CRLF is one Enter; the LF may arrive in the next packet.
+        if (this.inbuf.length) {
+          if (this.inbuf[0] === 0x0a) this.inbuf = this.inbuf.subarray(1);
+        } else this.swallowLF = true;
+      }
+      const frame = /^\{(\d{1,9})\} ?$/.exec(line);
+      if (frame && !this.payload) {
+        const n = Number(frame[1]);
+        if (n > MAX_FRAME) {
+          this.queue.push({ kind: 'line', text: `\u0000frame-too-large` });
+          // Nothing sensible can follow a refused frame; the rest of the input is dropped.
+          this.inbuf = Buffer.alloc(0);
+          return;
+        }
+        this.frameBytes = n;
+        continue;
+      }
+      this.queue.push({ kind: 'line', text: line });
+    }
+  }
+
+  // ---- processing ----
+
+  private pump(): void {
+    if (this.busy || this.ended) return;
+    const work = this.queue.shift();
+    if (!work) {
+      if (this.inputDone) {
+        if (this.payload) {
+          const p = this.payload;
+          this.payload = undefined;
+          this.failed = true;
+          this.write(this.render(this.payloadError(p, 'Multiline input ended without its closing period line; nothing was changed'), p.resultId));
+        }
+        this.finish(this.failed ? 1 : 0);
+      } else if (this.execDone && !this.payload) {
+        this.finish(this.failed ? 1 : 0);
+      }
+      return;
+    }
+    this.busy = true;
+    this.process(work)
+      .catch((e: unknown) => {
+        // A bug must not kill the session: answer with an error and carry on.
+        this.failed = true;
+        this.write(this.render({ kind: 'result', name: 'CommandResult', status: 'Error', fields: { Reason: 'Internal error; see the log' } }));
+        this.opts.bus.services.events.emit('InternalError', { Message: String((e as Error)?.message ?? e) });
+      })
+      .finally(() => {
+        this.busy = false;
+        const held = this.heldFeedback;
+        this.heldFeedback = [];
+        for (const f of held) this.writeFeedback(f);
+        this.pump();
+      });
+  }
+
+  /** Exec mode ends when its command lines have run and no payload is awaited on stdin. */
+  private execDone = false;
+
+  /** Exec sessions: the command line(s) of the exec request; stdin may then carry a payload. */
+  runExec(command: string): void {
+    for (const line of command.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n')) this.queue.push({ kind: 'line', text: line });
+    this.queue.push({ kind: 'exec-end' });
+    this.pump();
+  }
+
+  private async process(work: Work): Promise<void> {
+    if (work.kind === 'exec-end') {
+      this.execDone = true;
+      return;
+    }
+    if (work.kind === 'frame') {
+      const lines = work.text.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n');
+      const first = lines.shift() ?? '';
+      const parsed = parseLine(first, this.opts.bus.registry);
+      if (parsed.request.kind === 'command' && parsed.request.def.payload) {
+        const body = lines.length && lines[lines.length - 1] === '.' ? lines.slice(0, -1) : lines;
+        await this.run(parsed.request, parsed.resultId, body.join('\n') + (body.length ? '\n' : ''));
+        return;
+      }
+      await this.run(parsed.request, parsed.resultId);
+      for (const l of lines) await this.line(l);
+      return;
+    }
+    await this.line(work.text);
+  }
+
+  private async line(text: string): Promise<void> {
+    if (text === '\u0000frame-too-large') {
+      this.failed = true;
+      this.write(this.render({ kind: 'result', name: 'CommandResult', status: 'Error', fields: { Reason: `Request frame larger than ${MAX_FRAME} bytes` } }));
+      return;
+    }
+    if (this.payload) {
+      const p = this.payload;
+      if (text === '.') {
+        this.payload = undefined;
+        if (p.overflow) {
+          this.failed = true;
+          this.write(this.render(this.payloadError(p, `Multiline input larger than ${p.req.def.payload!.maxBytes} bytes; nothing was changed`), p.resultId));
+          return;
+        }
+        await this.run(p.req, p.resultId, p.lines.join('\n') + (p.lines.length ? '\n' : ''));
+        return;
+      }
+      p.bytes += Buffer.byteLength(text) + 1;
+      if (p.bytes > p.req.def.payload!.maxBytes) {
+        p.overflow = true;
+        p.lines = [];
+      } else {
+        p.lines.push(text);
+      }
+      return;
+    }
+    const parsed = parseLine(text, this.opts.bus.registry);
+    await this.run(parsed.request, parsed.resultId);
+  }
+
+  private payloadError(p: PendingPayload, reason: string): Reply {
+    return { kind: 'result', name: resultName(p.req.def.path), status: 'Error', fields: { Reason: reason } };
+  }
+
+  private async run(req: Request, resultId?: string, payload?: string): Promise<void> {
+    let reply: Reply | undefined;
+    switch (req.kind) {
+      case 'empty':
+        return;
+      case 'reply':
+        reply = req.reply;
+        break;
+      case 'help':
+        reply = help(this.opts.bus.registry, req.scope, req.path, req.values);
+        break;
+      case 'echo':
+        this.echoOn = req.on;
+        reply = { kind: 'ok' };
+        break;
+      case 'preferences':
+        this.outputMode = req.outputMode;
+        reply = { kind: 'ok' };
+        break;
+      case 'bye':
+        this.finish(this.failed ? 1 : 0);
+        return;
+      case 'feedback':
+        reply = this.feedbackOp(req);
+        break;
+      case 'command':
+        if (req.needsPayload && payload === undefined) {
+          this.payload = { req, resultId, lines: [], bytes: 0, overflow: false };
+          return;
+        }
+        reply = await this.opts.bus.handle(req as BusRequest, this.opts.actor, payload);
+        break;
+      default:
+        reply = await this.opts.bus.handle(req as BusRequest, this.opts.actor);
+    }
+    if (isFailure(reply)) this.failed = true;
+    this.write(this.render(reply, resultId));
+  }
+
+  private feedbackOp(req: Extract<Request, { kind: 'feedback' }>): Reply {
+    const name = 'FeedbackResult';
+    switch (req.op) {
+      case 'register': {
+        const r = this.opts.bus.registration(req.expr!);
+        if (!('root' in r)) return { kind: 'result', name, status: 'Error', fields: { Reason: r.message, ...r.fields } };
+        if (this.registrations.some((x) => x.expr.toLowerCase() === r.expr.toLowerCase())) return { kind: 'ok' };
+        if (this.registrations.length >= MAX_REGISTRATIONS) {
+          return { kind: 'result', name, status: 'Error', fields: { Reason: `At most ${MAX_REGISTRATIONS} feedback registrations per session` } };
+        }
+        this.registrations.push(r);
+        return { kind: 'ok' };
+      }
+      case 'deregister': {
+        const r = this.opts.bus.registration(req.expr!);
+        const expr = 'root' in r ? r.expr : req.expr!;
+        const i = this.registrations.findIndex((x) => x.expr.toLowerCase() === expr.toLowerCase());
+        if (i < 0) return { kind: 'result', name, status: 'Error', fields: { Reason: `No feedback registered for ${req.expr}` } };
+        this.registrations.splice(i, 1);
+        return { kind: 'ok' };
+      }
+      case 'deregisterall':
+        this.registrations.length = 0;
+        return { kind: 'ok' };
+      case 'list':
+        return { kind: 'text', ok: true, lines: this.registrations.map((r, i) => `*f ${i + 1} ${r.expr}`) };
+    }
+  }
+
+  // ---- output ----
+
+  private render(reply: Reply, resultId?: string): string {
+    switch (this.outputMode) {
+      case 'terminal':
+        return renderTerminal(reply);
+      case 'xml':
+        return xml.render(reply, resultId);
+      case 'json':
+        return json.render(reply, resultId);
+    }
+  }
+
+  private writeFeedback(f: Feedback): void {
+    const text =
+      this.outputMode === 'terminal' ? renderFeedbackTerminal(f) : this.outputMode === 'xml' ? xml.renderFeedback(f) : json.renderFeedback(f);
+    this.write(text);
+  }
+
+  private write(text: string): void {
+    if (this.ended || text === '') return;
+    this.opts.io.write(this.eol === '\n' ? text : text.replace(/\r?\n/g, '\r\n'));
+  }
+
+  private finish(code: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.removeSubscriber();
+    this.resolveClosed(code);
+  }
+}

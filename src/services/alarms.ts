@@ -1,0 +1,31 @@
+// Alarms, raised and lowered by the services; shown as `xStatus Alarm n`, announced as feedback.
+import type { Alarm, AlarmService, Severity, StatusService, StatusTree } from './interfaces.js';
+import type { Logger } from '../platform/log.js';
+
+export class Alarms implements AlarmService {
+  private readonly raised = new Map<string, Alarm>();
+
+  constructor(private readonly status: StatusService, private readonly logger: Logger, private readonly now: () => Date) {}
+
+  raise(id: string, title: string, severity: Severity): void {
+    const prev = this.raised.get(id);
+    if (prev && prev.title === title && prev.severity === severity) return;
+    this.raised.set(id, { id, title, severity, raised: prev?.raised ?? this.now().toISOString() });
+    this.logger.log({ event: 'alarm.raised', level: severity === 'Warning' ? 'warn' : 'error', id, title });
+    this.status.changed(['Alarm']);
+  }
+
+  lower(id: string): void {
+    if (!this.raised.delete(id)) return;
+    this.logger.log({ event: 'alarm.lowered', id });
+    this.status.changed(['Alarm']);
+  }
+
+  list(): Alarm[] {
+    return [...this.raised.values()];
+  }
+
+  statusTree(): readonly StatusTree[] {
+    return this.list().map((a) => ({ Id: a.id, Title: a.title, Severity: a.severity, State: 'Active', Raised: a.raised }));
+  }
+}

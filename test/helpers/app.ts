@@ -1,0 +1,52 @@
+// Builds a whole appliance in process on a fresh data directory, and drives sessions through
+// the real parser, bus and renderers (no sockets).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
+import type { Actor } from '../../src/services/interfaces.js';
+import type { SessionMode } from '../../src/cli/session.js';
+import { memorySink } from '../../src/platform/log.js';
+
+export const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: '127.0.0.1:1', session: 't1' };
+export const READER: Actor = { user: 'viewer', role: 'ReadOnly', remote: '127.0.0.1:2', session: 't2' };
+
+export interface TestApp extends App {
+  dir: string;
+  logLines: string[];
+  /** Runs the input through a fresh session; returns everything written and the exit status. */
+  run(input: string, mode?: SessionMode, actor?: Actor): Promise<{ out: string; code: number }>;
+}
+
+export function tmpDir(prefix = 'xway-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function testApp(t: { teardown(fn: () => void): void }, opts: Partial<AppOptions> = {}): TestApp {
+  const dir = opts.dataDir ?? tmpDir();
+  const sink = memorySink();
+  const app = buildApp({ dataDir: dir, adminPassword: 'correct horse battery', logSink: sink, announce: () => {}, ...opts });
+  t.teardown(() => {
+    app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return Object.assign(app, {
+    dir,
+    logLines: sink.lines,
+    async run(input: string, mode: SessionMode = 'shell', actor: Actor = ADMIN) {
+      let out = '';
+      const s = app.newSession(actor, mode, { write: (d) => void (out += d) });
+      if (mode === 'exec') {
+        s.runExec(input);
+        s.endInput();
+      } else {
+        s.start();
+        s.feed(input);
+        s.endInput();
+      }
+      const code = await s.closed;
+      s.dispose();
+      return { out, code };
+    },
+  });
+}
