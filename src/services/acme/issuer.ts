@@ -1,0 +1,259 @@
+// The ACME protocol side, on acme-client's manual order flow (never `auto()`, whose self-check
+// goes through the system resolver and can hang): createOrder, getAuthorizations, serve the
+// HTTP-01 tokens, completeChallenge, poll (our loop: abortable, bounded), finalizeOrder, poll,
+// getCertificate. Every failure leaves as an OrderFailure with one clear sentence.
+import crypto from 'node:crypto';
+import acme from 'acme-client';
+import type { AcmeProvider } from '../interfaces.js';
+import { TransportContext, withTransport } from './transport.js';
+import { classify, OrderFailure, oneLine, type Failure } from './reasons.js';
+import { TOKEN } from './responder.js';
+
+export interface ProviderRef {
+  readonly name: AcmeProvider;
+  readonly directoryUrl: string;
+  /** External account binding, for CAs that need it. */
+  readonly eab?: { readonly kid: string; readonly hmacKey: string };
+}
+
+export interface AccountRef {
+  readonly keyPem: string;
+  readonly url?: string;
+}
+
+export interface OrderRequest {
+  readonly csrPem: string;
+  readonly names: readonly string[];
+  readonly signal: AbortSignal;
+  readonly progress: (step: string) => void;
+  /** Serves the order's tokens until `close()`; the caller also closes it when the order ends. */
+  readonly challenges: { open(tokens: ReadonlyMap<string, string>): void; close(): void };
+}
+
+/**
+ * Talks to one CA. Every method rejects with OrderFailure (never hangs past the signal), and
+ * makes no request outside the transport bound to the appliance's trust store.
+ */
+export interface CertificateIssuer {
+  register(p: ProviderRef, keyPem: string, email: string, signal: AbortSignal): Promise<{ accountUrl: string; termsUrl: string }>;
+  /** Resolves with the certificate chain (leaf first, PEM). */
+  order(p: ProviderRef, account: AccountRef, req: OrderRequest): Promise<string>;
+  /** Resolves with the CA's answer ("200 OK"). */
+  revoke(p: ProviderRef, account: AccountRef, certPem: string, reasonCode: number, signal: AbortSignal): Promise<string>;
+}
+
+export interface IssuerLimits {
+  /** Each HTTP request to the CA. */
+  readonly requestTimeoutMs: number;
+  /** Longest Retry-After acme-client may sleep (seconds). */
+  readonly retryAfterCapS: number;
+  /** Longest wait for authorizations, then for the order, to become valid. */
+  readonly pollMaxMs: number;
+  readonly pollIntervalMaxMs: number;
+}
+
+export const DEFAULT_ISSUER_LIMITS: IssuerLimits = {
+  requestTimeoutMs: 15_000,
+  retryAfterCapS: 5,
+  pollMaxMs: 90_000,
+  pollIntervalMaxMs: 2_000,
+};
+
+function fail(kind: Failure['kind'], reason: string, retryable = false): OrderFailure {
+  return new OrderFailure({ kind, reason, retryable });
+}
+
+/** Resolves after `ms`, or rejects at once when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => { clearTimeout(t); reject(signal.reason); };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** An abort reason that marks the order deadline, so the sentence says "no answer within". */
+export class Deadline extends Error {
+  constructor(readonly seconds: number) {
+    super(`deadline of ${seconds} s reached`);
+    this.name = 'Deadline';
+  }
+}
+
+interface Authz {
+  url: string;
+  status: string;
+  identifier: { type: string; value: string };
+  challenges: { type: string; url: string; token: string; status: string; error?: { type?: string; detail?: string } }[];
+}
+
+export class AcmeClientIssuer implements CertificateIssuer {
+  constructor(
+    private readonly caPems: () => readonly string[],
+    private readonly limits: IssuerLimits = DEFAULT_ISSUER_LIMITS,
+    /** Random source in [0, 1), for acme-client's backoffMin jitter (50–100 ms). */
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  private client(p: ProviderRef, account: AccountRef): acme.Client {
+    return new acme.Client({
+      directoryUrl: p.directoryUrl,
+      accountKey: account.keyPem,
+      ...(account.url ? { accountUrl: account.url } : {}),
+      ...(p.eab ? { externalAccountBinding: { kid: p.eab.kid, hmacKey: p.eab.hmacKey } } : {}),
+      backoffAttempts: 8,
+      backoffMin: 50 + Math.floor(this.random() * 50),
+      backoffMax: this.limits.pollIntervalMaxMs,
+    });
+  }
+
+  /** Runs `fn` inside a transport for `p`; any error becomes an OrderFailure. */
+  private async run<T>(p: ProviderRef, signal: AbortSignal, fn: (ctx: TransportContext) => Promise<T>): Promise<T> {
+    const ctx = new TransportContext(this.caPems(), signal, this.limits.requestTimeoutMs, this.limits.retryAfterCapS);
+    try {
+      return await withTransport(ctx, () => fn(ctx));
+    } catch (e) {
+      if (e instanceof OrderFailure) throw e;
+      const reason = signal.reason;
+      let origin = p.directoryUrl;
+      try { origin = new URL(p.directoryUrl).host; } catch { /* keep the URL */ }
+      throw new OrderFailure(classify(e, {
+        lastProblem: ctx.lastProblem,
+        lastNetError: ctx.lastNetError,
+        timedOut: signal.aborted && reason instanceof Deadline,
+        cancelled: signal.aborted && !(reason instanceof Deadline),
+        origin,
+        timeoutS: reason instanceof Deadline ? reason.seconds : Math.round(this.limits.requestTimeoutMs / 1000),
+      }, Date.now()));
+    } finally {
+      ctx.close();
+    }
+  }
+
+  /** Retries one protocol step when the CA rejected its nonce more times than acme-client retries. */
+  private async step<T>(ctx: TransportContext, fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      const before = ctx.lastProblem;
+      try {
+        return await fn();
+      } catch (e) {
+        const p = ctx.lastProblem;
+        const nonce = p !== undefined && p !== before && p.type.endsWith(':badNonce');
+        if (!nonce || i >= 3) throw e;
+      }
+    }
+  }
+
+  async register(p: ProviderRef, keyPem: string, email: string, signal: AbortSignal): Promise<{ accountUrl: string; termsUrl: string }> {
+    return this.run(p, signal, async (ctx) => {
+      const client = this.client(p, { keyPem });
+      const termsUrl = (await this.step(ctx, () => client.getTermsOfServiceUrl())) ?? '';
+      await this.step(ctx, () => client.createAccount({ termsOfServiceAgreed: true, ...(email ? { contact: [`mailto:${email}`] } : {}) }));
+      return { accountUrl: client.getAccountUrl(), termsUrl };
+    });
+  }
+
+  async order(p: ProviderRef, account: AccountRef, req: OrderRequest): Promise<string> {
+    return this.run(p, req.signal, async (ctx) => {
+      const client = this.client(p, account);
+      req.progress('Creating order');
+      const order = await this.step(ctx, () => client.createOrder({ identifiers: req.names.map((value) => ({ type: 'dns', value })) }));
+      const authzs = (await this.step(ctx, () => client.getAuthorizations(order))) as unknown as Authz[];
+
+      const tokens = new Map<string, string>();
+      const todo: Authz['challenges'][number][] = [];
+      for (const a of authzs) {
+        const name = a.identifier?.value ?? '?';
+        if (a.status === 'valid') continue;
+        if (a.status !== 'pending') throw fail('challenge', `Challenge failed for ${name}: the authorization is ${a.status}`);
+        const ch = a.challenges.find((c) => c.type === 'http-01');
+        if (!ch) throw fail('challenge', `Challenge failed for ${name}: the CA offers no HTTP-01 challenge`);
+        if (typeof ch.token !== 'string' || !TOKEN.test(ch.token)) throw fail('challenge', `Challenge failed for ${name}: the CA sent a malformed token`);
+        tokens.set(ch.token, await client.getChallengeKeyAuthorization(ch as never));
+        todo.push(ch);
+      }
+
+      if (todo.length) {
+        req.challenges.open(tokens);
+        try {
+          req.progress(`Validating ${req.names.join(', ')}`);
+          for (const ch of todo) await this.step(ctx, () => client.completeChallenge(ch as never));
+          await this.poll(req.signal, 'authorizations', async () => {
+            const now = (await this.step(ctx, () => client.getAuthorizations(order))) as unknown as Authz[];
+            for (const a of now) {
+              if (a.status === 'invalid') {
+                const err = a.challenges.find((c) => c.error)?.error;
+                const detail = oneLine(err?.detail ?? err?.type ?? 'the CA could not validate it');
+                throw fail('challenge', `Challenge failed for ${a.identifier.value}: ${detail}`);
+              }
+            }
+            return now.every((a) => a.status === 'valid');
+          });
+        } finally {
+          req.challenges.close();
+        }
+      }
+
+      req.progress('Finalizing');
+      let final = await this.step(ctx, () => client.finalizeOrder(order, req.csrPem));
+      await this.poll(req.signal, 'the order', async () => {
+        final = await this.step(ctx, () => client.getOrder(final));
+        if (final.status === 'invalid') {
+          const e = (final as { error?: { detail?: string } }).error;
+          throw fail('refused', `The CA refused to issue the certificate: ${oneLine(e?.detail ?? 'order invalid')}`);
+        }
+        return final.status === 'valid';
+      });
+      req.progress('Downloading certificate');
+      const pem = await this.step(ctx, () => client.getCertificate(final));
+      if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw fail('refused', 'The CA returned no certificate');
+      return pem;
+    });
+  }
+
+  /** Polls `check` with backoff (75 ms doubling, capped) until true, bounded in time and count. */
+  private async poll(signal: AbortSignal, what: string, check: () => Promise<boolean>): Promise<void> {
+    const start = performance.now();
+    let interval = 50 + Math.floor(this.random() * 50);
+    for (let i = 0; i < 200; i++) {
+      if (await check()) return;
+      if (performance.now() - start > this.limits.pollMaxMs) break;
+      await sleep(interval, signal);
+      interval = Math.min(this.limits.pollIntervalMaxMs, interval * 2);
+    }
+    throw fail('timeout', `The CA did not finish validating ${what} within ${Math.round(this.limits.pollMaxMs / 1000)} s`, true);
+  }
+
+  async revoke(p: ProviderRef, account: AccountRef, certPem: string, reasonCode: number, signal: AbortSignal): Promise<string> {
+    return this.run(p, signal, async (ctx) => {
+      const client = this.client(p, account);
+      await this.step(ctx, () => client.revokeCertificate(certPem, { reason: reasonCode }));
+      const statuses = [...ctx.lastStatus.values()];
+      const status = statuses[statuses.length - 1] ?? 200;
+      return `${status} OK`;
+    });
+  }
+}
+
+/** A new private key (PKCS#8 PEM) of the given type, generated off the event loop. */
+export async function generateKey(type: string): Promise<string> {
+  const gen = (alg: 'ec' | 'rsa', opts: object) => new Promise<string>((resolve, reject) => {
+    crypto.generateKeyPair(alg as 'ec', { ...opts, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } } as never,
+      (err: Error | null, _pub: string, key: string) => (err ? reject(err) : resolve(key)));
+  });
+  switch (type) {
+    case 'ECDSA-P256': return gen('ec', { namedCurve: 'P-256' });
+    case 'ECDSA-P384': return gen('ec', { namedCurve: 'P-384' });
+    case 'RSA-2048': return gen('rsa', { modulusLength: 2048 });
+    case 'RSA-3072': return gen('rsa', { modulusLength: 3072 });
+    case 'RSA-4096': return gen('rsa', { modulusLength: 4096 });
+    default: throw new Error(`unknown key type ${type}`);
+  }
+}
+
+/** A CSR for `names` (the first is the common name) signed by `keyPem`. */
+export async function makeCsr(keyPem: string, names: readonly string[]): Promise<string> {
+  const [, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: [...names] }, keyPem);
+  return csr.toString();
+}
