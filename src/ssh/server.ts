@@ -1,0 +1,335 @@
+// The SSH admin shell: an ssh2 server with modern algorithms only, password, keyboard-interactive
+// and public-key login under OpenSSH-like limits (src/ssh/limits.ts), then per channel one of:
+//   pty shell      → CliSession 'interactive' behind the line editor (echo, CRLF)
+//   plain shell    → CliSession 'shell' fed raw bytes (what jsxapi opens)
+//   exec           → CliSession 'exec' running the command (CRLF line ends when a pty was asked for)
+//   sftp subsystem → the upload area as /tmp (src/ssh/sftp.ts)
+// The exit status (0 when every request succeeded, 1 otherwise) goes out with the channel close.
+import crypto from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
+import ssh2 from 'ssh2';
+import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
+import type { Actor, Services } from '../services/interfaces.js';
+import type { DataPaths } from '../platform/paths.js';
+import type { Logger } from '../platform/log.js';
+import type { CliSession, SessionIO, SessionMode } from '../cli/session.js';
+import { LineEditor } from '../cli/lineeditor.js';
+import { ALGORITHMS } from './algorithms.js';
+import { LoginLimits, type LoginPolicy } from './limits.js';
+import { serveSftp, type SftpLimits } from './sftp.js';
+
+const { Server, utils } = ssh2;
+
+/** What the SSH layer needs from the appliance (src/app.ts builds it). */
+export interface SshApp {
+  readonly services: Services;
+  readonly paths: DataPaths;
+  readonly logger: Logger;
+  newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
+}
+
+export interface SshServerOptions {
+  app: SshApp;
+  host: string;
+  port: number;
+  hostKeys: Buffer[];
+  policy?: Partial<LoginPolicy>;
+  sftp?: Partial<SftpLimits>;
+  /** Channels (sessions) per connection, as OpenSSH's MaxSessions. */
+  maxSessionsPerConnection?: number;
+  now?: () => number;
+}
+
+export interface SshServer {
+  readonly port: number;
+  readonly limits: LoginLimits;
+  /** Connections open now (authenticated or not). */
+  connections(): number;
+  /** Stops listening and ends every connection. */
+  close(): Promise<void>;
+}
+
+const METHODS: AuthContext['method'][] = ['publickey', 'keyboard-interactive', 'password'];
+const IDLE_KEY = 'Ssh IdleTimeout';
+
+/** Signature algorithms accepted for public-key login (no SHA-1 `ssh-rsa` signatures). */
+function acceptableSignature(keyAlgo: string, hashAlgo: string | undefined): boolean {
+  if (keyAlgo === 'ssh-rsa') return hashAlgo === 'sha256' || hashAlgo === 'sha512';
+  return true;
+}
+
+export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
+  const { app } = opts;
+  const now = opts.now ?? Date.now;
+  const limits = new LoginLimits(opts.policy, now);
+  const maxSessions = opts.maxSessionsPerConnection ?? 10;
+  const open = new Set<Connection>();
+
+  const server = new Server({ hostKeys: opts.hostKeys, algorithms: ALGORITHMS, ident: 'xway' }, (client, info) => {
+    // Small writes go out at once: a login round trip drops from ~108 ms to ~27 ms.
+    // (@types/ssh2 lacks setNoDelay; ssh2's Connection has it.)
+    (client as Connection & { setNoDelay(on: boolean): void }).setNoDelay(true);
+    open.add(client);
+    const ip = info.ip ?? 'unknown';
+    const remote = `${ip}:${info.port}`;
+    const sessionId = crypto.randomBytes(3).toString('hex');
+    client.on('error', () => {
+      /* a reset connection is normal; nothing to do */
+    });
+
+    const admission = limits.admit(ip);
+    if (!admission.ok) {
+      app.logger.log({ event: 'ssh.refused', level: 'warn', from: remote, reason: admission.reason });
+      open.delete(client);
+      client.end();
+      return;
+    }
+    let released = false;
+    const release = (authenticated: boolean) => {
+      if (released) return;
+      released = true;
+      clearTimeout(grace);
+      limits.release(ip, authenticated);
+    };
+    const grace = setTimeout(() => {
+      app.logger.log({ event: 'ssh.grace-expired', level: 'warn', from: remote });
+      client.end();
+    }, limits.policy.graceMs);
+    grace.unref();
+
+    let tries = 0;
+    let user = '';
+    let closed = false;
+
+    const audit = (who: string, method: string, result: string) =>
+      app.logger.audit({ who, from: remote, what: `ssh login (${method})`, result, session: sessionId });
+
+    const succeed = (ctx: AuthContext) => {
+      if (closed) return;
+      user = ctx.username;
+      audit(user, ctx.method, 'success');
+      release(true);
+      ctx.accept();
+    };
+    const fail = (ctx: AuthContext, penalize: boolean) => {
+      tries++;
+      if (penalize) audit(ctx.username, ctx.method, 'failure');
+      const delay = penalize ? limits.failure(ip) : 0;
+      const answer = () => {
+        if (closed) return;
+        if (tries >= limits.policy.maxAuthTries) {
+          app.logger.log({ event: 'ssh.too-many-tries', level: 'warn', from: remote });
+          client.end();
+          return;
+        }
+        ctx.reject(METHODS);
+      };
+      if (delay > 0) setTimeout(answer, delay).unref();
+      else answer();
+    };
+
+    client.on('authentication', (ctx) => {
+      const name = ctx.username;
+      const role = app.services.accounts.roleOf(name);
+      switch (ctx.method) {
+        case 'password':
+          if (role && app.services.accounts.verifyPassword(name, ctx.password)) return succeed(ctx);
+          return fail(ctx, true);
+        case 'keyboard-interactive':
+          return ctx.prompt([{ prompt: 'Password: ', echo: false }], 'xway login', '', (answers) => {
+            if (closed) return;
+            const pw = answers[0] ?? '';
+            if (role && app.services.accounts.verifyPassword(name, pw)) return succeed(ctx);
+            fail(ctx, true);
+          });
+        case 'publickey': {
+          const known = !!role && app.services.accounts.hasKey(name, ctx.key.algo, ctx.key.data);
+          if (!ctx.signature) {
+            // A query ("would this key do?"): answer without counting it as a guess.
+            if (known) return ctx.accept();
+            return fail(ctx, false);
+          }
+          if (!known || !acceptableSignature(ctx.key.algo, ctx.hashAlgo)) return fail(ctx, known);
+          const key = utils.parseKey(ctx.key.data);
+          const ok = !(key instanceof Error) && ctx.blob !== undefined && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo);
+          if (ok) return succeed(ctx);
+          return fail(ctx, true);
+        }
+        default:
+          // "none" and host-based: say which methods exist; not a guess.
+          return ctx.reject(METHODS);
+      }
+    });
+
+    client.on('ready', () => {
+      const role = app.services.accounts.roleOf(user) ?? 'ReadOnly';
+      let channels = 0;
+      client.on('session', (accept, reject) => {
+        if (channels >= maxSessions) return reject();
+        channels++;
+        const s = accept();
+        const actor: Actor = { user, role, remote, session: channels === 1 ? sessionId : `${sessionId}.${channels}` };
+        wireSession(s, actor, () => channels--);
+      });
+    });
+
+    client.on('close', () => {
+      closed = true;
+      open.delete(client);
+      release(false);
+    });
+  });
+
+  /** One session channel: waits for pty/shell/exec/sftp and runs it. */
+  function wireSession(s: Session, actor: Actor, done: () => void): void {
+    let pty = false;
+    let started = false;
+    s.on('pty', (accept) => {
+      pty = true;
+      accept?.();
+    });
+    s.on('window-change', (accept) => accept?.());
+    s.on('env', (accept) => accept?.());
+    s.on('shell', (accept) => {
+      if (started) return;
+      started = true;
+      runCli(accept(), actor, pty ? 'interactive' : 'shell', pty, undefined, done);
+    });
+    s.on('exec', (accept, _reject, info) => {
+      if (started) return;
+      started = true;
+      runCli(accept(), actor, 'exec', pty, info.command, done);
+    });
+    s.on('sftp', (accept) => {
+      if (started) return;
+      started = true;
+      const sftp = accept();
+      sftp.on('close', done);
+      serveSftp(sftp, {
+        dir: app.paths.uploads,
+        writable: actor.role === 'Admin',
+        limits: opts.sftp,
+        onChange: (what, name, bytes) =>
+          app.logger.audit({ who: actor.user, from: actor.remote, what: `sftp ${what} /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
+      });
+    });
+  }
+
+  function idleSeconds(): number {
+    try {
+      const v = Number(app.services.config.get(IDLE_KEY));
+      return Number.isFinite(v) && v > 0 ? v : 0;
+    } catch {
+      return 1800;
+    }
+  }
+
+  function runCli(ch: ServerChannel, actor: Actor, mode: SessionMode, pty: boolean, command: string | undefined, done: () => void): void {
+    let over = false;
+    const crlf = pty && mode !== 'interactive';
+    const session = app.newSession(actor, mode, {
+      write(data) {
+        if (over) return;
+        // Exec with a pty: the terminal expects CRLF like an interactive session.
+        ch.write(crlf ? data.replace(/\r?\n/g, '\r\n') : data);
+      },
+    });
+
+    // Idle timeout: checked against the last input, re-read from the configuration each time.
+    let lastInput = now();
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      const secs = idleSeconds();
+      if (secs <= 0) {
+        idleTimer = setTimeout(armIdle, 60_000);
+        idleTimer.unref();
+        return;
+      }
+      const left = lastInput + secs * 1000 - now();
+      if (left <= 0) {
+        app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
+        session.dispose();
+        return;
+      }
+      idleTimer = setTimeout(armIdle, Math.min(left + 10, 2 ** 31 - 1));
+      idleTimer.unref();
+    };
+    armIdle();
+
+    const decoder = new StringDecoder('utf8');
+    if (mode === 'interactive') {
+      const editor = new LineEditor({ complete: (before) => session.complete(before) });
+      ch.on('data', (chunk: Buffer) => {
+        lastInput = now();
+        for (const a of editor.feed(decoder.write(chunk))) {
+          switch (a.type) {
+            case 'echo':
+              if (session.echo && !over) ch.write(a.data);
+              break;
+            case 'line':
+              session.submitLine(a.line);
+              break;
+            case 'interrupt':
+              session.interrupt();
+              break;
+            case 'eof':
+              session.endInput();
+              break;
+          }
+        }
+      });
+    } else {
+      ch.on('data', (chunk: Buffer) => {
+        lastInput = now();
+        session.feed(chunk);
+      });
+    }
+    // Channel EOF (stdin closed): finish what is queued, then close.
+    ch.on('end', () => session.endInput());
+    ch.on('close', () => {
+      over = true;
+      clearTimeout(idleTimer);
+      session.dispose();
+    });
+    ch.on('error', () => {
+      /* the connection went away; 'close' follows */
+    });
+
+    session.closed.then((code) => {
+      clearTimeout(idleTimer);
+      if (!over) {
+        over = true;
+        try {
+          ch.exit(code);
+          ch.end();
+        } catch {
+          /* already closed */
+        }
+      }
+      done();
+    });
+
+    session.start();
+    if (mode === 'exec') session.runExec(command ?? '');
+  }
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      server.on('error', (e: Error) => app.logger.log({ event: 'ssh.error', level: 'error', message: e.message }));
+      const addr = server.address() as { port: number };
+      app.logger.log({ event: 'ssh.listening', host: opts.host, port: addr.port });
+      resolve({
+        port: addr.port,
+        limits,
+        connections: () => open.size,
+        close: () =>
+          new Promise<void>((res) => {
+            for (const c of open) c.end();
+            server.close(() => res());
+          }),
+      });
+    });
+  });
+}

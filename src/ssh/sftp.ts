@@ -1,0 +1,311 @@
+// The SFTP subsystem (OpenSSH `sftp`, and `scp`, which speaks SFTP since OpenSSH 9). The admin
+// sees one flat directory, /tmp, backed by the upload area; `/` and `..` lead back to /tmp and no
+// other path exists. Files only (no directories, no links), plain safe names, a size limit per
+// file and a limit on the number of files. An upload is collected in memory and written
+// atomically (0600) when the handle is closed, so a broken transfer never leaves half a file.
+import fs from 'node:fs';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import type { Attributes, SFTPWrapper } from 'ssh2';
+import { isSafeName } from '../platform/paths.js';
+import { atomicWrite, ensureDir } from '../platform/files.js';
+
+const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
+
+export interface SftpLimits {
+  /** Largest file accepted, in bytes. */
+  readonly maxFileBytes: number;
+  /** Files the area may hold. */
+  readonly maxFiles: number;
+  /** Handles open at once per SFTP session. */
+  readonly maxHandles: number;
+}
+
+export const DEFAULT_SFTP_LIMITS: SftpLimits = { maxFileBytes: 1024 * 1024, maxFiles: 100, maxHandles: 16 };
+
+export const SHOWN_ROOT = '/tmp';
+
+/** Where a path as the client sends it leads: the area itself, one file in it, or nowhere. */
+export type Target = { kind: 'root' } | { kind: 'file'; name: string } | { kind: 'outside'; shown: string };
+
+/** Pure: maps a client path (absolute, or relative to /tmp) onto the area. */
+export function target(p: string): Target {
+  if (p.includes('\0')) return { kind: 'outside', shown: p.replace(/\0/g, '') };
+  const abs = path.posix.resolve(SHOWN_ROOT, p);
+  if (abs === '/' || abs === SHOWN_ROOT) return { kind: 'root' };
+  const prefix = SHOWN_ROOT + '/';
+  if (abs.startsWith(prefix)) {
+    const name = abs.slice(prefix.length);
+    if (!name.includes('/') && isSafeName(name)) return { kind: 'file', name };
+  }
+  return { kind: 'outside', shown: abs };
+}
+
+type Handle =
+  | { kind: 'read'; name: string; fd: number }
+  | { kind: 'write'; name: string; data: Buffer; size: number; failed?: string }
+  | { kind: 'dir'; listed: boolean };
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+
+function attrsOf(st: fs.Stats): Attributes {
+  return {
+    mode: st.isDirectory() ? S_IFDIR | 0o700 : S_IFREG | (st.mode & 0o777),
+    uid: 0,
+    gid: 0,
+    size: st.size,
+    atime: Math.floor(st.atimeMs / 1000),
+    mtime: Math.floor(st.mtimeMs / 1000),
+  };
+}
+
+function longname(name: string, a: Attributes): string {
+  const dir = (a.mode & S_IFDIR) === S_IFDIR;
+  const perms = dir ? 'drwx------' : '-rw-------';
+  const date = new Date(a.mtime * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  return `${perms} 1 admin admin ${String(a.size).padStart(8)} ${date} ${name}`;
+}
+
+export interface SftpSessionOptions {
+  /** The upload area on disk. */
+  dir: string;
+  /** False for read-only accounts: listing and downloads only. */
+  writable: boolean;
+  limits?: Partial<SftpLimits>;
+  /** Called after a file was written or removed (audit). */
+  onChange?: (what: 'upload' | 'remove' | 'rename', name: string, bytes?: number) => void;
+}
+
+/** Serves one SFTP channel until it closes. */
+export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
+  const limits = { ...DEFAULT_SFTP_LIMITS, ...opts.limits };
+  ensureDir(opts.dir, 0o700);
+  const handles = new Map<number, Handle>();
+  let nextHandle = 1;
+
+  const fileOf = (name: string) => path.join(opts.dir, name);
+  const deny = (id: number, msg: string) => sftp.status(id, STATUS_CODE.PERMISSION_DENIED, msg);
+  const missing = (id: number, shown: string) => sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `No such file: ${shown}`);
+  const outside = (id: number, t: Extract<Target, { kind: 'outside' }>) =>
+    sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `No such file: ${t.shown} (only plain file names in /tmp are reachable)`);
+  const readOnly = (id: number) => deny(id, 'Permission denied: this account may not change /tmp');
+
+  const newHandle = (id: number, h: Handle): void => {
+    if (handles.size >= limits.maxHandles) {
+      if (h.kind === 'read') fs.closeSync(h.fd);
+      sftp.status(id, STATUS_CODE.FAILURE, `Too many open files: at most ${limits.maxHandles} per session`);
+      return;
+    }
+    const n = nextHandle++;
+    const buf = Buffer.alloc(4);
+    buf.writeUInt32BE(n);
+    handles.set(n, h);
+    sftp.handle(id, buf);
+  };
+  const handleOf = (b: Buffer): [number, Handle | undefined] => {
+    if (b.length !== 4) return [-1, undefined];
+    const n = b.readUInt32BE(0);
+    return [n, handles.get(n)];
+  };
+
+  /** lstat of a file in the area; undefined when missing or not a regular file. */
+  const statFile = (name: string): fs.Stats | undefined => {
+    try {
+      const st = fs.lstatSync(fileOf(name));
+      return st.isFile() ? st : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const fileCount = (): number => {
+    try {
+      return fs.readdirSync(opts.dir, { withFileTypes: true }).filter((d) => d.isFile() && !d.name.startsWith('.')).length;
+    } catch {
+      return 0;
+    }
+  };
+  const rootAttrs = (): Attributes => attrsOf(fs.statSync(opts.dir));
+
+  sftp.on('REALPATH', (id, p) => {
+    const t = target(p);
+    if (t.kind === 'outside') return outside(id, t);
+    const shown = t.kind === 'root' ? SHOWN_ROOT : `${SHOWN_ROOT}/${t.name}`;
+    sftp.name(id, [{ filename: shown, longname: shown, attrs: {} as Attributes }]);
+  });
+
+  const stat = (id: number, p: string) => {
+    const t = target(p);
+    if (t.kind === 'outside') return outside(id, t);
+    if (t.kind === 'root') return sftp.attrs(id, rootAttrs());
+    const st = statFile(t.name);
+    if (!st) return missing(id, p);
+    sftp.attrs(id, attrsOf(st));
+  };
+  sftp.on('STAT', stat);
+  sftp.on('LSTAT', stat);
+
+  sftp.on('OPEN', (id, p, flags) => {
+    const t = target(p);
+    if (t.kind === 'outside') return outside(id, t);
+    if (t.kind === 'root') return sftp.status(id, STATUS_CODE.FAILURE, `${SHOWN_ROOT} is a directory`);
+    const wantsWrite = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC)) !== 0;
+    const st = statFile(t.name);
+    if (!wantsWrite) {
+      if (!st) return missing(id, p);
+      let fd: number;
+      try {
+        fd = fs.openSync(fileOf(t.name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      } catch {
+        return missing(id, p);
+      }
+      return newHandle(id, { kind: 'read', name: t.name, fd });
+    }
+    if (!opts.writable) return readOnly(id);
+    if (flags & OPEN_MODE.READ) return sftp.status(id, STATUS_CODE.OP_UNSUPPORTED, 'Open a file for reading or for writing, not both');
+    if (!st && !(flags & OPEN_MODE.CREAT)) return missing(id, p);
+    if (st && flags & OPEN_MODE.EXCL) return sftp.status(id, STATUS_CODE.FAILURE, `File exists: ${SHOWN_ROOT}/${t.name}`);
+    if (!st && fileCount() >= limits.maxFiles) {
+      return sftp.status(id, STATUS_CODE.FAILURE, `Upload area full: /tmp holds at most ${limits.maxFiles} files; remove some first`);
+    }
+    let data = Buffer.alloc(0);
+    if (st && !(flags & OPEN_MODE.TRUNC)) {
+      if (st.size > limits.maxFileBytes) return sftp.status(id, STATUS_CODE.FAILURE, `File too large: at most ${limits.maxFileBytes} bytes per file`);
+      data = fs.readFileSync(fileOf(t.name));
+    }
+    newHandle(id, { kind: 'write', name: t.name, data, size: data.length });
+  });
+
+  sftp.on('READ', (id, hb, offset, length) => {
+    const [, h] = handleOf(hb);
+    if (!h || h.kind !== 'read') return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
+    const buf = Buffer.alloc(Math.min(length, 256 * 1024));
+    let n: number;
+    try {
+      n = fs.readSync(h.fd, buf, 0, buf.length, offset);
+    } catch {
+      return sftp.status(id, STATUS_CODE.FAILURE, 'Read failed');
+    }
+    if (n === 0) return sftp.status(id, STATUS_CODE.EOF);
+    sftp.data(id, buf.subarray(0, n));
+  });
+
+  sftp.on('WRITE', (id, hb, offset, data) => {
+    const [, h] = handleOf(hb);
+    if (!h || h.kind !== 'write') return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
+    const end = offset + data.length;
+    if (h.failed || end > limits.maxFileBytes) {
+      h.failed = `File too large: at most ${limits.maxFileBytes} bytes per file; nothing was written`;
+      return sftp.status(id, STATUS_CODE.FAILURE, h.failed);
+    }
+    if (end > h.data.length) {
+      const grown = Buffer.alloc(Math.min(limits.maxFileBytes, Math.max(end, h.data.length * 2)));
+      h.data.copy(grown, 0, 0, h.size);
+      h.data = grown;
+    }
+    data.copy(h.data, offset);
+    h.size = Math.max(h.size, end);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+
+  sftp.on('FSTAT', (id, hb) => {
+    const [, h] = handleOf(hb);
+    if (!h) return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
+    if (h.kind === 'dir') return sftp.attrs(id, rootAttrs());
+    if (h.kind === 'read') return sftp.attrs(id, attrsOf(fs.fstatSync(h.fd)));
+    const now = Math.floor(Date.now() / 1000);
+    sftp.attrs(id, { mode: S_IFREG | 0o600, uid: 0, gid: 0, size: h.size, atime: now, mtime: now });
+  });
+
+  // Modes and times are fixed (files are 0600); accepting the request keeps `scp -p` working.
+  sftp.on('FSETSTAT', (id, hb) => {
+    const [, h] = handleOf(hb);
+    if (!h) return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
+    sftp.status(id, STATUS_CODE.OK);
+  });
+  sftp.on('SETSTAT', (id, p) => {
+    const t = target(p);
+    if (t.kind === 'outside') return outside(id, t);
+    if (t.kind === 'file' && !statFile(t.name)) return missing(id, p);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+
+  sftp.on('CLOSE', (id, hb) => {
+    const [n, h] = handleOf(hb);
+    if (!h) return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
+    handles.delete(n);
+    if (h.kind === 'read') {
+      fs.closeSync(h.fd);
+      return sftp.status(id, STATUS_CODE.OK);
+    }
+    if (h.kind === 'dir') return sftp.status(id, STATUS_CODE.OK);
+    if (h.failed) return sftp.status(id, STATUS_CODE.FAILURE, h.failed);
+    try {
+      atomicWrite(fileOf(h.name), h.data.subarray(0, h.size), { mode: 0o600 });
+    } catch {
+      return sftp.status(id, STATUS_CODE.FAILURE, `Could not store ${SHOWN_ROOT}/${h.name}`);
+    }
+    opts.onChange?.('upload', h.name, h.size);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+
+  sftp.on('OPENDIR', (id, p) => {
+    const t = target(p);
+    if (t.kind === 'outside') return outside(id, t);
+    if (t.kind === 'file') return statFile(t.name) ? sftp.status(id, STATUS_CODE.FAILURE, `Not a directory: ${p}`) : missing(id, p);
+    newHandle(id, { kind: 'dir', listed: false });
+  });
+
+  sftp.on('READDIR', (id, hb) => {
+    const [, h] = handleOf(hb);
+    if (!h || h.kind !== 'dir') return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
+    if (h.listed) return sftp.status(id, STATUS_CODE.EOF);
+    h.listed = true;
+    const names: { filename: string; longname: string; attrs: Attributes }[] = [];
+    const dot = rootAttrs();
+    names.push({ filename: '.', longname: longname('.', dot), attrs: dot }, { filename: '..', longname: longname('..', dot), attrs: dot });
+    for (const d of fs.readdirSync(opts.dir, { withFileTypes: true })) {
+      if (!d.isFile() || !isSafeName(d.name)) continue;
+      const st = statFile(d.name);
+      if (!st) continue;
+      const a = attrsOf(st);
+      names.push({ filename: d.name, longname: longname(d.name, a), attrs: a });
+    }
+    sftp.name(id, names);
+  });
+
+  sftp.on('REMOVE', (id, p) => {
+    const t = target(p);
+    if (t.kind === 'outside') return outside(id, t);
+    if (t.kind === 'root') return deny(id, `${SHOWN_ROOT} cannot be removed`);
+    if (!opts.writable) return readOnly(id);
+    if (!statFile(t.name)) return missing(id, p);
+    fs.rmSync(fileOf(t.name));
+    opts.onChange?.('remove', t.name);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+
+  sftp.on('RENAME', (id, from, to) => {
+    const a = target(from);
+    const b = target(to);
+    if (a.kind === 'outside') return outside(id, a);
+    if (b.kind === 'outside') return outside(id, b);
+    if (a.kind === 'root' || b.kind === 'root') return deny(id, `${SHOWN_ROOT} cannot be renamed or replaced`);
+    if (!opts.writable) return readOnly(id);
+    if (!statFile(a.name)) return missing(id, from);
+    if (fs.existsSync(fileOf(b.name))) return sftp.status(id, STATUS_CODE.FAILURE, `File exists: ${SHOWN_ROOT}/${b.name}`);
+    fs.renameSync(fileOf(a.name), fileOf(b.name));
+    opts.onChange?.('rename', b.name);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+
+  sftp.on('MKDIR', (id) => deny(id, 'Directories are not supported: /tmp holds files only'));
+  sftp.on('RMDIR', (id) => deny(id, 'Directories are not supported: /tmp holds files only'));
+  sftp.on('SYMLINK', (id) => deny(id, 'Links are not supported in /tmp'));
+  sftp.on('READLINK', (id, p) => sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `Not a link: ${p}`));
+
+  sftp.on('close', () => {
+    for (const h of handles.values()) if (h.kind === 'read') fs.closeSync(h.fd);
+    handles.clear();
+  });
+}
