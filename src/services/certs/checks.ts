@@ -78,7 +78,7 @@ export function chainTrusted(leaf: crypto.X509Certificate, chain: readonly crypt
   let cur = leaf;
   for (let depth = 0; depth < 8; depth++) {
     if (trustedFps.has(cur.fingerprint256.toUpperCase())) return true;
-    const issuerName = cur.issuer.split('\n').filter((s) => s !== '').join(', ');
+    const issuerName = (cur.issuer ?? '').split('\n').filter((s) => s !== '').join(', ');
     for (const t of bySubject.get(issuerName) ?? []) {
       if (signedBy(cur, new crypto.X509Certificate(t.pem))) return true;
     }
@@ -141,7 +141,8 @@ export function checkUpload(pemText: string, ctx: UploadContext): CheckedUpload 
   const warnings: string[] = [];
   const missingCn = info.commonName === '';
   if (missingCn) warnings.push('The certificate has no common name (CN): some services do not work without one');
-  if (Date.parse(info.notBefore) > now) warnings.push(`The certificate is not valid before ${info.notBefore}`);
+  // Five minutes of clock skew between the CA and us is normal, not worth a warning.
+  if (Date.parse(info.notBefore) > now + 300_000) warnings.push(`The certificate is not valid before ${info.notBefore}`);
   const rsaBits = /^RSA-(\d+)$/.exec(info.keyType);
   if (rsaBits && Number(rsaBits[1]) < 2048) warnings.push(`The key is weak (${info.keyType}): use RSA 2048 bits or more, or ECDSA`);
   for (const c of [leaf!, ...chain]) {

@@ -48,12 +48,12 @@ function derFacts(der: Buffer): { version: number; signatureAlgorithm: string } 
 }
 
 /** "C=US\nO=Org\nCN=x" → "C=US, O=Org, CN=x". */
-function oneLine(dn: string): string {
-  return dn.split('\n').filter((s) => s !== '').join(', ');
+function oneLine(dn: string | undefined): string {
+  return (dn ?? '').split('\n').filter((s) => s !== '').join(', ');
 }
 
-function commonName(dn: string): string {
-  const cns = dn.split('\n').filter((s) => s.startsWith('CN='));
+function commonName(dn: string | undefined): string {
+  const cns = (dn ?? '').split('\n').filter((s) => s.startsWith('CN='));
   return cns.length ? cns[cns.length - 1]!.slice(3) : '';
 }
 
