@@ -20,7 +20,7 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Alarm', '#', 'Id'], type: text(), help: 'Stable alarm identifier' },
   { path: ['Alarm', '#', 'Title'], type: text(), help: 'What is wrong, in one sentence' },
   { path: ['Alarm', '#', 'Severity'], type: literal('Warning', 'Error', 'Critical'), help: 'Severity' },
-  { path: ['Alarm', '#', 'State'], type: literal('Active'), help: 'State' },
+  { path: ['Alarm', '#', 'State'], type: literal('Active'), help: 'Active while the condition lasts' },
   { path: ['Alarm', '#', 'Raised'], type: text(), help: 'When it was raised (ISO 8601, UTC)' },
   // Security Certificates (issue 3): the server certificate the HTTPS listener presents, trust store, CSR, SNI domains.
   { path: ['Security', 'Certificates', 'Server', 'Subject'], type: text(), help: 'Subject of the server certificate in use' },
