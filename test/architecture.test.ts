@@ -20,8 +20,8 @@ function files(dir: string): string[] {
 function imports(file: string): string[] {
   const text = fs.readFileSync(path.join(root, file), 'utf8');
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)) {
-    const spec = m[1] ?? m[2]!;
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)|(?:^|\n)\s*import\s+'([^']+)'/g)) {
+    const spec = m[1] ?? m[2] ?? m[3]!;
     out.push(spec.startsWith('.') ? path.normalize(path.join(path.dirname(file), spec)) : spec);
   }
   return out;
