@@ -1,0 +1,123 @@
+// The real daemon as a process: environment and flags, first boot, SSH from OpenSSH, the Boot
+// command restarting the services in process, clean SIGTERM, and refusal of a damaged database.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpDir } from './helpers/app.js';
+import { openssh, run } from './helpers/ssh.js';
+import { findRoot } from '../src/platform/version.js';
+import { settingsFrom } from '../src/main.js';
+
+const MAIN = path.join(findRoot(), 'dist/src/main.js');
+const PW = 'daemon test password';
+
+interface Daemon {
+  proc: ChildProcess;
+  log: () => string;
+  events: () => Record<string, unknown>[];
+  waitFor(event: string, after?: number, ms?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+}
+
+function daemon(dataDir: string, env: Record<string, string> = {}, args: string[] = []): Daemon {
+  const proc = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH, XWAY_DATA_DIR: dataDir, XWAY_SSH_PORT: '0', XWAY_HTTP_PORT: '0', XWAY_HTTPS_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stdout!.on('data', (d) => (log += d));
+  proc.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const events = () => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    proc,
+    log: () => log,
+    events,
+    exited,
+    async waitFor(event, after = 0, ms = 15_000) {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        const hit = events().filter((e) => e.event === event)[after];
+        if (hit) return hit;
+        if (proc.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`no ${event} event; log:\n${log}`);
+    },
+  };
+}
+
+t.test('settings: flags mirror the environment and win over it', async (t) => {
+  const s = settingsFrom(['--ssh-port', '2200', '--bind=::1'], { XWAY_SSH_PORT: '1', XWAY_HTTP_PORT: '81', XWAY_DATA_DIR: '/d' });
+  t.equal(s.sshPort, 2200);
+  t.equal(s.bind, '::1');
+  t.equal(s.httpPort, 81);
+  t.equal(s.dataDir, '/d');
+  t.equal(settingsFrom([], {}).sshPort, 2222, 'development default');
+  t.throws(() => settingsFrom(['--ssh-port', '70000'], {}), /Invalid SSH port 70000: expected <0..65535>/);
+  t.throws(() => settingsFrom(['--frobnicate'], {}), /Unknown argument frobnicate/);
+});
+
+t.test('first boot, SSH, Boot, SIGTERM', async (t) => {
+  const dir = tmpDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const d = daemon(dir, { XWAY_ADMIN_PASSWORD: PW });
+  t.teardown(() => void d.proc.kill('SIGKILL'));
+  const up = await d.waitFor('daemon.listening');
+  const port = Number(up.ssh);
+  t.ok(port > 0, 'listening on a free port');
+  t.equal((fs.statSync(path.join(dir, 'ssh')).mode & 0o777).toString(8), '700', 'host key directory is private');
+  t.notOk(fs.existsSync(path.join(dir, 'admin-password')), 'no password file when it came from the environment');
+
+  let r = await openssh(port, ['xStatus SystemUnit Product'], undefined, PW);
+  t.equal(r.stdout, '*s SystemUnit: /\n     Product: "xway"\n*s/end\n\nOK\n');
+  t.equal(r.code, 0);
+
+  r = await openssh(port, ['xConfiguration SystemUnit Name: edge-1\nxCommand SystemUnit Boot'], undefined, PW);
+  t.match(r.stdout, /^OK\n\*r SystemUnitBootResult \(status=OK\):\n     Message: "Restarting the appliance services"\n\*r\/end\n\nOK\n/);
+  const again = await d.waitFor('daemon.listening', 1);
+  r = await openssh(Number(again.ssh), ['xStatus SystemUnit Name'], undefined, PW);
+  t.equal(r.stdout, '*s SystemUnit: /\n     Name: "edge-1"\n*s/end\n\nOK\n', 'configuration kept across Boot');
+
+  d.proc.kill('SIGTERM');
+  t.equal(await d.exited, 0, 'SIGTERM exits 0');
+  t.notMatch(d.log(), new RegExp(PW), 'the password never reaches the log');
+});
+
+t.test('generated admin password is shown once and stored 0600', async (t) => {
+  const dir = tmpDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const d = daemon(dir);
+  t.teardown(() => void d.proc.kill('SIGKILL'));
+  const up = await d.waitFor('daemon.listening');
+  const file = path.join(dir, 'admin-password');
+  const pw = fs.readFileSync(file, 'utf8').trim();
+  t.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
+  t.ok(pw.length >= 16, 'a long random password');
+  t.match(d.log(), `the admin password is ${pw}`, 'shown on the console');
+  const r = await openssh(Number(up.ssh), ['xStatus SystemUnit Product'], undefined, pw);
+  t.equal(r.code, 0, 'it logs in');
+  d.proc.kill('SIGTERM');
+  await d.exited;
+  const d2 = daemon(dir);
+  t.teardown(() => void d2.proc.kill('SIGKILL'));
+  await d2.waitFor('daemon.listening');
+  t.notMatch(d2.log(), /admin password is/, 'not shown again on a later boot');
+  d2.proc.kill('SIGTERM');
+  await d2.exited;
+});
+
+t.test('a damaged database stops the start with the reason', async (t) => {
+  const dir = tmpDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'xway.db'), 'this is not a database at all, not even close'.repeat(100));
+  const d = daemon(dir, { XWAY_ADMIN_PASSWORD: PW });
+  t.teardown(() => void d.proc.kill('SIGKILL'));
+  t.equal(await d.exited, 1);
+  t.match(d.log(), /cannot be used: .*refusing to start/);
+  t.equal(fs.readFileSync(path.join(dir, 'xway.db'), 'utf8').slice(0, 11), 'this is not', 'left as it was');
+  const bad = await run(process.execPath, [MAIN, '--ssh-port', 'x'], undefined, 10_000);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /Invalid SSH port x/);
+});
