@@ -1,0 +1,89 @@
+// The `xStatus Security Acme` subtree: a closed set of words per target, derived purely from
+// the recorded state. Times are ISO 8601 UTC to the second, or "" when there is none.
+import type { StatusTree } from '../interfaces.js';
+
+export type AcmeStatusWord = 'Disabled' | 'Configured' | 'Signing' | 'PendingDeploy' | 'Deployed' | 'Automated' | 'Failed';
+export type AccountStatus = 'None' | 'Valid' | 'Deactivated';
+export type SignStatus = 'None' | 'InProgress' | 'Succeeded' | 'Failed';
+export type DeployStatus = 'None' | 'Succeeded' | 'Failed';
+
+export const STATUS_WORDS: readonly AcmeStatusWord[] = ['Disabled', 'Configured', 'Signing', 'PendingDeploy', 'Deployed', 'Automated', 'Failed'];
+
+export interface Outcome<S extends string> {
+  readonly status: S;
+  /** ISO 8601 UTC, or "". */
+  readonly time: string;
+  readonly reason: string;
+}
+
+export const NO_SIGN: Outcome<SignStatus> = { status: 'None', time: '', reason: '' };
+export const NO_DEPLOY: Outcome<DeployStatus> = { status: 'None', time: '', reason: '' };
+
+export interface TargetView {
+  readonly account: AccountStatus;
+  readonly automated: boolean;
+  readonly signing: boolean;
+  readonly progress: string;
+  readonly lastSign: Outcome<SignStatus>;
+  readonly lastDeploy: Outcome<DeployStatus>;
+  readonly pending?: { readonly subject: string; readonly serial: string; readonly notAfter: string };
+  /** The certificate in use for this target came from ACME. */
+  readonly deployedByAcme: boolean;
+  readonly nextSign?: number;
+  readonly nextDeploy?: number;
+}
+
+/**
+ * One word for scripts, first match wins:
+ * Signing (an order runs) · Disabled (no account with the configured provider) · Failed (the
+ * latest sign or deploy attempt failed) · Automated (scheduler on) · PendingDeploy (a signed
+ * certificate waits) · Deployed (the certificate in use came from ACME) · Configured.
+ */
+export function deriveStatus(v: TargetView): AcmeStatusWord {
+  if (v.signing) return 'Signing';
+  if (v.account !== 'Valid') return 'Disabled';
+  if (latestFailed(v)) return 'Failed';
+  if (v.automated) return 'Automated';
+  if (v.pending) return 'PendingDeploy';
+  if (v.deployedByAcme) return 'Deployed';
+  return 'Configured';
+}
+
+/** The most recent of LastSign / LastDeploy failed. */
+function latestFailed(v: TargetView): boolean {
+  const s = v.lastSign.status === 'None' ? '' : v.lastSign.time;
+  const d = v.lastDeploy.status === 'None' ? '' : v.lastDeploy.time;
+  if (s === '' && d === '') return false;
+  return s >= d ? v.lastSign.status === 'Failed' : v.lastDeploy.status === 'Failed';
+}
+
+export function iso(ms: number | undefined): string {
+  return ms === undefined || !Number.isFinite(ms) ? '' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The fields shared by the server target and each `Domain n`. */
+export function targetTree(v: TargetView): StatusTree {
+  return {
+    Status: deriveStatus(v),
+    LastSign: { Status: v.lastSign.status, Time: v.lastSign.time, Reason: v.lastSign.reason, Progress: v.signing ? v.progress : '' },
+    LastDeploy: { Status: v.lastDeploy.status, Time: v.lastDeploy.time, Reason: v.lastDeploy.reason },
+    Pending: { Subject: v.pending?.subject ?? '', SerialNumber: v.pending?.serial ?? '', NotAfter: v.pending?.notAfter ?? '' },
+    NextSign: iso(v.nextSign),
+    NextDeploy: iso(v.nextDeploy),
+  };
+}
+
+export function acmeTree(provider: string, account: AccountStatus, termsUrl: string, server: TargetView, domains: readonly (TargetView & { name: string })[]): StatusTree {
+  const s = targetTree(server);
+  return {
+    Status: s.Status!,
+    Provider: provider,
+    Account: { Status: account, TermsUrl: termsUrl },
+    LastSign: s.LastSign!,
+    LastDeploy: s.LastDeploy!,
+    Pending: s.Pending!,
+    NextSign: s.NextSign!,
+    NextDeploy: s.NextDeploy!,
+    ...(domains.length ? { Domain: domains.map((d) => ({ Name: d.name, ...targetTree(d) })) } : {}),
+  };
+}
