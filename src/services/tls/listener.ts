@@ -4,11 +4,11 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
-import tls from 'node:tls';
+import net from 'node:net';
 import type { ChallengeHandler, TlsService } from '../interfaces.js';
 import { ParameterError } from '../../errors.js';
 import type { Logger } from '../../platform/log.js';
+import { readClientHello, MAX_HELLO_BYTES } from './sni.js';
 import { contextOptions, newTicketKeys, SESSION_TIMEOUT, MIN_VERSION, CIPHERS } from './options.js';
 
 export interface Pem {
@@ -42,11 +42,15 @@ function checkPair(p: Pem, what: string): crypto.X509Certificate {
 }
 
 export class WebListeners implements TlsService {
+  /** Accepts TCP connections on the HTTPS port and hands each to the server of its SNI name. */
+  readonly front: net.Server;
+  /** Serves the server certificate (and clients without SNI or with an unknown name). */
   readonly https: https.Server;
   readonly http: http.Server;
   private readonly ticketKeys: Buffer;
   private current: { serial: string; fingerprint: string; certPem: string };
-  private readonly domainContexts = new Map<string, tls.SecureContext>();
+  private readonly domainServers = new Map<string, https.Server>();
+  private readonly routing = new Set<net.Socket>();
   private challenge: ChallengeHandler | undefined;
   private redirect: boolean;
   private boundHttpsPort = 443;
@@ -56,28 +60,18 @@ export class WebListeners implements TlsService {
     this.redirect = opts.redirect ?? false;
     const leaf = checkPair(opts.server, 'server');
     this.current = { serial: leaf.serialNumber.toUpperCase(), fingerprint: leaf.fingerprint256, certPem: opts.server.certPem };
+    this.https = this.secureServer(opts.server);
     for (const d of opts.domains ?? []) this.setDomain(d.name, d);
-    this.https = https.createServer(
-      {
-        ...contextOptions(opts.server.certPem, opts.server.keyPem, this.ticketKeys),
-        handshakeTimeout: 10_000,
-        requestTimeout: 10_000,
-        headersTimeout: 5_000,
-        keepAliveTimeout: 5_000,
-        maxHeaderSize: 8192,
-        SNICallback: (name, cb) => cb(null, this.domainContexts.get(name.toLowerCase())),
-      },
-      (req, res) => this.onHttps(req, res),
-    );
+    this.front = net.createServer((socket) => this.route(socket));
     this.http = http.createServer(
       { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8192 },
       (req, res) => this.onHttp(req, res),
     );
-    for (const s of [this.https, this.http]) s.on('clientError', (_e, socket: net.Socket) => socket.destroy());
+    this.http.on('clientError', (_e, socket: net.Socket) => socket.destroy());
   }
 
   listenHttps(port: number, host = '127.0.0.1'): Promise<number> {
-    return listen(this.https, port, host).then((p) => (this.boundHttpsPort = p));
+    return listen(this.front, port, host).then((p) => (this.boundHttpsPort = p));
   }
 
   listenHttp(port: number, host = '127.0.0.1'): Promise<number> {
@@ -85,10 +79,12 @@ export class WebListeners implements TlsService {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.https, this.http].map((s) => new Promise<void>((resolve) => {
+    for (const s of this.routing) s.destroy();
+    for (const s of [this.https, ...this.domainServers.values()]) retire(s);
+    await Promise.all([this.front, this.http].map((s) => new Promise<void>((resolve) => {
       if (!s.listening) return resolve();
       s.close(() => resolve());
-      s.closeAllConnections();
+      if (s instanceof http.Server) s.closeAllConnections();
     })));
   }
 
@@ -103,12 +99,71 @@ export class WebListeners implements TlsService {
 
   setDomain(name: string, pair: Pem | undefined): void {
     const n = name.toLowerCase();
+    const existing = this.domainServers.get(n);
     if (!pair) {
-      this.domainContexts.delete(n);
+      // Open connections of the domain keep going; new ones get the server certificate.
+      this.domainServers.delete(n);
+      if (existing) retire(existing, false);
       return;
     }
-    checkPair(pair, `${n}`);
-    this.domainContexts.set(n, tls.createSecureContext(contextOptions(pair.certPem, pair.keyPem, this.ticketKeys)));
+    checkPair(pair, n);
+    if (existing) existing.setSecureContext(contextOptions(pair.certPem, pair.keyPem, this.ticketKeys));
+    else this.domainServers.set(n, this.secureServer(pair));
+  }
+
+  /** An HTTPS server that never listens itself: the front hands it connections. */
+  private secureServer(pair: Pem): https.Server {
+    const s = https.createServer(
+      {
+        ...contextOptions(pair.certPem, pair.keyPem, this.ticketKeys),
+        handshakeTimeout: 10_000,
+        requestTimeout: 10_000,
+        headersTimeout: 5_000,
+        keepAliveTimeout: 5_000,
+        maxHeaderSize: 8192,
+      },
+      (req, res) => this.onHttps(req, res),
+    );
+    s.on('clientError', (_e, socket: net.Socket) => socket.destroy());
+    s.on('tlsClientError', () => undefined);
+    // Node starts its connection tracking and request timeouts on 'listening'; this server gets
+    // its connections from the front instead of listen(), so start them the same way.
+    s.emit('listening');
+    return s;
+  }
+
+  /** Reads the ClientHello (bounded in size and time), then passes the untouched bytes on. */
+  private route(socket: net.Socket): void {
+    this.routing.add(socket);
+    socket.setNoDelay(true);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => socket.destroy(), 10_000);
+    const finish = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      this.routing.delete(socket);
+    };
+    const onError = () => finish();
+    const onClose = () => finish();
+    const onData = (d: Buffer) => {
+      chunks.push(d);
+      size += d.length;
+      const buf = chunks.length === 1 ? d : Buffer.concat(chunks);
+      const hello = readClientHello(buf);
+      if (hello.kind === 'more' && size < MAX_HELLO_BYTES) return;
+      finish();
+      socket.pause();
+      socket.unshift(buf);
+      const name = hello.kind === 'hello' ? hello.servername : undefined;
+      const target = (name !== undefined ? this.domainServers.get(name) : undefined) ?? this.https;
+      target.emit('connection', socket);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
   }
 
   currentServer(): { serial: string; fingerprint: string; certPem: string } {
@@ -151,6 +206,12 @@ export class WebListeners implements TlsService {
     }
     reply(res, 404, 'Not found\n');
   }
+}
+
+/** Stops a non-listening server's timers; with `hard`, also ends its connections. */
+function retire(s: https.Server, hard = true): void {
+  s.close(() => undefined);
+  if (hard) s.closeAllConnections();
 }
 
 function reply(res: http.ServerResponse, status: number, body: string): void {
