@@ -7,6 +7,7 @@ import configImport from './systemunit/configuration/import.js';
 import keyAdd from './ssh/authorizedkey/add.js';
 import keyList from './ssh/authorizedkey/list.js';
 import keyDelete from './ssh/authorizedkey/delete.js';
+import { ACME_COMMANDS } from './security/acme/index.js';
 
 export const COMMANDS: readonly CommandDef[] = [
   boot,
@@ -16,4 +17,5 @@ export const COMMANDS: readonly CommandDef[] = [
   keyAdd,
   keyList,
   keyDelete,
+  ...ACME_COMMANDS,
 ];

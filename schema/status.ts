@@ -43,4 +43,36 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Certificates', 'Domain', '#', 'DaysLeft'], type: count(), help: 'Whole days until the domain certificate expires' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'Fingerprint'], type: text(), help: 'SHA-256 fingerprint of the domain certificate' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'Source'], type: literal('None', 'SelfSigned', 'Uploaded', 'Acme'), help: 'Where the domain certificate came from; None until one is installed' },
+  // Security Acme (issue 4): the ACME certificate service, per target (server, then each SNI domain).
+  ...acmeTarget(['Security', 'Acme']),
+  { path: ['Security', 'Acme', 'Provider'], type: literal('LetsEncrypt', 'LetsEncryptStaging', 'Custom'), help: 'The configured ACME provider' },
+  { path: ['Security', 'Acme', 'Account', 'Status'], type: literal('None', 'Valid', 'Deactivated'), help: 'ACME account with the configured provider: None until AcceptTerms' },
+  { path: ['Security', 'Acme', 'Account', 'TermsUrl'], type: text(), help: 'Terms of service the account was created under' },
+  { path: ['Security', 'Acme', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name) this ACME status is for' },
+  ...acmeTarget(['Security', 'Acme', 'Domain', '#']),
 ];
+
+/** The ACME fields shared by the server certificate and each hosted domain. */
+function acmeTarget(base: readonly string[]): StatusNode[] {
+  const time = 'ISO 8601 UTC, or empty';
+  return [
+    {
+      path: [...base, 'Status'],
+      type: literal('Disabled', 'Configured', 'Signing', 'PendingDeploy', 'Deployed', 'Automated', 'Failed'),
+      help: 'ACME state: Disabled (no account), Configured, Signing (an order runs), PendingDeploy (a signed certificate waits), Deployed (the certificate in use came from ACME), Automated (scheduler on), Failed (the latest sign or deploy failed)',
+    },
+    { path: [...base, 'LastSign', 'Status'], type: literal('None', 'InProgress', 'Succeeded', 'Failed'), help: 'Outcome of the latest signing (order)' },
+    { path: [...base, 'LastSign', 'Time'], type: text(), help: `When the latest signing started or ended (${time})` },
+    { path: [...base, 'LastSign', 'Reason'], type: text(), help: 'Why the latest signing failed, in one sentence; empty otherwise' },
+    { path: [...base, 'LastSign', 'Progress'], type: text(), help: 'The step a running order is at; empty when none runs' },
+    { path: [...base, 'LastDeploy', 'Status'], type: literal('None', 'Succeeded', 'Failed'), help: 'Outcome of the latest deploy' },
+    { path: [...base, 'LastDeploy', 'Time'], type: text(), help: `When the latest deploy happened (${time})` },
+    { path: [...base, 'LastDeploy', 'Reason'], type: text(), help: 'Why the latest deploy failed; empty otherwise' },
+    { path: [...base, 'Pending', 'Subject'], type: text(), help: 'Subject of the signed certificate waiting to be deployed; empty when none' },
+    { path: [...base, 'Pending', 'SerialNumber'], type: text(), help: 'Serial number of the pending certificate (upper-case hex)' },
+    { path: [...base, 'Pending', 'NotAfter'], type: text(), help: `End of validity of the pending certificate (${time})` },
+    { path: [...base, 'NextSign'], type: text(), help: `Next automated signing attempt (${time}; empty when none is planned)` },
+    { path: [...base, 'NextDeploy'], type: text(), help: `Next automated deploy (${time}; empty when none is planned)` },
+  ];
+}
+

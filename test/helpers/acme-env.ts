@@ -23,6 +23,11 @@ import { systemClock, type Clock } from '../../src/platform/clock.js';
 import type { Actor, ConfigChange } from '../../src/services/interfaces.js';
 import type { Value } from '../../schema/types.js';
 import { startPebble, type Pebble, type PebbleOptions } from './pebble.js';
+import { COMMANDS } from '../../commands/index.js';
+import { Bus } from '../../src/bus/bus.js';
+import { CliSession } from '../../src/cli/session.js';
+import { SqliteAccountStore } from '../../src/stores/accounts.js';
+import type { Services } from '../../src/services/interfaces.js';
 
 export const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: '127.0.0.1:1', session: 'acme-test' };
 
@@ -45,6 +50,8 @@ export interface AcmeEnv {
   acmeStatus(): Record<string, unknown>;
   /** A CSR for these names (first = CN). */
   csr(names: string[], keyType?: 'ECDSA-P256' | 'RSA-2048' | 'ECDSA-P384'): Promise<void>;
+  /** Runs lines through the real parser, bus and terminal renderer (exec mode); output and exit code. */
+  shell(input: string, actor?: Actor): Promise<{ out: string; code: number }>;
   /** Custom provider → this pebble, trust its HTTPS CA, accept terms. */
   configure(opts?: { accept?: boolean }): Promise<void>;
 }
@@ -88,7 +95,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
   const events: AcmeEnv['events'] = [];
   const acme = new AcmeClientService({
     config, state, status, alarms, uploads, trust, certificates: certs, challengeHost: listeners,
-    events: { emit: (name, fields) => void events.push({ name, fields: { ...fields } }) },
+    events: { emit: (name, fields) => services.events.emit(name, fields) },
     probe: (sni) => tlsProbe('127.0.0.1', httpsPort, sni),
     dir: path.join(dir, 'acme'),
     clock,
@@ -104,6 +111,22 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  const services: Services = {
+    events: { emit: (name, fields) => { events.push({ name, fields: { ...fields } }); bus.emitEvent(name, fields); } },
+    config, state, status, alarms, uploads, trust, certificates: certs, tls: listeners, acme,
+    accounts: new SqliteAccountStore(db, logger, () => clock.now()),
+    system: { product: 'xway', version: 'test', releaseDate: '2026-11-23', uptimeSeconds: () => 0, reboot: async () => {} },
+  };
+  const bus = new Bus({ registry: new Registry(CONFIG, STATUS, COMMANDS), services, logger });
+  const shell = async (input: string, actor: Actor = ADMIN) => {
+    let out = '';
+    const s = new CliSession({ bus, actor, mode: 'exec', io: { write: (d) => void (out += d) }, banner: 'xway test' });
+    s.runExec(input);
+    s.endInput();
+    const code = await s.closed;
+    s.dispose();
+    return { out, code };
+  };
   const set = (values: Record<string, Value>) => {
     const changes: ConfigChange[] = Object.entries(values).map(([key, value]) => ({ key, value }));
     config.set(changes, ADMIN);
@@ -111,6 +134,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
   return {
     dir, pebble, acme, certs, trust, listeners, httpPort, httpsPort, status, alarms, uploads, events, logLines: sink.lines,
     set,
+    shell,
     acmeStatus: () => acme.status() as Record<string, unknown>,
     async csr(names, keyType = 'ECDSA-P256') {
       if (certs.csr()) certs.discardCsr(ADMIN);

@@ -1,0 +1,13 @@
+import { defineCommand } from '../../define.js';
+import { acmeOf } from './service.js';
+
+export default defineCommand({
+  path: ['Security', 'Acme', 'AcceptTerms'],
+  help: 'Accept the ACME provider\'s terms of service and create (or find) the account; shows the terms URL',
+  role: 'Admin',
+  params: {},
+  async run(_args, { services, actor }) {
+    const r = await acmeOf(services).acceptTerms(actor);
+    return { Provider: r.provider, TermsUrl: r.termsUrl, Account: r.accountUrl, AccountStatus: 'Valid' };
+  },
+});

@@ -1,0 +1,10 @@
+// The ACME commands, for commands/index.ts.
+import type { CommandDef } from '../../define.js';
+import acceptTerms from './acceptterms.js';
+import sign from './sign.js';
+import pendingShow from './pending/show.js';
+import pendingDiscard from './pending/discard.js';
+import deploy from './deploy.js';
+import acmerevoke from '../../acmerevoke.js';
+
+export const ACME_COMMANDS: readonly CommandDef[] = [acceptTerms, sign, pendingShow, pendingDiscard, deploy, acmerevoke];

@@ -1,0 +1,25 @@
+import { literal } from '../../../schema/types.js';
+import { defineCommand, param, one } from '../../define.js';
+import { CommandError } from '../../../src/errors.js';
+import { acmeOf, certificateFields, domainParam } from './service.js';
+
+export default defineCommand({
+  path: ['Security', 'Acme', 'Sign'],
+  help: 'Submit the saved CSR (or the domain\'s request) to the ACME provider; HTTP-01 is answered only during this order',
+  role: 'Admin',
+  params: {
+    Domain: domainParam,
+    Wait: param(literal('True', 'False'), 'True: block until the order ends (bounded); False (default): return at once'),
+  },
+  async run(args, { services, actor }) {
+    const domain = one(args, 'Domain') as string | undefined;
+    const wait = one(args, 'Wait') === 'True';
+    const r = await acmeOf(services).sign(domain || undefined, wait, actor);
+    if (r.status === 'Failed') throw new CommandError(r.reason);
+    return {
+      Status: r.status,
+      ...(r.reason ? { Reason: r.reason } : {}),
+      ...(r.pending ? { Pending: certificateFields(r.pending) } : {}),
+    };
+  },
+});
