@@ -44,6 +44,8 @@ export interface AcmeEnv {
   readonly alarms: Alarms;
   readonly uploads: Uploads;
   readonly events: { name: string; fields: Record<string, string | number> }[];
+  /** Calls `fn` for every event as it is emitted. */
+  onEvent(fn: (e: { name: string; fields: Record<string, string | number> }) => void): void;
   readonly logLines: string[];
   set(values: Record<string, Value>): void;
   /** `xStatus Security Acme` as the service reports it. */
@@ -93,6 +95,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
   if (!opts.untrusted) trust.add(pebble.httpsCaPem, ADMIN);
 
   const events: AcmeEnv['events'] = [];
+  const eventListeners: ((e: AcmeEnv['events'][number]) => void)[] = [];
   const acme = new AcmeClientService({
     config, state, status, alarms, uploads, trust, certificates: certs, challengeHost: listeners,
     events: { emit: (name, fields) => services.events.emit(name, fields) },
@@ -112,7 +115,14 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
   });
 
   const services: Services = {
-    events: { emit: (name, fields) => { events.push({ name, fields: { ...fields } }); bus.emitEvent(name, fields); } },
+    events: {
+      emit: (name, fields) => {
+        const e = { name, fields: { ...fields } };
+        events.push(e);
+        for (const l of eventListeners) l(e);
+        bus.emitEvent(name, fields);
+      },
+    },
     config, state, status, alarms, uploads, trust, certificates: certs, tls: listeners, acme,
     accounts: new SqliteAccountStore(db, logger, () => clock.now()),
     system: { product: 'xway', version: 'test', releaseDate: '2026-11-23', uptimeSeconds: () => 0, reboot: async () => {} },
@@ -135,6 +145,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
     dir, pebble, acme, certs, trust, listeners, httpPort, httpsPort, status, alarms, uploads, events, logLines: sink.lines,
     set,
     shell,
+    onEvent: (fn) => void eventListeners.push(fn),
     acmeStatus: () => acme.status() as Record<string, unknown>,
     async csr(names, keyType = 'ECDSA-P256') {
       if (certs.csr()) certs.discardCsr(ADMIN);

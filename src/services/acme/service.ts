@@ -665,6 +665,11 @@ export class AcmeClientService implements AcmeService {
     return `acme.renewal-${kind}${domain === undefined ? '' : `.${domain}`}`;
   }
 
+  /** True while the HTTP listener answers some order's challenges (for tests and diagnostics). */
+  challengesActive(): boolean {
+    return this.responder.active;
+  }
+
   // ---- status ----
 
   private view(domain: string | undefined, account: AccountStatus): TargetView {
