@@ -18,6 +18,10 @@ t.test('configuration get, set, bad value', async (t) => {
   t.equal(r.out, '*r ConfigurationResult (status=Error):\n     Reason: "Invalid value Sideways for Http Redirect Mode: expected <On/Off>"\n*r/end\n\nERROR\n');
   t.equal(r.code, 1);
   t.equal(app.services.config.get('Http Redirect Mode'), 'Off', 'bad value changed nothing');
+  t.ok(
+    app.logLines.map((l) => JSON.parse(l)).some((e) => e.audit && e.result === 'Rejected' && /Invalid value Sideways/.test(e.reason)),
+    'a refused change is audited',
+  );
   r = await app.run('xconf http redirect mode: on\n', 'exec');
   t.equal(r.out, 'OK\n');
   t.equal(app.services.config.get('Http Redirect Mode'), 'On', 'case-insensitive path and value, canonical value stored');

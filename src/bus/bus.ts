@@ -152,6 +152,11 @@ export class Bus {
     return s;
   }
 
+  /** A change or command the parser refused: audited with the reason. */
+  auditRejected(actor: Actor, name: string, reason: string): void {
+    this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what: name.replace(/Result$/, ''), result: 'Rejected', reason });
+  }
+
   /** Parses a feedback address expression: `/Status/Alarm[2]`, `Configuration/Http`, `/Event/...`. */
   registration(expr: string): Registration | XapiError {
     const parts = expr

@@ -292,7 +292,12 @@ export class CliSession implements Subscriber {
       return;
     }
     const parsed = parseLine(text, this.opts.bus.registry);
-    await this.run(parsed.request, parsed.resultId);
+    const req = parsed.request;
+    // A refused change or command is audited too (what was refused and why, never the values).
+    if (req.kind === 'reply' && req.reply.kind === 'result' && /^\s*xcom|^\s*xconf/i.test(text)) {
+      this.opts.bus.auditRejected(this.opts.actor, req.reply.name, String(req.reply.fields.Reason ?? ''));
+    }
+    await this.run(req, parsed.resultId);
   }
 
   private payloadError(p: PendingPayload, reason: string): Reply {
