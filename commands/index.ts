@@ -8,6 +8,7 @@ import keyAdd from './ssh/authorizedkey/add.js';
 import keyList from './ssh/authorizedkey/list.js';
 import keyDelete from './ssh/authorizedkey/delete.js';
 import { ACME_COMMANDS } from './security/acme/index.js';
+import { CERTIFICATE_COMMANDS } from './security/certificates/index.js';
 
 export const COMMANDS: readonly CommandDef[] = [
   boot,
@@ -18,4 +19,5 @@ export const COMMANDS: readonly CommandDef[] = [
   keyList,
   keyDelete,
   ...ACME_COMMANDS,
+  ...CERTIFICATE_COMMANDS,
 ];

@@ -90,12 +90,17 @@ export class FileCertificateService implements CertificateService {
 
   /** Opens the store; on first start generates the self-signed certificate for the system name. */
   static async open(deps: CertificateServiceDeps): Promise<FileCertificateService> {
+    return FileCertificateService.openSync(deps);
+  }
+
+  /** The same, synchronously (app.ts builds synchronously); the first-boot RSA-2048 key takes ~0.1 s once. */
+  static openSync(deps: CertificateServiceDeps): FileCertificateService {
     ensureDir(deps.dir);
     const server = new GenerationStore(path.join(deps.dir, 'server'));
     let loaded = loadCurrent(server, deps.logger);
     if (!loaded) {
       const host = deps.systemName() || os.hostname() || 'xway';
-      const key = await generateKey('RSA-2048');
+      const key = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
       const now = deps.clock.now();
       const pair: Pair = { certPem: selfSigned(key, host, now), chainPem: [], keyPem: privateKeyPem(key) };
       const ref: GenerationRef = { id: server.write(pair, now), source: 'SelfSigned', installed: isoSeconds(now) };

@@ -1,0 +1,23 @@
+import { defineCommand } from '../../../define.js';
+import { MAX_CA_INPUT_BYTES } from '../../../../src/services/trust/store.js';
+import { fileParam, pemInput, trustOf, withWarnings } from '../service.js';
+
+export default defineCommand({
+  path: ['Security', 'Certificates', 'CA', 'Add'],
+  help: 'Append one or more PEM CA certificates to the trusted CA list (paste them, or give File); duplicates are skipped',
+  role: 'Admin',
+  params: { File: fileParam },
+  payload: { help: 'PEM CA certificates', unless: ['File'], maxBytes: MAX_CA_INPUT_BYTES },
+  async run(args, ctx) {
+    const r = trustOf(ctx.services).add(pemInput(args, ctx, MAX_CA_INPUT_BYTES), ctx.actor);
+    return withWarnings({
+      Added: r.added.length,
+      Skipped: r.duplicates.length,
+      Count: trustOf(ctx.services).count(),
+      Certificate: [
+        ...r.added.map((c) => ({ Status: 'Added', Subject: c.subject, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),
+        ...r.duplicates.map((c) => ({ Status: 'Duplicate', Subject: c.subject, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),
+      ],
+    }, r.warnings);
+  },
+});

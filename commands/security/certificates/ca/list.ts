@@ -1,0 +1,16 @@
+import { defineCommand } from '../../../define.js';
+import { trustOf } from '../service.js';
+
+export default defineCommand({
+  path: ['Security', 'Certificates', 'CA', 'List'],
+  help: 'List the trusted CA certificates: subject, issuer, validity and SHA-256 fingerprint',
+  role: 'ReadOnly',
+  params: {},
+  async run(_args, { services }) {
+    const list = trustOf(services).list();
+    return {
+      Count: list.length,
+      Certificate: list.map((c) => ({ Subject: c.subject, Issuer: c.issuer, NotBefore: c.notBefore, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),
+    };
+  },
+});

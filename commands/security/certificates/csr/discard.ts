@@ -1,0 +1,13 @@
+import { defineCommand } from '../../../define.js';
+import { certsOf } from '../service.js';
+
+export default defineCommand({
+  path: ['Security', 'Certificates', 'CSR', 'Discard'],
+  help: 'Discard the certificate signing request in progress and its private key',
+  role: 'Admin',
+  params: {},
+  async run(_args, { services, actor }) {
+    certsOf(services).discardCsr(actor);
+    return { Message: 'The CSR was discarded' };
+  },
+});

@@ -1,0 +1,22 @@
+import { CommandError } from '../../../../src/errors.js';
+import { defineCommand } from '../../../define.js';
+import { certsOf, pemLines } from '../service.js';
+
+export default defineCommand({
+  path: ['Security', 'Certificates', 'CSR', 'Show'],
+  help: 'Show the certificate signing request in progress (the private key is never shown)',
+  role: 'ReadOnly',
+  params: {},
+  async run(_args, { services }) {
+    const csr = certsOf(services).csr();
+    if (!csr) throw new CommandError('No CSR is in progress');
+    return {
+      CommonName: csr.commonName,
+      AlternativeNames: csr.alternativeNames.join(', '),
+      KeyType: csr.keyType,
+      ReusedKey: csr.reusedKey ? 'True' : 'False',
+      Created: csr.created,
+      Pem: pemLines(csr.pem),
+    };
+  },
+});

@@ -1,0 +1,23 @@
+import { defineCommand, one } from '../../../define.js';
+import { MAX_UPLOAD_BYTES } from '../../../../src/services/certs/checks.js';
+import { certsOf, fileParam, pemInput, withWarnings } from '../service.js';
+import { nameParam } from './add.js';
+
+export default defineCommand({
+  path: ['Security', 'Certificates', 'Domain', 'Upload'],
+  help: 'Install a certificate (first), chain and unencrypted key for a hosted domain; served at once, no restart',
+  role: 'Admin',
+  params: { Name: nameParam, File: fileParam },
+  payload: { help: 'PEM: the domain certificate, then chain certificates, then the private key', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
+  async run(args, ctx) {
+    const certs = certsOf(ctx.services);
+    const name = String(one(args, 'Name'));
+    const exists = certs.domains().some((d) => d.name === name.toLowerCase());
+    const d = certs.addDomain(name, pemInput(args, ctx, MAX_UPLOAD_BYTES), ctx.actor);
+    const c = d.certificate!;
+    return withWarnings({
+      Name: d.name, Subject: c.info.subject, SerialNumber: c.info.serial, NotAfter: c.info.notAfter, Fingerprint: c.info.fingerprint,
+      Status: exists ? 'Replaced' : 'Added',
+    }, []);
+  },
+});

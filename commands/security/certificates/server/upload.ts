@@ -1,0 +1,22 @@
+import { defineCommand } from '../../../define.js';
+import { MAX_UPLOAD_BYTES } from '../../../../src/services/certs/checks.js';
+import { certsOf, fileParam, pemInput, withWarnings } from '../service.js';
+
+export default defineCommand({
+  path: ['Security', 'Certificates', 'Server', 'Upload'],
+  help: 'Upload the server certificate (first), its chain and its unencrypted private key as PEM; used after xCommand SystemUnit Boot',
+  role: 'Admin',
+  params: { File: fileParam },
+  payload: { help: 'PEM: the server certificate, then chain certificates, then the private key (omit the key when it is the CSR key)', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
+  async run(args, ctx) {
+    const r = certsOf(ctx.services).upload(pemInput(args, ctx, MAX_UPLOAD_BYTES), ctx.actor);
+    return withWarnings({
+      Subject: r.certificate.subject,
+      SerialNumber: r.certificate.serial,
+      NotAfter: r.certificate.notAfter,
+      Fingerprint: r.certificate.fingerprint,
+      Status: 'RestartRequired',
+      Message: 'The certificate is used after xCommand SystemUnit Boot',
+    }, r.warnings);
+  },
+});
