@@ -90,7 +90,7 @@ export interface PlanInput {
   /** A staged certificate: when it was signed. */
   readonly pendingSigned?: number;
   readonly signing: boolean;
-  /** Earliest time the next automated sign may start (after a failure, a rate limit). */
+  /** Earliest time the next automated sign may start: just after a failure, or the end of a rate limit. */
   readonly signNotBefore?: number;
   /** Earliest time the next automated deploy may happen (after a failed deploy). */
   readonly deployNotBefore?: number;
@@ -110,10 +110,12 @@ export function plan(p: PlanInput): Plan {
   if (!p.automated) return {};
   if (p.pendingSigned !== undefined) return { nextDeploy: planDeploy(p, p.pendingSigned) };
   if (p.signing) return {};
-  const notBefore = p.signNotBefore ?? -Infinity;
-  // No ACME certificate yet: the first one is requested at once.
-  if (!p.deployed || !p.deployed.acme) return { nextSign: Math.max(p.now, notBefore) };
-  const from = Math.max(renewalTime(p.deployed), notBefore);
+  // No ACME certificate yet: the first one is requested at once; after a failure (or a rate
+  // limit), at the next drawn moment, like a renewal.
+  if (!p.deployed || !p.deployed.acme) {
+    return { nextSign: p.signNotBefore === undefined ? p.now : nextSignMoment(p.signNotBefore, p.periodMs, p.seed) };
+  }
+  const from = Math.max(renewalTime(p.deployed), p.signNotBefore ?? -Infinity);
   return { nextSign: nextSignMoment(from, p.periodMs, p.seed) };
 }
 

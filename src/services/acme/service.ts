@@ -133,6 +133,23 @@ function namesOf(info: CertificateInfo): string[] {
   return [...new Set(names.map((n) => n.toLowerCase()))];
 }
 
+/** Rejects with a clear OrderFailure as soon as `signal` aborts, whatever `work` does. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal, directoryUrl: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      const r = signal.reason;
+      let origin = directoryUrl;
+      try { origin = new URL(directoryUrl).host; } catch { /* keep it */ }
+      reject(new OrderFailure(r instanceof Deadline
+        ? { kind: 'timeout', retryable: true, reason: `No answer from the CA at ${origin} within ${r.seconds} s` }
+        : { kind: 'cancelled', retryable: false, reason: 'The order was cancelled' }));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export class AcmeClientService implements AcmeService {
   private readonly files: AcmeFiles;
   private readonly limits: AcmeLimits;
@@ -359,13 +376,14 @@ export class AcmeClientService implements AcmeService {
       const timer = this.deps.clock.setTimeout(() => attemptAbort.abort(new Deadline(Math.round(this.limits.orderTimeoutMs / 1000))), this.limits.orderTimeoutMs);
       try {
         const req = await this.request(domain);
-        const pem = await this.issuer.order(p, account, {
+        // The issuer honours the signal; the race makes sure a stuck one cannot hold the target.
+        const pem = await raceAbort(this.issuer.order(p, account, {
           csrPem: req.csrPem,
           names: req.names,
           signal: attemptAbort.signal,
           progress: (step) => this.progress(domain, step),
           challenges: { open: (tokens) => this.responder.open(orderId, tokens), close: () => this.responder.close(orderId) },
-        });
+        }), attemptAbort.signal, p.directoryUrl);
         const pending = this.stage(domain, p.name, pem, req.keyPem);
         rec.lastSign = { status: 'Succeeded', time: this.nowIso(), reason: '' };
         rec.signNotBefore = undefined;
@@ -393,7 +411,8 @@ export class AcmeClientService implements AcmeService {
     }
     const f = failure ?? { kind: 'local', reason: 'The order did not run', retryable: false };
     rec.lastSign = { status: 'Failed', time: this.nowIso(), reason: f.reason };
-    if (f.notBefore !== undefined) rec.signNotBefore = f.notBefore;
+    // Automated attempts resume at the next drawn moment after now (or after a rate limit ends).
+    rec.signNotBefore = Math.max(f.notBefore ?? 0, this.deps.clock.now().getTime() + 1);
     this.save();
     if (this.cfg('Scheduler Mode') === 'On') {
       this.deps.alarms.raise(this.alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${f.reason}`, 'Error');
