@@ -62,7 +62,9 @@ export class WebListeners implements TlsService {
     this.current = { serial: leaf.serialNumber.toUpperCase(), fingerprint: leaf.fingerprint256, certPem: opts.server.certPem };
     this.https = this.secureServer(opts.server);
     for (const d of opts.domains ?? []) this.setDomain(d.name, d);
-    this.front = net.createServer((socket) => this.route(socket));
+    // Paused on connect: a connection handed straight to TLS is never read by JS first (as in a
+    // bare tls.Server); only SNI routing reads the ClientHello.
+    this.front = net.createServer({ pauseOnConnect: true }, (socket) => this.route(socket));
     this.http = http.createServer(
       { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8192 },
       (req, res) => this.onHttp(req, res),
@@ -134,6 +136,11 @@ export class WebListeners implements TlsService {
 
   /** Reads the ClientHello (bounded in size and time), then passes the untouched bytes on. */
   private route(socket: net.Socket): void {
+    // Without hosted domains there is nothing to choose: hand over at once, no peeking.
+    if (this.domainServers.size === 0) {
+      this.https.emit('connection', socket);
+      return;
+    }
     this.routing.add(socket);
     socket.setNoDelay(true);
     const chunks: Buffer[] = [];
@@ -164,6 +171,7 @@ export class WebListeners implements TlsService {
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
+    socket.resume();
   }
 
   currentServer(): { serial: string; fingerprint: string; certPem: string } {
