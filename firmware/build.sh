@@ -25,8 +25,8 @@ say() { printf 'firmware: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 case "$compress" in xz|zstd|gzip) ;; *) die "XWAY_DEB_COMPRESS must be xz, zstd or gzip, not '$compress'";; esac
-for tool in dpkg-deb fakeroot git; do
-  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install dpkg-dev fakeroot git)"
+for tool in dpkg-deb git; do
+  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install dpkg git)"
 done
 [ -f "$repo/dist/src/main.js" ] || die "dist/src/main.js is missing: run 'npm run build' first"
 # dist/ must be at least as new as the sources it was compiled from.
@@ -123,7 +123,7 @@ sed -e "s|@VERSION@|$deb_version|" -e "s|@ARCH@|$arch|" -e "s|@INSTALLED_SIZE@|$
 
 deb=$out/xway_${deb_version}_${arch}.deb
 rm -f "$deb"
-fakeroot dpkg-deb --root-owner-group -Z"$compress" --threads-max="$(nproc)" --build "$stage" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Z"$compress" --threads-max="$(nproc)" --build "$stage" "$deb" >/dev/null
 cp -f "$deb" "$out/xway.deb"
 [ "${XWAY_FW_KEEP_STAGE:-0}" = 1 ] || rm -rf "$stage"
 

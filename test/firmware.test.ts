@@ -4,7 +4,7 @@
 // outside, check the version, survive a restart, refuse a corrupt database, then upgrade to a
 // rebuilt package and check the configuration survived.
 //
-// Needs root (chroot, mounts), mmdebstrap or debootstrap, dpkg-deb, fakeroot, sshpass,
+// Needs root (chroot, mounts), mmdebstrap or debootstrap, dpkg-deb, sshpass,
 // openssh-client, systemd (systemd-analyze). Skips only when not root, or when the root file
 // system is not cached and the Debian mirror cannot be reached. The root file system tarball
 // is cached in build/rootfs/; figures are written to build/firmware-test/figures.json.
@@ -18,7 +18,7 @@ import {
   mirrorReachable, parseUnit, rootfsTarball, run, sha256File, sshRun, unitCommand, type BuildResult, type UnitCommand,
 } from './helpers/firmware.js';
 
-const TOOLS = ['dpkg-deb', 'fakeroot', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];
+const TOOLS = ['dpkg-deb', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];
 const WORK = path.join(REPO, 'build', 'firmware-test');
 const figures: Record<string, number | string> = {};
 
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const missing = TOOLS.filter((c) => !commandExists(c));
   if (!commandExists('mmdebstrap') && !commandExists('debootstrap')) missing.push('mmdebstrap');
   if (missing.length > 0) {
-    t.fail(`missing tools: ${missing.join(', ')} (apt-get install mmdebstrap dpkg-dev fakeroot sshpass openssh-client systemd)`);
+    t.fail(`missing tools: ${missing.join(', ')} (apt-get install mmdebstrap dpkg sshpass openssh-client systemd git)`);
     return;
   }
   if (!fs.existsSync(path.join(REPO, 'dist', 'src', 'main.js'))) {
