@@ -222,3 +222,53 @@ t.test('domains: add, certificate by paste, delete; names checked', async (t) =>
   t.throws(() => reopened.certs.deleteDomain('shop.example.com', actor), { message: /No hosted domain is named shop.example.com/ });
   t.same(fs.readdirSync(path.join(dir, 'certs', 'domains')), []);
 });
+
+t.test('deploy swaps the live listener without a restart; rollback; refused deploys change nothing', async (t) => {
+  const { WebListeners } = await import('../src/services/tls/listener.js');
+  const tls = await import('node:tls');
+  const root = await makeCa({ cn: 'Deploy Root' });
+  const { dir, certs, alarms, lines } = await setup(t, { trusted: [root] });
+  const m = certs.listenerMaterial();
+  const { logger } = testLogger();
+  const web = new WebListeners({ server: m.server, logger });
+  certs.attach(web);
+  const port = await web.listenHttps(0);
+  t.teardown(() => web.close());
+  const served = () => new Promise<string>((resolve, reject) => {
+    const s = tls.connect({ port, host: '127.0.0.1', servername: 'edge.example.com', rejectUnauthorized: false }, () => {
+      resolve(s.getPeerX509Certificate()!.serialNumber.toUpperCase());
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+  const selfSerial = certs.active().info.serial;
+  t.equal(await served(), selfSerial);
+  // ACME-style: the CSR key, no key given.
+  const csr = await certs.createCsr({ commonName: 'edge.example.com', alternativeNames: [], keyType: 'ECDSA-P256', reuseKey: false }, actor);
+  const caDir = tmpDir(t);
+  fs.writeFileSync(path.join(caDir, 'ca.pem'), root.pem);
+  fs.writeFileSync(path.join(caDir, 'ca.key'), root.keyPem);
+  fs.writeFileSync(path.join(caDir, 'req.pem'), csr.pem);
+  const s = openssl(['x509', '-req', '-in', path.join(caDir, 'req.pem'), '-CA', path.join(caDir, 'ca.pem'), '-CAkey', path.join(caDir, 'ca.key'), '-CAcreateserial', '-days', '30', '-copy_extensions', 'copy', '-out', path.join(caDir, 'signed.pem')]);
+  t.equal(s.status, 0, s.out);
+  const signed = fs.readFileSync(path.join(caDir, 'signed.pem'), 'utf8');
+  const before = snapshot(dir);
+  const other = await makeLeaf(root);
+  await t.rejects(certs.deploy(other.pem, [], undefined, 'Acme', actor), { message: /does not match/ });
+  await t.rejects(certs.deploy(signed, [], other.keyPem, 'Acme', actor), { message: /does not match/ });
+  t.same(snapshot(dir), before, 'refused deploys leave the disk as it was');
+  t.equal(await served(), selfSerial);
+  const d = await certs.deploy(signed, [], undefined, 'Acme', actor);
+  t.equal(d.source, 'Acme');
+  t.equal(await served(), d.info.serial, 'served at once');
+  t.equal(certs.pendingRestart(), undefined);
+  t.notOk(alarms.ids().includes('certificates.restart-required'), 'no restart needed');
+  t.equal(certs.active().info.serial, d.info.serial);
+  // Rollback to the self-signed one, live; and the pair on disk follows.
+  const back = await certs.rollback(actor);
+  t.equal(back.info.serial, selfSerial);
+  t.equal(await served(), selfSerial);
+  const reopened = await setup(t, { dir, trusted: [root] });
+  t.equal(reopened.certs.active().info.serial, selfSerial);
+  t.notOk(lines.some((l) => l.includes('PRIVATE KEY')));
+});
