@@ -18,10 +18,10 @@ import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { atomicWrite, ensureDir, readIfExists, removeDurably } from '../../platform/files.js';
 import { child, isSafeName } from '../../platform/paths.js';
-import { GenerationStore, type GenerationRef, type Pair } from './store.js';
+import { GenerationStore, fsyncDir, type GenerationRef, type Pair } from './store.js';
+import { loadCurrent, pairMatches, toInstalled, type Loaded } from './installed.js';
 import { checkUpload, isCertName } from './checks.js';
-import { parsePem } from './pem.js';
-import { decodeCertificate, isoSeconds } from './x509.js';
+import { isoSeconds } from './x509.js';
 import { buildCsr, generateKey, privateKeyPem, selfSigned } from './build.js';
 import { ALARM_PREFIX, wantedAlarms } from './alarms.js';
 
@@ -38,12 +38,6 @@ export interface CertificateServiceDeps {
   readonly changed?: (path: readonly string[]) => void;
 }
 
-interface Loaded {
-  readonly ref: GenerationRef;
-  readonly pair: Pair;
-  readonly installed: InstalledCertificate;
-}
-
 interface StoredCsr extends CsrInfo {
   readonly keyPem: string;
 }
@@ -51,31 +45,6 @@ interface StoredCsr extends CsrInfo {
 export const MAX_DOMAINS = 100;
 export const MAX_ALT_NAMES = 100;
 const CHECK_INTERVAL_MS = 3600_000;
-
-function toInstalled(ref: GenerationRef, pair: Pair): InstalledCertificate {
-  const [block] = parsePem(pair.certPem);
-  return { info: decodeCertificate(block!, 'Stored certificate').info, certPem: pair.certPem, chainPem: pair.chainPem, source: ref.source, installed: ref.installed };
-}
-
-function pairMatches(pair: Pair): boolean {
-  try {
-    return new crypto.X509Certificate(pair.certPem).checkPrivateKey(crypto.createPrivateKey(pair.keyPem));
-  } catch {
-    return false;
-  }
-}
-
-/** Loads the pointer's current generation (or else the previous one); undefined when neither is sound. */
-function loadCurrent(store: GenerationStore, logger: Logger): Loaded | undefined {
-  const p = store.pointer();
-  for (const ref of [p.current, p.previous]) {
-    if (!ref) continue;
-    const pair = store.read(ref.id);
-    if (pair && pairMatches(pair)) return { ref, pair, installed: toInstalled(ref, pair) };
-    logger.log({ event: 'certs.generation-unusable', level: 'error', dir: store.dir, generation: ref.id });
-  }
-  return undefined;
-}
 
 export class FileCertificateService implements CertificateService {
   private readonly server: GenerationStore;
@@ -121,7 +90,12 @@ export class FileCertificateService implements CertificateService {
     server.sweep(new Set([active.ref.id, p.current?.id, p.previous?.id].filter((x): x is string => !!x)));
     this.loadDomains();
     const csr = readIfExists(this.csrFile);
-    if (csr) this.csrState = JSON.parse(csr.toString('utf8')) as StoredCsr;
+    try {
+      if (csr) this.csrState = JSON.parse(csr.toString('utf8')) as StoredCsr;
+    } catch {
+      // Only ever written by atomic rename; unreadable means outside interference. Start without it.
+      deps.logger.log({ event: 'certs.csr-unreadable', level: 'error' });
+    }
     this.refreshAlarms();
   }
 
@@ -185,11 +159,13 @@ export class FileCertificateService implements CertificateService {
     if (!key) throw new CommandError('No private key was given and no CSR is in progress');
     const checked = checkUpload(certPem + chainPem.join('') + key, { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
     const previous = this.activeCert;
+    const pointerBefore = this.server.pointer();
     const loaded = this.persist(checked.leaf.pem, checked.chain.map((c) => c.pem), checked.keyPem, source, previous.ref);
     try {
       await this.tls?.swapServer(loaded.pair.certPem + loaded.pair.chainPem.join(''), loaded.pair.keyPem);
     } catch (e) {
-      this.server.setPointer({ current: previous.ref, previous: this.server.pointer().previous });
+      // The listener refused it: the disk goes back to what it named before.
+      this.server.setPointer(pointerBefore);
       throw e;
     }
     this.activeCert = loaded;
@@ -400,15 +376,6 @@ function decodeKeyType(key: crypto.KeyObject): CsrInfo['keyType'] | undefined {
   if (d.namedCurve === 'prime256v1') return 'ECDSA-P256';
   if (d.namedCurve === 'secp384r1') return 'ECDSA-P384';
   return undefined;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** For app.ts: opens the certificate service, creating the first self-signed certificate if needed. */

@@ -32,7 +32,7 @@ export interface Pair {
 const POINTER = 'current.json';
 const GEN = /^g-[0-9]{13}-[0-9a-f]{12}$/;
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);
