@@ -15,7 +15,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
   REPO, UNIT_FILE, RootFs, buildPackage, commandExists, debianMirror, freePort, hostKeyFingerprints,
-  mirrorReachable, parseUnit, rootfsTarball, run, sha256File, sshRun, unitCommand, type BuildResult, type UnitCommand,
+  mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, sha256File, sshRun, unitCommand, type BuildResult, type UnitCommand,
 } from './helpers/firmware.js';
 
 const TOOLS = ['dpkg-deb', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];
@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   if (/built /.test(rf.stderr)) figures.rootfsBuildMs = rf.ms;
 
   fs.mkdirSync(WORK, { recursive: true });
-  const work = fs.mkdtempSync(path.join(WORK, 'run.'));
+  for (const d of removeStaleRuns(WORK)) t.comment(`removed the leftovers of an earlier run: ${d}`);
+  const work = fs.mkdtempSync(path.join(WORK, `run.${process.pid}.`));
   let root: (RootFs & { extractMs: number }) | undefined;
   t.teardown(async () => {
     await root?.destroy();

@@ -309,7 +309,8 @@ export class RootFs {
     const caps = cmd.caps.map((c) => `+${c}`).join(',');
     const capsArg = caps === '' ? '-all' : `-all,${caps}`;
     const inner = [
-      '/usr/bin/setpriv', `--reuid=${cmd.user}`, `--regid=${cmd.group}`, '--init-groups',
+      // --pdeathsig: if the test process dies (killed on a timeout), the daemon goes too.
+      '/usr/bin/setpriv', '--pdeathsig=TERM', `--reuid=${cmd.user}`, `--regid=${cmd.group}`, '--init-groups',
       ...(cmd.noNewPrivileges ? ['--no-new-privs'] : []),
       `--bounding-set=${capsArg}`, `--inh-caps=${capsArg}`, `--ambient-caps=${capsArg}`,
       '--', '/usr/bin/env', '-i', ...Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`), ...cmd.argv,
@@ -332,6 +333,31 @@ export class RootFs {
     if (mounts.length > 0) throw new Error(`not deleting ${this.dir}: still mounted: ${mounts.join(', ')}`);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Deletes the work directories of earlier runs whose process is gone (a run killed on a
+ * timeout cannot clean up after itself). Directories are named run.<pid>.<random>.
+ */
+export function removeStaleRuns(parent: string): string[] {
+  if (!fs.existsSync(parent)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(parent)) {
+    const m = /^run\.(\d+)\./.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    const dir = path.join(parent, name);
+    if (alive || mountsUnder(dir).length > 0) continue;
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 export class Daemon {
