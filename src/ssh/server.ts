@@ -77,6 +77,16 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       /* a reset connection is normal; nothing to do */
     });
 
+    // ssh2 1.17 always lists `ssh-rsa` (SHA-1 signatures) after rsa-sha2-* when it holds an RSA
+    // host key, whatever the configured list says. Modern clients never pick it; one that does is
+    // disconnected before it can authenticate.
+    client.on('handshake', (negotiated: { serverHostKey?: string }) => {
+      if (negotiated.serverHostKey === 'ssh-rsa') {
+        app.logger.log({ event: 'ssh.refused', level: 'warn', from: remote, reason: 'client chose ssh-rsa (SHA-1) host key signatures' });
+        client.end();
+      }
+    });
+
     const admission = limits.admit(ip);
     if (!admission.ok) {
       app.logger.log({ event: 'ssh.refused', level: 'warn', from: remote, reason: admission.reason });
