@@ -21,6 +21,9 @@ import { ensureDir, atomicWrite } from './platform/files.js';
 import { Logger, stderrSink, type LogSink } from './platform/log.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { readVersion, type VersionInfo } from './platform/version.js';
+import { buildCertificateServices, type CertificateServices } from './services/certs/wire.js';
+import { AcmeClientService } from './services/acme/service.js';
+import { tlsProbe } from './services/acme/probe.js';
 
 export const PRODUCT = 'xway';
 
@@ -35,6 +38,10 @@ export interface AppOptions {
   /** Restarts the services (main.ts closes listeners, rebuilds the app, listens again). */
   onReboot?: (actor: Actor) => Promise<void>;
   version?: VersionInfo;
+  /** Where the HTTPS listener is bound (known after main.ts listens); ACME deploy probes it. */
+  httpsAddress?: () => { host: string; port: number } | undefined;
+  /** Random source in [0, 1) for the renewal scheduler (tests inject a seeded one). */
+  random?: () => number;
 }
 
 export interface App {
@@ -46,9 +53,13 @@ export interface App {
   readonly clock: Clock;
   readonly accounts: SqliteAccountStore;
   readonly version: VersionInfo;
+  /** Trust store, certificates and the HTTPS/HTTP listeners (not yet listening). */
+  readonly web: CertificateServices;
+  readonly acme: AcmeClientService;
   banner(): string;
   newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
-  close(): void;
+  /** Stops timers, orders and listeners, then closes the database. */
+  close(): Promise<void>;
 }
 
 export function buildApp(opts: AppOptions): App {
@@ -87,7 +98,29 @@ export function buildApp(opts: AppOptions): App {
   let bus: Bus | undefined;
   const events: EventSink = { emit: (name, fields) => bus?.emitEvent(name, fields) };
 
-  const services: Services = { events, config, state, status, alarms, accounts, system, uploads };
+  const web = buildCertificateServices({ paths, clock, logger, alarms, status, config });
+  const acme = new AcmeClientService({
+    config, state, status, alarms, events, uploads,
+    trust: web.trust,
+    certificates: web.certificates,
+    challengeHost: web.web,
+    probe: opts.httpsAddress
+      ? (servername) => {
+          const a = opts.httpsAddress!();
+          if (!a) return Promise.reject(new Error('the HTTPS listener is not listening'));
+          return tlsProbe(a.host, a.port, servername);
+        }
+      : undefined,
+    dir: paths.acme,
+    clock,
+    random: opts.random ?? Math.random,
+    logger,
+  });
+
+  const services: Services = {
+    events, config, state, status, alarms, accounts, system, uploads,
+    trust: web.trust, certificates: web.certificates, tls: web.web, acme,
+  };
 
   status.provide('SystemUnit', () => ({
     Product: PRODUCT,
@@ -95,17 +128,27 @@ export function buildApp(opts: AppOptions): App {
     Software: { Version: version.version, ReleaseDate: version.releaseDate },
     Uptime: system.uptimeSeconds(),
   }));
+  status.provide('Security', () => ({ Certificates: web.status(), Acme: acme.status() }));
   status.provide('Alarm', () => alarms.statusTree());
+  acme.start();
 
   bus = new Bus({ registry, services, logger });
   const theBus = bus;
+  let closing: Promise<void> | undefined;
   const banner = `Welcome to ${PRODUCT}\n${PRODUCT} version ${version.version}, released ${version.releaseDate}`;
 
   return {
-    paths, logger, registry, bus: theBus, services, clock, accounts, version,
+    paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme,
     banner: () => banner,
     newSession: (actor, mode, io) => new CliSession({ bus: theBus, actor, mode, io, banner, files: () => uploads.list() }),
-    close: () => db.close(),
+    close() {
+      closing ??= (async () => {
+        await acme.stop();
+        await web.close();
+        db.close();
+      })();
+      return closing;
+    },
   };
 }
 

@@ -56,28 +56,40 @@ export interface Running {
 /** Builds the appliance and starts its listeners. */
 export async function start(s: DaemonSettings, onReboot: () => Promise<void>): Promise<Running> {
   const t0 = performance.now();
-  const app = buildApp({ dataDir: s.dataDir, adminPassword: s.adminPassword, onReboot: async () => onReboot() });
+  let httpsPort: number | undefined;
+  const app = buildApp({
+    dataDir: s.dataDir,
+    adminPassword: s.adminPassword,
+    onReboot: async () => onReboot(),
+    httpsAddress: () => (httpsPort === undefined ? undefined : { host: s.bind, port: httpsPort }),
+  });
   const hostKeys = ensureHostKeys(app.paths.hostKeys);
-  let ssh: SshServer;
+  let ssh: SshServer | undefined;
   try {
+    httpsPort = await app.web.web.listenHttps(s.httpsPort, s.bind);
+    const httpPort = await app.web.web.listenHttp(s.httpPort, s.bind);
     ssh = await startSshServer({ app, host: s.bind, port: s.sshPort, hostKeys });
+    app.logger.log({
+      event: 'daemon.listening',
+      version: app.version.version,
+      bind: s.bind,
+      ssh: ssh.port,
+      https: httpsPort,
+      http: httpPort,
+      startMs: Math.round(performance.now() - t0),
+    });
   } catch (e) {
-    app.close();
+    await ssh?.close();
+    await app.close();
     throw e;
   }
-  app.logger.log({
-    event: 'daemon.listening',
-    version: app.version.version,
-    bind: s.bind,
-    ssh: ssh.port,
-    startMs: Math.round(performance.now() - t0),
-  });
+  const sshServer = ssh;
   return {
     app,
-    ssh,
+    ssh: sshServer,
     async close() {
-      await ssh.close();
-      app.close();
+      await sshServer.close();
+      await app.close();
     },
   };
 }

@@ -51,7 +51,7 @@ t.test('a half-written database page is detected, not reset', async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const app = testApp(t, { dataDir: path.join(dir, 'data') });
   await app.run('xConfiguration SystemUnit Name: keep-me\n', 'exec');
-  app.close();
+  await app.close();
   const file = path.join(dir, 'data', 'xway.db');
   // Checkpoint the WAL into the main file, then damage the table pages.
   const db = new Database(file);

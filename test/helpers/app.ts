@@ -22,12 +22,12 @@ export function tmpDir(prefix = 'xway-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function testApp(t: { teardown(fn: () => void): void }, opts: Partial<AppOptions> = {}): TestApp {
+export function testApp(t: { teardown(fn: () => void | Promise<void>): void }, opts: Partial<AppOptions> = {}): TestApp {
   const dir = opts.dataDir ?? tmpDir();
   const sink = memorySink();
   const app = buildApp({ dataDir: dir, adminPassword: 'correct horse battery', logSink: sink, announce: () => {}, ...opts });
-  t.teardown(() => {
-    app.close();
+  t.teardown(async () => {
+    await app.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return Object.assign(app, {
