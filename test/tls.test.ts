@@ -252,3 +252,28 @@ t.test('SNI routing reads a ClientHello split into one-byte writes, and survives
   t.equal(plain, 'closed');
   t.equal(await nodeSerial(httpsPort), serialOf(server));
 });
+
+t.test('Node client with verification on: trusted before and after a swap; TLS 1.2 tickets resume across it', async (t) => {
+  const ca = await makeCa({ cn: 'Verify Root' });
+  const a = await makeLeaf(ca, { cn: 'edge.example.com' });
+  const b = await makeLeaf(ca, { cn: 'edge.example.com', keyType: 'RSA-2048' });
+  const { web, httpsPort } = await start(t, a);
+  const verified = async (opts: tls.ConnectionOptions = {}) => {
+    const s = await connect(httpsPort, { rejectUnauthorized: true, ca: [ca.pem], ...opts });
+    const r = { authorized: s.authorized, serial: s.getPeerX509Certificate()!.serialNumber.toUpperCase(), reused: s.isSessionReused(), protocol: s.getProtocol() };
+    s.destroy();
+    return r;
+  };
+  t.match(await verified(), { authorized: true, serial: serialOf(a) });
+  await t.rejects(connect(httpsPort, { rejectUnauthorized: true, ca: [ca.pem], servername: 'wrong.example.com' }), /does not match|altnames/i, 'host name checked');
+  // A TLS 1.2 session ticket from before the swap.
+  const s12 = await connect(httpsPort, { maxVersion: 'TLSv1.2' });
+  const session = s12.getSession()!;
+  t.equal(s12.getProtocol(), 'TLSv1.2');
+  s12.destroy();
+  await web.swapServer(b.pem, b.keyPem);
+  t.match(await verified(), { authorized: true, serial: serialOf(b) });
+  const again = await connect(httpsPort, { maxVersion: 'TLSv1.2', session });
+  t.ok(again.isSessionReused(), 'TLS 1.2 session resumed after the swap');
+  again.destroy();
+});
