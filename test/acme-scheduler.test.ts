@@ -39,7 +39,7 @@ t.test('pure: renewal points, moments, slots, plan', async (t) => {
   const c = { notBefore: T0, notAfter: T0 + LIFE };
   t.equal(renewalTime(c), T0 + 60 * DAY_MS);
   t.equal(overdueTime(c), T0 + 75 * DAY_MS);
-  t.equal(deployDeadline(c), T0 + 81 * DAY_MS);
+  t.equal(deployDeadline(c), T0 + 72 * DAY_MS);
 
   const seed = 'a'.repeat(64);
   const day = Math.floor(T0 / DAY_MS);
@@ -65,9 +65,13 @@ t.test('pure: renewal points, moments, slots, plan', async (t) => {
   const renew = plan({ ...base, deployed: { ...c, acme: true } }).nextSign!;
   t.ok(renew >= T0 + 60 * DAY_MS && renew < T0 + 61 * DAY_MS, 'renewal at the first moment after two thirds');
   t.same(plan({ ...base, signing: true, deployed: { ...c, acme: true } }), {});
-  t.same(plan({ ...base, deployed: { ...c, acme: true }, pendingSigned: T0 + 60 * DAY_MS + 5 }), { nextDeploy: nextSlot(T0 + 60 * DAY_MS + 5, sched) });
-  t.same(plan({ ...base, schedule: { days: '', time: '03:00' }, deployed: { ...c, acme: true }, pendingSigned: T0 + 61 * DAY_MS }), { nextDeploy: deployDeadline(c) }, 'no day: the deadline');
-  t.same(plan({ ...base, deployed: { ...c, acme: true }, pendingSigned: T0 + 80 * DAY_MS + 23 * 3600_000 }), { nextDeploy: deployDeadline(c) }, 'slot after the deadline: the deadline');
+  const staged = (signed: number) => ({ signed, notBefore: signed, notAfter: signed + LIFE });
+  t.same(plan({ ...base, deployed: { ...c, acme: true }, pending: staged(T0 + 60 * DAY_MS + 5) }), { nextDeploy: nextSlot(T0 + 60 * DAY_MS + 5, sched) });
+  t.same(plan({ ...base, schedule: { days: '', time: '03:00' }, deployed: { ...c, acme: true }, pending: staged(T0 + 61 * DAY_MS) }), { nextDeploy: deployDeadline(c) }, 'no day: the deadline');
+  t.same(plan({ ...base, deployed: { ...c, acme: true }, pending: staged(T0 + 71 * DAY_MS + 23 * 3600_000) }), { nextDeploy: deployDeadline(c) }, 'slot after the deadline: the deadline');
+  const stale = plan({ ...base, now: T0 + 61 * DAY_MS, deployed: { ...c, acme: false }, pending: staged(T0) });
+  t.equal(stale.nextSign, T0 + 61 * DAY_MS, 'a staged certificate past its own renewal point is replaced');
+  t.equal(stale.nextDeploy, nextSlot(T0, sched), 'and may still be deployed meanwhile');
   t.equal(backoff(0, 1000, 8000, 0.5), 1000);
   t.equal(backoff(5, 1000, 8000, 0.5), 8000);
 

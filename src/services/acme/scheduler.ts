@@ -3,7 +3,7 @@
 // - Signing happens at one of two random moments per period (a UTC day in production): one in
 //   each half, drawn from HMAC(seed, period) so the plan is stable and shown in xStatus.
 // - A staged certificate is deployed at the next scheduled day/time (UTC), or at the deadline
-//   (nine tenths of the deployed certificate's lifetime) when the next slot would come later:
+//   (four fifths of the deployed certificate's lifetime) when the next slot would come later:
 //   a certificate is never left to expire while a renewed one waits.
 // - Renewal is overdue (alarm) when five sixths of the lifetime have passed.
 import crypto from 'node:crypto';
@@ -31,7 +31,7 @@ export function renewalOverdue(c: Lifetime, now: number): boolean {
   return now >= overdueTime(c);
 }
 export function deployDeadline(c: Lifetime): number {
-  return at(c, 9 / 10);
+  return at(c, 4 / 5);
 }
 
 /** A number in [0, 1) from the seed and a label: the injected random source, made repeatable. */
@@ -87,8 +87,8 @@ export interface PlanInput {
   readonly automated: boolean;
   /** The certificate the listener presents for this target, and whether ACME issued it. */
   readonly deployed?: Lifetime & { readonly acme: boolean };
-  /** A staged certificate: when it was signed. */
-  readonly pendingSigned?: number;
+  /** A staged certificate: when it was signed, and its lifetime. */
+  readonly pending?: Lifetime & { readonly signed: number };
   readonly signing: boolean;
   /** Earliest time the next automated sign may start: just after a failure, or the end of a rate limit. */
   readonly signNotBefore?: number;
@@ -108,7 +108,13 @@ export interface Plan {
 /** What the automated mode will do next for one target. */
 export function plan(p: PlanInput): Plan {
   if (!p.automated) return {};
-  if (p.pendingSigned !== undefined) return { nextDeploy: planDeploy(p, p.pendingSigned) };
+  if (p.pending !== undefined) {
+    const nextDeploy = planDeploy(p, p.pending.signed);
+    // A staged certificate that is itself due for renewal before it was deployed (a far slot,
+    // short lifetimes) is replaced by a fresh one; until then it may still be deployed.
+    if (p.signing || p.now < renewalTime(p.pending)) return { nextDeploy };
+    return { nextDeploy, nextSign: p.signNotBefore === undefined ? p.now : nextSignMoment(p.signNotBefore, p.periodMs, p.seed) };
+  }
   if (p.signing) return {};
   // No ACME certificate yet: the first one is requested at once; after a failure (or a rate
   // limit), at the next drawn moment, like a renewal.

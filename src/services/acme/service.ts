@@ -127,6 +127,14 @@ function splitChain(pem: string): { leaf: string; chain: string[]; info: Certifi
   return { leaf: decoded[0]!.pem, chain: decoded.slice(1).map((d) => d.pem), info: decoded[0]!.info };
 }
 
+function stagedLifetime(pem: string): Lifetime {
+  try {
+    return lifetimeOf(splitChain(pem).info);
+  } catch {
+    return { notBefore: 0, notAfter: 0 };
+  }
+}
+
 function namesOf(info: CertificateInfo): string[] {
   const names = info.subjectAltNames.filter((n) => !n.includes(':'));
   if (info.commonName && !info.commonName.includes(' ')) names.push(info.commonName);
@@ -601,7 +609,7 @@ export class AcmeClientService implements AcmeService {
       now: this.deps.clock.now().getTime(),
       automated,
       deployed: deployed ? { ...lifetimeOf(deployed.info), acme: deployed.acme } : undefined,
-      pendingSigned: staged ? Date.parse(staged.signed) : undefined,
+      pending: staged ? { ...stagedLifetime(staged.pem), signed: Date.parse(staged.signed) } : undefined,
       signing: this.running.has(targetKey(domain)),
       signNotBefore: rec.signNotBefore,
       deployNotBefore: rec.deployNotBefore,
