@@ -1,0 +1,32 @@
+// netmiko's cisco_tp driver (as used against Expressways) over a pty session: it needs the
+// typed command echoed with CRLF, `OK`/`ERROR`/`Command not recognized.` alone on a line after
+// every reply, and CR LF taken as one Enter.
+import t from 'tap';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSsh, run, PASSWORD } from './helpers/ssh.js';
+
+const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'netmiko_client.py');
+
+t.test('netmiko cisco_tp: status, configuration, an unknown command', async (t) => {
+  const f = await startSsh(t);
+  const r = await run(
+    '/usr/bin/python3',
+    [script, String(f.port), PASSWORD, 'xStatus SystemUnit Product', 'xConfiguration Http Redirect Mode', 'xConfiguration Http Redirect Mode: On', 'xFrobnicate', 'xConfiguration Http Redirect Mode: Sideways'],
+    undefined,
+    90_000,
+    { ...process.env, PYTHONPATH: '' },
+  );
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  const res = JSON.parse(r.stdout) as { outputs: string[] };
+  // netmiko normalises CRLF to LF, drops the echoed command and keeps the final status line
+  // (its strip_prompt looks at the last line, which is empty after the closing CRLF).
+  t.same(res.outputs, [
+    '*s SystemUnit: /\n     Product: "xway"\n*s/end\n\nOK\n',
+    '*c xConfiguration Http Redirect Mode: Off\nOK\n',
+    'OK\n',
+    'Command not recognized.\n',
+    '*r ConfigurationResult (status=Error):\n     Reason: "Invalid value Sideways for Http Redirect Mode: expected <On/Off>"\n*r/end\n\nERROR\n',
+  ]);
+  t.equal(f.app.services.config.get('Http Redirect Mode'), 'On', 'the set went through');
+});
