@@ -9,12 +9,9 @@ import tls from 'node:tls';
 import type net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { buildApp } from '../src/app.js';
-import { Bus } from '../src/bus/bus.js';
-import { CliSession } from '../src/cli/session.js';
-import type { Actor, Services } from '../src/services/interfaces.js';
+import type { Actor } from '../src/services/interfaces.js';
 import { Logger } from '../src/platform/log.js';
 import { systemClock } from '../src/platform/clock.js';
-import { buildCertificateServices } from '../src/services/certs/wire.js';
 import { FileTrustStore } from '../src/services/trust/store.js';
 import { buildCertificate, generateKey, privateKeyPem } from '../src/services/certs/build.js';
 import { WebListeners } from '../src/services/tls/listener.js';
@@ -76,14 +73,11 @@ async function trustFigures(dir: string): Promise<Figure[]> {
 
   // The same through the shell: parser, multiline payload, bus, command, renderer.
   const app = buildApp({ dataDir: path.join(dir, 'app'), adminPassword: 'bench-password-1', logSink: { write: () => {} }, announce: () => {} });
-  const c = buildCertificateServices({ paths: app.paths, clock: app.clock, logger: quiet, alarms: app.services.alarms, status: app.services.status, config: app.services.config });
-  c.trust.reset(actor);
+  const c = app.web;
   c.trust.delete(c.trust.list().map((x) => x.fingerprint), actor);
-  const services: Services = { ...app.services, trust: c.trust, certificates: c.certificates, tls: c.web };
-  const bus = new Bus({ registry: app.registry, services, logger: quiet });
   const run = async (input: string): Promise<{ ms: number; out: string }> => {
     let out = '';
-    const s = new CliSession({ bus, actor, mode: 'shell', io: { write: (d) => void (out += d) }, banner: 'xway' });
+    const s = app.newSession(actor, 'shell', { write: (d) => void (out += d) });
     s.start();
     const t = performance.now();
     s.feed(input);
@@ -102,8 +96,7 @@ async function trustFigures(dir: string): Promise<Figure[]> {
     listOut = l.out;
   }
   const listed = (listOut.match(/^ {5}Certificate \d+:$/gm) ?? []).length;
-  await c.close();
-  app.close();
+  await app.close();
   return [
     { name: '1000 CA certificates appended in one paste (service)', value: Math.round(addMs), unit: 'ms', target: '< 1000 ms', met: r.added.length === 1000 && addMs < 1000 },
     { name: '1000 CA certificates appended in one paste (shell)', value: Math.round(shellAdd.ms), unit: 'ms', target: '< 1000 ms', met: /Added: 1000/.test(shellAdd.out) && shellAdd.ms < 1000 },

@@ -3,32 +3,14 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { testApp, ADMIN, READER } from './helpers/app.js';
-import { Bus } from '../src/bus/bus.js';
-import { CliSession, type SessionMode } from '../src/cli/session.js';
-import type { Actor, Services } from '../src/services/interfaces.js';
-import { buildCertificateServices } from '../src/services/certs/wire.js';
+import type { Actor } from '../src/services/interfaces.js';
 import { makeCa, makeLeaf, snapshot } from './helpers/pki.js';
 
 function appliance(t: Tap) {
+  // The whole appliance as app.ts wires it (trust store, certificates, listeners, ACME).
   const app = testApp(t);
-  const c = buildCertificateServices({
-    paths: app.paths, clock: app.clock, logger: app.logger, alarms: app.services.alarms, status: app.services.status, config: app.services.config,
-  });
-  t.teardown(() => c.close());
-  const services: Services = { ...app.services, trust: c.trust, certificates: c.certificates, tls: c.web };
-  app.services.status.provide('Security', () => ({ Certificates: c.status() }));
-  const bus = new Bus({ registry: app.registry, services, logger: app.logger });
-  async function run(input: string, actor: Actor = ADMIN, mode: SessionMode = 'shell') {
-    let out = '';
-    const s = new CliSession({ bus, actor, mode, io: { write: (d) => void (out += d) }, banner: 'xway' });
-    s.start();
-    s.feed(input);
-    s.endInput();
-    const code = await s.closed;
-    s.dispose();
-    return { out: out.replace(/^xway\n/, ''), code };
-  }
-  return { app, c, run };
+  const c = app.web;
+  return { app, c, run: (input: string, actor: Actor = ADMIN) => app.run(input, 'shell', actor).then((r) => ({ ...r, out: r.out.replace(/^[\s\S]*?\*r Login successful\n\nOK\n/, '') })) };
 }
 type Tap = { teardown(fn: () => unknown): void };
 

@@ -118,6 +118,16 @@ export interface UploadArea {
 export type KeyType = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'ECDSA-P256' | 'ECDSA-P384';
 export const KEY_TYPES: readonly KeyType[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'];
 
+/** Limits shared by the certificate services and the commands that feed them. */
+export const CERTIFICATE_LIMITS = {
+  /** Trusted CA entries at most. */
+  maxTrustedCas: 1000,
+  /** Largest CA Add input: 1000 RSA-4096 roots fit with room to spare. */
+  caInputBytes: 8 * 1024 * 1024,
+  /** Largest certificate + chain + key upload. */
+  uploadBytes: 256 * 1024,
+} as const;
+
 /** A decoded X.509 certificate, as users see it. Never holds key material. */
 export interface CertificateInfo {
   /** Distinguished names in RFC 4514-like one-line form, e.g. "CN=edge.example.com, O=Example". */

@@ -4,12 +4,11 @@
 import crypto from 'node:crypto';
 import { CommandError, ParameterError } from '../../errors.js';
 import { isFqdn } from '../../../schema/types.js';
-import type { TrustedCa } from '../interfaces.js';
+import { CERTIFICATE_LIMITS, type TrustedCa } from '../interfaces.js';
 import { isKeyBlock, parsePem, type PemBlock } from './pem.js';
 import { decodeCertificate, WEAK_SIGNATURES, type Decoded } from './x509.js';
 
-/** A certificate, a chain of a few intermediates and a key fit easily. */
-export const MAX_UPLOAD_BYTES = 256 * 1024;
+export const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
 
 export interface UploadContext {
   readonly now: Date;

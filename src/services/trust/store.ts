@@ -5,7 +5,7 @@
 // (~2 MB) are rewritten in milliseconds. The decoded list lives in memory for cheap reads.
 import path from 'node:path';
 import tls from 'node:tls';
-import type { Actor, CaAddResult, CertificateInfo, TrustStore, TrustedCa } from '../interfaces.js';
+import { CERTIFICATE_LIMITS, type Actor, type CaAddResult, type CertificateInfo, type TrustStore, type TrustedCa } from '../interfaces.js';
 import { ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -13,9 +13,8 @@ import { atomicWrite, ensureDir, readIfExists } from '../../platform/files.js';
 import { isKeyBlock, parsePem } from '../certs/pem.js';
 import { decodeCertificate, normalizeFingerprint, type Decoded } from '../certs/x509.js';
 
-export const MAX_TRUSTED_CAS = 1000;
-/** Largest paste or file for CA Add: 1000 RSA-4096 roots fit with room to spare. */
-export const MAX_CA_INPUT_BYTES = 8 * 1024 * 1024;
+export const MAX_TRUSTED_CAS = CERTIFICATE_LIMITS.maxTrustedCas;
+export const MAX_CA_INPUT_BYTES = CERTIFICATE_LIMITS.caInputBytes;
 export const BUNDLE_FILE = 'ca-bundle.pem';
 
 export interface TrustStoreDeps {

@@ -1,6 +1,8 @@
 import { defineCommand } from '../../../define.js';
-import { MAX_CA_INPUT_BYTES } from '../../../../src/services/trust/store.js';
+import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
 import { fileParam, pemInput, trustOf, withWarnings } from '../service.js';
+
+const MAX_CA_INPUT_BYTES = CERTIFICATE_LIMITS.caInputBytes;
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CA', 'Add'],

@@ -1,7 +1,9 @@
 import { defineCommand, one } from '../../../define.js';
-import { MAX_UPLOAD_BYTES } from '../../../../src/services/certs/checks.js';
+import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
 import { certsOf, fileParam, pemInput, withWarnings } from '../service.js';
 import { nameParam } from './add.js';
+
+const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'Domain', 'Upload'],

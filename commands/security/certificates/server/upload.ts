@@ -1,6 +1,8 @@
 import { defineCommand } from '../../../define.js';
-import { MAX_UPLOAD_BYTES } from '../../../../src/services/certs/checks.js';
+import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
 import { certsOf, fileParam, pemInput, withWarnings } from '../service.js';
+
+const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'Server', 'Upload'],
