@@ -258,7 +258,8 @@ t.test('deploy swaps the live listener without a restart; rollback; refused depl
   await t.rejects(certs.deploy(signed, [], other.keyPem, 'Acme', actor), { message: /does not match/ });
   t.same(snapshot(dir), before, 'refused deploys leave the disk as it was');
   t.equal(await served(), selfSerial);
-  const d = await certs.deploy(signed, [], undefined, 'Acme', actor);
+  // Callers' PEM may lack the final newline.
+  const d = await certs.deploy(signed.trim(), [], undefined, 'Acme', actor);
   t.equal(d.source, 'Acme');
   t.equal(await served(), d.info.serial, 'served at once');
   t.equal(certs.pendingRestart(), undefined);

@@ -157,7 +157,7 @@ export class FileCertificateService implements CertificateService {
   async deploy(certPem: string, chainPem: readonly string[], keyPem: string | undefined, source: CertificateSource, actor: Actor): Promise<InstalledCertificate> {
     const key = keyPem ?? this.csrState?.keyPem;
     if (!key) throw new CommandError('No private key was given and no CSR is in progress');
-    const checked = checkUpload(certPem + chainPem.join('') + key, { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
+    const checked = checkUpload(joinPem(certPem, ...chainPem, key), { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
     const previous = this.activeCert;
     const pointerBefore = this.server.pointer();
     const loaded = this.persist(checked.leaf.pem, checked.chain.map((c) => c.pem), checked.keyPem, source, previous.ref);
@@ -266,7 +266,7 @@ export class FileCertificateService implements CertificateService {
   async deployDomain(name: string, certPem: string, chainPem: readonly string[], keyPem: string, source: CertificateSource, actor: Actor): Promise<InstalledCertificate> {
     const n = domainName(name);
     if (!this.domainMap.has(n)) throw new CommandError(`The domain ${n} is not hosted: add it with xCommand Security Certificates Domain Add`);
-    const checked = checkUpload(certPem + chainPem.join('') + keyPem, { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
+    const checked = checkUpload(joinPem(certPem, ...chainPem, keyPem), { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
     if (checked.leaf.x509.checkHost(n) === undefined) throw new ParameterError(`The certificate does not cover the domain ${n}`);
     const loaded = this.installDomain(n, checked.leaf.pem, checked.chain.map((c) => c.pem), checked.keyPem, source);
     this.audit(actor, 'Security Certificates Domain Deploy', 'deployed', { domain: n, source, serial: loaded.installed.info.serial });
@@ -362,6 +362,11 @@ export class FileCertificateService implements CertificateService {
   private audit(actor: Actor, what: string, result: string, extra: Record<string, unknown> = {}): void {
     this.deps.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result, ...extra });
   }
+}
+
+/** PEM parts from callers may lack their final newline; one per part keeps BEGIN lines apart. */
+function joinPem(...parts: string[]): string {
+  return parts.map((p) => p.trim() + '\n').join('');
 }
 
 function domainName(name: string): string {
