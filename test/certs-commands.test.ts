@@ -146,3 +146,22 @@ t.test('Domain Add/Upload/List/Delete; the listener serves the domain certificat
   r = await run('xCommand Security Certificates Domain Delete Name: shop.example.com\n');
   t.match(r.out, /No hosted domain is named shop.example.com/);
 });
+
+t.test('xConfiguration Http Redirect Mode drives the HTTP listener', async (t) => {
+  const { c, run } = appliance(t);
+  const httpsPort = await c.web.listenHttps(0);
+  const httpPort = await c.web.listenHttp(0);
+  const http = await import('node:http');
+  const get = (p: string) => new Promise<{ status: number; location?: string }>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: httpPort, path: p, headers: { host: 'edge.example.com' } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode!, location: res.headers.location });
+    }).on('error', reject);
+  });
+  t.equal((await get('/x')).status, 404);
+  t.match((await run('xConfiguration Http Redirect Mode: On\n')).out, /^OK\n/m);
+  t.same(await get('/x'), { status: 301, location: `https://edge.example.com:${httpsPort}/x` });
+  t.equal((await get('/.well-known/acme-challenge/none')).status, 404, 'challenge paths are never redirected');
+  await run('xConfiguration Http Redirect Mode: Off\n');
+  t.equal((await get('/x')).status, 404);
+});
