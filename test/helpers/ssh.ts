@@ -131,6 +131,7 @@ export function rawConnect(port: number): Promise<{ sock: net.Socket; closed: Pr
     const sock = net.connect(port, '127.0.0.1');
     const closed = new Promise<number>((r) => sock.on('close', () => r(Date.now() - start)));
     sock.on('error', () => {});
+    sock.resume(); // read (and drop) the server's identification, or its close is never seen
     sock.once('connect', () => resolve({ sock, closed }));
     sock.once('error', reject);
   });
