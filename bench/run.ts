@@ -8,6 +8,7 @@ type Entry = { name: string; load: () => Promise<{ default: Bench }> };
 const BENCHES: Entry[] = [
   { name: 'shell', load: () => import('./shell.js') },
   { name: 'certs', load: () => import('./certs.js') },
+  { name: 'acme', load: () => import('./acme.js') },
 ];
 
 async function main(): Promise<void> {

@@ -27,7 +27,12 @@ export interface OrderRequest {
   readonly signal: AbortSignal;
   readonly progress: (step: string) => void;
   /** Serves the order's tokens until `close()`; the caller also closes it when the order ends. */
-  readonly challenges: { open(tokens: ReadonlyMap<string, string>): void; close(): void };
+  readonly challenges: {
+    open(tokens: ReadonlyMap<string, string>): void;
+    close(): void;
+    /** Resolves the next time the CA fetches one of this order's tokens (polling wakes up then). */
+    fetched?(): Promise<void>;
+  };
 }
 
 /**
@@ -179,7 +184,7 @@ export class AcmeClientIssuer implements CertificateIssuer {
         try {
           req.progress(`Validating ${req.names.join(', ')}`);
           for (const ch of todo) await this.step(ctx, () => client.completeChallenge(ch as never));
-          await this.poll(req.signal, 'authorizations', async () => {
+          await this.poll(req.signal, 'authorizations', req.challenges.fetched?.bind(req.challenges), async () => {
             const now = (await this.step(ctx, () => client.getAuthorizations(order))) as unknown as Authz[];
             for (const a of now) {
               if (a.status === 'invalid') {
@@ -197,8 +202,11 @@ export class AcmeClientIssuer implements CertificateIssuer {
 
       req.progress('Finalizing');
       let final = await this.step(ctx, () => client.finalizeOrder(order, req.csrPem));
-      await this.poll(req.signal, 'the order', async () => {
-        final = await this.step(ctx, () => client.getOrder(final));
+      let first = true;
+      await this.poll(req.signal, 'the order', undefined, async () => {
+        // The finalize answer itself may already say valid.
+        if (!first || final.status !== 'valid') final = await this.step(ctx, () => client.getOrder(final));
+        first = false;
         if (final.status === 'invalid') {
           const e = (final as { error?: { detail?: string } }).error;
           throw fail('refused', `The CA refused to issue the certificate: ${oneLine(e?.detail ?? 'order invalid')}`);
@@ -212,14 +220,27 @@ export class AcmeClientIssuer implements CertificateIssuer {
     });
   }
 
-  /** Polls `check` with backoff (75 ms doubling, capped) until true, bounded in time and count. */
-  private async poll(signal: AbortSignal, what: string, check: () => Promise<boolean>): Promise<void> {
+  /**
+   * Polls `check` until true, bounded in time and count: 50–100 ms doubling up to the cap, and
+   * woken early (once, shortly after) when the CA fetches a token, which is when it decides.
+   */
+  private async poll(signal: AbortSignal, what: string, fetched: (() => Promise<void>) | undefined, check: () => Promise<boolean>): Promise<void> {
     const start = performance.now();
     let interval = 50 + Math.floor(this.random() * 50);
+    let wake = fetched?.();
     for (let i = 0; i < 200; i++) {
       if (await check()) return;
       if (performance.now() - start > this.limits.pollMaxMs) break;
-      await sleep(interval, signal);
+      if (wake) {
+        const woke = await Promise.race([wake.then(() => true), sleep(interval, signal).then(() => false)]);
+        if (woke) {
+          wake = undefined;
+          await sleep(5, signal);
+          continue;
+        }
+      } else {
+        await sleep(interval, signal);
+      }
       interval = Math.min(this.limits.pollIntervalMaxMs, interval * 2);
     }
     throw fail('timeout', `The CA did not finish validating ${what} within ${Math.round(this.limits.pollMaxMs / 1000)} s`, true);

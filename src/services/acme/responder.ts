@@ -44,6 +44,7 @@ export class ChallengeResponder {
   private installed = false;
   /** Requests answered with 200, for tests and logs. */
   served = 0;
+  private waiters = new Map<string, (() => void)[]>();
 
   constructor(private readonly host: ChallengeHost, private readonly socketTimeoutMs = 10_000) {}
 
@@ -57,9 +58,26 @@ export class ChallengeResponder {
     }
   }
 
+  /** Resolves the next time one of this order's tokens is served (or when the order closes). */
+  fetched(orderId: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.orders.has(orderId)) return resolve();
+      const list = this.waiters.get(orderId) ?? [];
+      list.push(resolve);
+      this.waiters.set(orderId, list);
+    });
+  }
+
+  private wake(orderId: string): void {
+    const list = this.waiters.get(orderId);
+    this.waiters.delete(orderId);
+    for (const w of list ?? []) w();
+  }
+
   /** Stops answering this order's tokens; with the last order, leaves the listener. Idempotent. */
   close(orderId: string): void {
     this.orders.delete(orderId);
+    this.wake(orderId);
     if (this.orders.size === 0 && this.installed) {
       this.host.setChallengeHandler(undefined);
       this.installed = false;
@@ -78,9 +96,13 @@ export class ChallengeResponder {
   }
 
   private lookup = (token: string): string | undefined => {
-    for (const m of this.orders.values()) {
+    for (const [id, m] of this.orders) {
       const v = m.get(token);
-      if (v !== undefined) return v;
+      if (v !== undefined) {
+        // The CA is fetching: wake the order's poll once the answer is out.
+        setImmediate(() => this.wake(id));
+        return v;
+      }
     }
     return undefined;
   };

@@ -390,7 +390,11 @@ export class AcmeClientService implements AcmeService {
           names: req.names,
           signal: attemptAbort.signal,
           progress: (step) => this.progress(domain, step),
-          challenges: { open: (tokens) => this.responder.open(orderId, tokens), close: () => this.responder.close(orderId) },
+          challenges: {
+            open: (tokens) => this.responder.open(orderId, tokens),
+            close: () => this.responder.close(orderId),
+            fetched: () => this.responder.fetched(orderId),
+          },
         }), attemptAbort.signal, p.directoryUrl);
         const pending = this.stage(domain, p.name, pem, req.keyPem);
         rec.lastSign = { status: 'Succeeded', time: this.nowIso(), reason: '' };

@@ -6,6 +6,7 @@
 // retries acme-client turns a network failure into a meaningless TypeError; we keep the real cause.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import https from 'node:https';
+import tls from 'node:tls';
 import type net from 'node:net';
 import acme from 'acme-client';
 
@@ -27,6 +28,22 @@ export interface NetFailure {
   readonly host: string;
 }
 
+const contexts = new WeakMap<readonly string[], tls.SecureContext>();
+
+/**
+ * One TLS context per trust-store generation (the store hands out a new array on change):
+ * parsing ~150 root certificates for every connection would cost more than the whole order.
+ * An empty list trusts nothing (Node adds its bundled roots only when `ca` is absent).
+ */
+export function secureContextFor(caPems: readonly string[]): tls.SecureContext {
+  let c = contexts.get(caPems);
+  if (!c) {
+    c = tls.createSecureContext({ ca: [...caPems], minVersion: 'TLSv1.2' });
+    contexts.set(caPems, c);
+  }
+  return c;
+}
+
 /** One operation's transport: trust, limits, cancellation, and what went wrong. */
 export class TransportContext {
   readonly agent: TrackingAgent;
@@ -44,8 +61,7 @@ export class TransportContext {
     readonly retryAfterCapS: number,
     readonly now: () => number = Date.now,
   ) {
-    // An empty `ca` list trusts nothing (Node adds its bundled roots only when `ca` is absent).
-    this.agent = new TrackingAgent({ ca: [...caPems], keepAlive: true, maxSockets: 4, timeout: requestTimeoutMs });
+    this.agent = new TrackingAgent({ secureContext: secureContextFor(caPems), keepAlive: true, maxSockets: 4, timeout: requestTimeoutMs });
     this.agent.onSocketError = (e, host) => {
       this.lastNetError = { code: e.code ?? 'ERROR', message: e.message, host };
     };
