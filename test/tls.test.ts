@@ -179,6 +179,9 @@ t.test('20 swaps while 1000 TLS connections are open: zero resets, floor kept, s
     const next = certs[i % 2]!;
     await web.swapServer(next.pem, next.keyPem);
     t.equal(await nodeSerial(httpsPort), serialOf(next), `swap ${i}: the next handshake sees the new certificate`);
+    const r = await connect(httpsPort, { session });
+    t.ok(r.isSessionReused(), `swap ${i}: the session from before the swaps still resumes`);
+    r.destroy();
   }
   t.equal(await tls11(httpsPort), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'floor kept after 20 swaps');
   const resumed = await connect(httpsPort, { session });
