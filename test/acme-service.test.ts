@@ -9,6 +9,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { acmeEnv, ADMIN } from './helpers/acme-env.js';
 import { tlsProbe } from '../src/services/acme/probe.js';
+import acme from 'acme-client';
+import { TransportContext, withTransport } from '../src/services/acme/transport.js';
 
 function get(port: number, p: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -200,4 +202,26 @@ t.test('revoke: hostile paths, in use, proof of control, CA answer', async (t) =
   const archived = fs.readdirSync(path.join(env.dir, 'acme', 'archive'));
   t.ok(archived.includes(`${a.pending!.serial}.pem`));
   await t.rejects(env.acme.revoke(`/archive/${a.pending!.serial}.pem`, undefined, 'Superseded', ADMIN), { name: 'CommandError', message: /alreadyRevoked|already revoked/i });
+});
+
+t.test('an account deactivated at the CA shows as Deactivated; AcceptTerms makes a new one', async (t) => {
+  const env = await acmeEnv(t);
+  await env.configure();
+  await env.csr(['deact.example.com']);
+  const keyFile = path.join(env.dir, 'acme', 'accounts', 'Custom.key');
+  const key1 = fs.readFileSync(keyFile, 'utf8');
+  // Accepting again finds the same account (same key) and tells its URL.
+  const url = (await env.acme.acceptTerms(ADMIN)).accountUrl;
+  t.equal(fs.readFileSync(keyFile, 'utf8'), key1, 'the account key is kept and reused');
+  const client = new acme.Client({ directoryUrl: env.pebble.directoryUrl, accountKey: key1, accountUrl: url });
+  await withTransport(new TransportContext([env.pebble.httpsCaPem], new AbortController().signal, 5000, 5), () => client.updateAccount({ status: 'deactivated' } as never));
+  const r = await env.acme.sign(undefined, true, ADMIN);
+  t.equal(r.status, 'Failed');
+  t.match(r.reason, /^The CA refused the account: .*deactivated/i);
+  t.match(env.acmeStatus(), { Status: 'Disabled', Account: { Status: 'Deactivated' } });
+  await env.acme.acceptTerms(ADMIN);
+  t.not(fs.readFileSync(keyFile, 'utf8'), key1, 'a new account key');
+  t.match(env.acmeStatus(), { Account: { Status: 'Valid' } });
+  const again = await env.acme.sign(undefined, true, ADMIN);
+  t.equal(again.status, 'Succeeded', again.reason);
 });

@@ -4,7 +4,7 @@ import type { Problem, NetFailure } from './transport.js';
 
 export type FailureKind =
   | 'unreachable' | 'untrusted' | 'timeout' | 'rateLimited' | 'badNonce' | 'server'
-  | 'challenge' | 'eab' | 'account' | 'refused' | 'local' | 'cancelled';
+  | 'challenge' | 'eab' | 'account' | 'accountUnknown' | 'refused' | 'local' | 'cancelled';
 
 export interface Failure {
   readonly kind: FailureKind;
@@ -56,8 +56,9 @@ function fromProblem(p: Problem, nowMs: number): Failure {
         kind: 'eab', retryable: false,
         reason: 'The CA requires external account binding: set Security Acme ExternalAccount KeyId and HmacKey, then AcceptTerms',
       };
-    case 'unauthorized':
     case 'accountDoesNotExist':
+      return { kind: 'accountUnknown', retryable: false, reason: `The CA does not know the account (run xCommand Security Acme AcceptTerms): ${detail}` };
+    case 'unauthorized':
       return { kind: 'account', retryable: false, reason: `The CA refused the account: ${detail}` };
     case 'serverInternal':
       return { kind: 'server', retryable: true, reason: `The CA failed (HTTP ${p.status}): ${detail}` };

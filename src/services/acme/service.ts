@@ -255,7 +255,8 @@ export class AcmeClientService implements AcmeService {
   async acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
     const p = this.provider();
     let key = this.files.accountKey(p.name);
-    if (!key) {
+    // A deactivated account cannot come back: a new key makes a new account.
+    if (!key || this.data.accounts[p.name]?.status === 'Deactivated') {
       key = await generateKey(this.cfg('KeyType'));
       this.files.writeAccountKey(p.name, key);
     }
@@ -270,6 +271,7 @@ export class AcmeClientService implements AcmeService {
       return { termsUrl: r.termsUrl, accountUrl: r.accountUrl, provider: p.name };
     } catch (e) {
       if (e instanceof OrderFailure) {
+        this.noteAccount(p, e.failure);
         this.audit(actor, 'Security Acme AcceptTerms', 'failed', { provider: p.name, reason: e.message });
         throw e.failure.kind === 'unreachable' || e.failure.kind === 'untrusted' || e.failure.kind === 'timeout'
           ? new Unavailable(e.message) : new CommandError(e.message);
@@ -278,6 +280,17 @@ export class AcmeClientService implements AcmeService {
     } finally {
       timer.cancel();
     }
+  }
+
+  /** What a refusal says about the account: gone (None) or deactivated. */
+  private noteAccount(p: ProviderRef, f: Failure): void {
+    const record = this.data.accounts[p.name];
+    if (!record) return;
+    if (f.kind === 'accountUnknown') delete this.data.accounts[p.name];
+    else if (f.kind === 'account' && /deactivated/i.test(f.reason)) this.data.accounts[p.name] = { ...record, status: 'Deactivated' };
+    else return;
+    this.save();
+    this.changed();
   }
 
   private requireAccount(p: ProviderRef): { keyPem: string; url: string } {
@@ -422,6 +435,7 @@ export class AcmeClientService implements AcmeService {
       }
     }
     const f = failure ?? { kind: 'local', reason: 'The order did not run', retryable: false };
+    this.noteAccount(p, f);
     rec.lastSign = { status: 'Failed', time: this.nowIso(), reason: f.reason };
     // Automated attempts resume at the next drawn moment after now (or after a rate limit ends).
     rec.signNotBefore = Math.max(f.notBefore ?? 0, this.deps.clock.now().getTime() + 1);
