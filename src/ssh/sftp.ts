@@ -304,6 +304,14 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
   sftp.on('SYMLINK', (id) => deny(id, 'Links are not supported in /tmp'));
   sftp.on('READLINK', (id, p) => sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `Not a link: ${p}`));
 
+  // The client's EOF ends the subsystem: like sftp-server exiting, send exit status 0 and close
+  // our side (OpenSSH's scp reports failure without the status). ssh2's SFTP object has no
+  // exit(); its channel fields are the ones ssh2's own Channel.exit() uses.
+  sftp.on('end', () => {
+    const chan = sftp as unknown as { _protocol?: { exitStatus?(id: number, code: number): void }; outgoing?: { id: number; state: string } };
+    if (chan.outgoing?.state === 'open' && typeof chan._protocol?.exitStatus === 'function') chan._protocol.exitStatus(chan.outgoing.id, 0);
+    sftp.end();
+  });
   sftp.on('close', () => {
     for (const h of handles.values()) if (h.kind === 'read') fs.closeSync(h.fd);
     handles.clear();

@@ -1,0 +1,160 @@
+// File transfer into the upload area, seen as /tmp: OpenSSH scp (SFTP protocol) and sftp, and
+// the ssh2 SFTP client for exact statuses. Nothing outside the area is reachable.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { target } from '../src/ssh/sftp.js';
+import { startSsh, run, connect, PASSWORD, OPENSSH_OPTS } from './helpers/ssh.js';
+import { tmpDir } from './helpers/app.js';
+
+const scp = (port: number, args: string[]) => run('sshpass', ['-p', PASSWORD, 'scp', ...OPENSSH_OPTS, '-P', String(port), ...args]);
+const sftp = (port: number, script: string) =>
+  run('sshpass', ['-p', PASSWORD, 'sftp', ...OPENSSH_OPTS, '-P', String(port), 'admin@127.0.0.1'], script);
+
+t.test('target(): every client path maps into /tmp or nowhere', async (t) => {
+  t.same(target('/'), { kind: 'root' });
+  t.same(target('.'), { kind: 'root' });
+  t.same(target('/tmp'), { kind: 'root' });
+  t.same(target('..'), { kind: 'root' }, '/tmp/.. is / which is shown as /tmp');
+  t.same(target('/tmp/a.pem'), { kind: 'file', name: 'a.pem' });
+  t.same(target('a.pem'), { kind: 'file', name: 'a.pem' });
+  t.same(target('/tmp/x/../a.pem'), { kind: 'file', name: 'a.pem' });
+  t.same(target('../../etc/passwd'), { kind: 'outside', shown: '/etc/passwd' });
+  t.same(target('/tmp/sub/a.pem'), { kind: 'outside', shown: '/tmp/sub/a.pem' });
+  t.same(target('/tmp/.hidden'), { kind: 'outside', shown: '/tmp/.hidden' });
+  t.same(target('/tmp/a b'), { kind: 'outside', shown: '/tmp/a b' });
+  t.equal(target('/tmp/a\0b').kind, 'outside');
+});
+
+t.test('scp uploads into /tmp and downloads from it; nothing else', async (t) => {
+  const f = await startSsh(t);
+  const local = tmpDir('xway-scp-');
+  t.teardown(() => fs.rmSync(local, { recursive: true, force: true }));
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  fs.writeFileSync(path.join(local, 'ca.pem'), pem);
+
+  const up = await scp(f.port, [path.join(local, 'ca.pem'), 'admin@127.0.0.1:/tmp/ca.pem']);
+  t.equal(up.code, 0, up.stderr);
+  const stored = path.join(f.app.paths.uploads, 'ca.pem');
+  t.equal(fs.readFileSync(stored, 'utf8'), pem);
+  t.equal(fs.statSync(stored).mode & 0o777, 0o600);
+
+  const home = await scp(f.port, [path.join(local, 'ca.pem'), 'admin@127.0.0.1:']);
+  t.equal(home.code, 0, 'the login directory is /tmp');
+  const renamed = await scp(f.port, [path.join(local, 'ca.pem'), 'admin@127.0.0.1:other.pem']);
+  t.equal(renamed.code, 0);
+  t.ok(fs.existsSync(path.join(f.app.paths.uploads, 'other.pem')));
+
+  const down = await scp(f.port, ['admin@127.0.0.1:/tmp/ca.pem', path.join(local, 'back.pem')]);
+  t.equal(down.code, 0);
+  t.equal(fs.readFileSync(path.join(local, 'back.pem'), 'utf8'), pem);
+
+  for (const dest of ['/etc/xway-test', '../../etc/xway-test', '/tmp/sub/x.pem', '/tmp/.hidden']) {
+    const r = await scp(f.port, [path.join(local, 'ca.pem'), `admin@127.0.0.1:${dest}`]);
+    t.not(r.code, 0, `upload to ${dest} refused`);
+  }
+  t.notOk(fs.existsSync('/etc/xway-test'));
+  const steal = await scp(f.port, ['admin@127.0.0.1:/etc/passwd', path.join(local, 'passwd')]);
+  t.not(steal.code, 0, '/etc/passwd is not reachable');
+  t.notOk(fs.existsSync(path.join(local, 'passwd')));
+  const steal2 = await scp(f.port, ['admin@127.0.0.1:../xway.db', path.join(local, 'db')]);
+  t.not(steal2.code, 0, 'the data directory is not reachable');
+  t.same(fs.readdirSync(f.app.paths.uploads).sort(), ['ca.pem', 'other.pem']);
+  t.ok(f.app.logLines.some((l) => /"what":"sftp upload \/tmp\/ca.pem"/.test(l)), 'uploads are audited');
+});
+
+t.test('sftp: /tmp only, no directories, no links, bounded size and count', async (t) => {
+  const f = await startSsh(t, { sftp: { maxFileBytes: 1000, maxFiles: 3 } });
+  const local = tmpDir('xway-sftp-');
+  t.teardown(() => fs.rmSync(local, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(local, 'small.txt'), 'hello\n');
+  fs.writeFileSync(path.join(local, 'big.bin'), Buffer.alloc(1001, 1));
+  const r = await sftp(
+    f.port,
+    [
+      'pwd',
+      `lcd ${local}`,
+      'put small.txt',
+      'cd /',
+      'pwd',
+      'cd /etc',
+      'pwd',
+      'mkdir sub',
+      'symlink small.txt link',
+      'put big.bin',
+      'put small.txt s2.txt',
+      'put small.txt s3.txt',
+      'put small.txt s4.txt',
+      'rename s2.txt renamed.txt',
+      'rm s3.txt',
+      'put small.txt s4.txt',
+      'ls -1',
+      'get /etc/hostname',
+    ].join('\n') + '\n',
+  );
+  t.match(r.stderr, /realpath \/etc: No such file: \/etc \(only plain file names in \/tmp are reachable\)/);
+  t.match(r.stderr, /remote mkdir "\/tmp\/sub": Permission denied/);
+  t.match(r.stderr, /remote symlink file "small.txt" to "\/tmp\/link": Permission denied/);
+  t.match(r.stderr, /write remote "\/tmp\/big.bin": Failure/);
+  t.match(r.stderr, /dest open "\/tmp\/s4.txt": Failure/, 'the fourth file is refused while /tmp holds three');
+  const pwds = r.stdout.match(/Remote working directory: \S+/g);
+  t.same(pwds, ['Remote working directory: /tmp', 'Remote working directory: /tmp', 'Remote working directory: /tmp'], '/ shows /tmp; cd /etc is impossible');
+  t.same(fs.readdirSync(f.app.paths.uploads).sort(), ['renamed.txt', 's4.txt', 'small.txt'], 'big.bin refused; the count limit held until rm');
+  t.match(r.stdout, /renamed\.txt\n.*s4\.txt\n.*small\.txt/s);
+  t.notOk(fs.existsSync(path.join(local, 'hostname')));
+});
+
+t.test('exact statuses through the ssh2 SFTP client', async (t) => {
+  const f = await startSsh(t, { sftp: { maxFileBytes: 100, maxFiles: 2 } });
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  const s = await new Promise<import('ssh2').SFTPWrapper>((res, rej) => c.sftp((e, w) => (e ? rej(e) : res(w))));
+  const call = <T>(fn: (cb: (err: Error | undefined, v?: T) => void) => void) =>
+    new Promise<{ err?: Error & { code?: number }; v?: T }>((res) => fn((err, v) => res({ err: err ?? undefined, v })));
+
+  t.equal((await call<string>((cb) => s.realpath('/', cb as never))).v, '/tmp');
+  t.equal((await call<string>((cb) => s.realpath('../..', cb as never))).v, '/tmp');
+  let r = await call((cb) => s.realpath('/etc', cb as never));
+  t.match(r.err, { code: 2, message: /only plain file names in \/tmp are reachable/ });
+
+  r = await call((cb) => s.writeFile('/tmp/big', Buffer.alloc(101), cb as never));
+  t.match(r.err, { code: 4, message: 'File too large: at most 100 bytes per file; nothing was written' });
+  t.notOk(fs.existsSync(path.join(f.app.paths.uploads, 'big')), 'a refused upload leaves nothing');
+
+  t.notOk((await call((cb) => s.writeFile('/tmp/a', 'a', cb as never))).err);
+  t.notOk((await call((cb) => s.writeFile('b', 'b', cb as never))).err);
+  r = await call((cb) => s.writeFile('/tmp/c', 'c', cb as never));
+  t.match(r.err, { code: 4, message: 'Upload area full: /tmp holds at most 2 files; remove some first' });
+  t.notOk((await call((cb) => s.writeFile('/tmp/a', 'again', cb as never))).err, 'replacing a file is fine when full');
+  t.equal(fs.readFileSync(path.join(f.app.paths.uploads, 'a'), 'utf8'), 'again');
+
+  r = await call((cb) => s.mkdir('/tmp/d', cb as never));
+  t.match(r.err, { code: 3, message: 'Directories are not supported: /tmp holds files only' });
+  r = await call((cb) => s.symlink('/etc/passwd', '/tmp/l', cb as never));
+  t.match(r.err, { code: 3, message: 'Links are not supported in /tmp' });
+  r = await call((cb) => s.rename('/tmp/a', '/etc/a', cb as never));
+  t.match(r.err, { code: 2 });
+  r = await call((cb) => s.unlink('/tmp', cb as never));
+  t.match(r.err, { code: 3 });
+
+  // A link planted on disk by someone else is not followed.
+  fs.symlinkSync('/etc/hostname', path.join(f.app.paths.uploads, 'planted'));
+  r = await call((cb) => s.readFile('/tmp/planted', cb as never));
+  t.match(r.err, { code: 2 });
+  const list = await call<{ filename: string }[]>((cb) => s.readdir('/tmp', cb as never));
+  t.same(list.v!.map((e) => e.filename).sort(), ['a', 'b'], 'listings show plain files only');
+});
+
+t.test('a read-only account may list and download, not change /tmp', async (t) => {
+  const f = await startSsh(t);
+  // A second account with the ReadOnly role, straight in the store.
+  (f.app.accounts as unknown as { ensureAccount(u: string, r: string, p: string): boolean }).ensureAccount('viewer', 'ReadOnly', PASSWORD);
+  fs.writeFileSync(path.join(f.app.paths.uploads, 'x.pem'), 'x');
+  const c = await connect(f.port, { username: 'viewer' });
+  t.teardown(() => c.end());
+  const s = await new Promise<import('ssh2').SFTPWrapper>((res, rej) => c.sftp((e, w) => (e ? rej(e) : res(w))));
+  const got = await new Promise<Buffer>((res, rej) => s.readFile('/tmp/x.pem', (e: Error | undefined, b: Buffer) => (e ? rej(e) : res(b))));
+  t.equal(got.toString(), 'x');
+  const err = await new Promise<Error & { code?: number }>((res) => s.writeFile('/tmp/y', 'y', (e: Error | undefined) => res(e as Error)));
+  t.match(err, { code: 3, message: /may not change \/tmp/ });
+});
