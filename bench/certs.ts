@@ -88,11 +88,16 @@ function connectSerial(port: number): Promise<string> {
 async function trustFigures(dir: string): Promise<Figure[]> {
   const pems = await caPems(1000);
   const paste = pems.join('');
-  // The service alone: parse, check, write the bundle durably.
-  const store = new FileTrustStore({ dir: path.join(dir, 'trust-alone'), clock: systemClock, logger: quiet, defaults: () => [] });
-  const t0 = performance.now();
-  const r = store.add(paste, actor);
-  const addMs = performance.now() - t0;
+  // The service alone: parse, check, write the bundle durably; median of 3 fresh stores.
+  const adds: number[] = [];
+  let added = 0;
+  for (let i = 0; i < 3; i++) {
+    const store = new FileTrustStore({ dir: path.join(dir, `trust-alone-${i}`), clock: systemClock, logger: quiet, defaults: () => [] });
+    const t0 = performance.now();
+    added = store.add(paste, actor).added.length;
+    adds.push(performance.now() - t0);
+  }
+  const addMs = median(adds);
 
   // The same through the shell: parser, multiline payload, bus, command, renderer.
   const app = buildApp({ dataDir: path.join(dir, 'app'), adminPassword: 'bench-password-1', logSink: { write: () => {} }, announce: () => {} });
@@ -121,7 +126,7 @@ async function trustFigures(dir: string): Promise<Figure[]> {
   const listed = (listOut.match(/^ {5}Certificate \d+:$/gm) ?? []).length;
   await app.close();
   return [
-    { name: '1000 CA certificates appended in one paste (service)', value: Math.round(addMs), unit: 'ms', target: '< 1000 ms', met: r.added.length === 1000 && addMs < 1000 },
+    { name: '1000 CA certificates appended in one paste (service, median of 3)', value: Math.round(addMs), unit: 'ms', target: '< 1000 ms', met: added === 1000 && addMs < 1000 },
     { name: '1000 CA certificates appended in one paste (shell)', value: Math.round(shellAdd.ms), unit: 'ms', target: '< 1000 ms', met: /Added: 1000/.test(shellAdd.out) && shellAdd.ms < 1000 },
     { name: 'CA List of 1000 through the shell (median of 10)', value: Number(median(lists).toFixed(1)), unit: 'ms', target: '< 100 ms', met: listed === 1000 && median(lists) < 100 },
   ];
