@@ -74,7 +74,7 @@ export async function freePort(udp = false): Promise<number> {
 let certCache: { dir: string; caPem: string; cert: string; key: string } | undefined;
 
 /** Pebble's HTTPS identity: an EC P-256 CA and a localhost certificate (DNS:localhost, IP:127.0.0.1). */
-function httpsIdentity(): { caPem: string; cert: string; key: string } {
+export function httpsIdentity(): { caPem: string; cert: string; key: string } {
   if (certCache && fs.existsSync(certCache.cert)) return certCache;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xway-pebble-certs-'));
   const o = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

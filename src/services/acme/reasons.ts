@@ -97,8 +97,10 @@ export function classify(err: unknown, seen: Observed, nowMs: number): Failure {
   if (seen.cancelled) return { kind: 'cancelled', retryable: false, reason: 'The order was cancelled' };
   const message = err instanceof Error ? err.message : String(err);
   const p = seen.lastProblem;
-  // acme-client throws the problem's detail as its message (newlines removed).
-  if (p && (message === oneLine(p.detail, 100000) || message === p.detail.replace(/\n/g, '') || (p.detail && message.includes(p.detail.slice(0, 60))))) {
+  // acme-client throws the problem's detail as its message (newlines removed), or for the
+  // directory "returned error <status>"; a rate limit anywhere in the operation is the cause.
+  if (p && (message === p.detail.replace(/\n/g, '') || (p.detail && message.includes(p.detail.slice(0, 60)))
+    || message.includes(`error ${p.status}`) || p.type.endsWith(':rateLimited'))) {
     return fromProblem(p, nowMs);
   }
   const code = (err as { code?: unknown })?.code;

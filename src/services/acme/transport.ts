@@ -153,8 +153,9 @@ export function installAcmeTransport(): void {
     c.maxBodyLength = 256 * 1024;
     const url = c.url ?? '';
     const previous = c.transformResponse;
-    const chain = Array.isArray(previous) ? previous : previous ? [previous] : [];
-    c.transformResponse = [...chain, function observe(this: unknown, data: unknown, headers: HeaderBag, status?: number) {
+    // A retried request comes back through here with the same config: drop our earlier hook.
+    const chain = (Array.isArray(previous) ? previous : previous ? [previous] : []).filter((f) => !(f as { xwayObserve?: boolean }).xwayObserve);
+    const observe = function observe(this: unknown, data: unknown, headers: HeaderBag, status?: number) {
       if (typeof status === 'number') ctx.lastStatus.set(url, status);
       const raw = typeof headers?.get === 'function' ? headers.get('retry-after') : headers?.['retry-after'];
       const retryAfterS = parseRetryAfter(raw, ctx.now());
@@ -171,7 +172,9 @@ export function installAcmeTransport(): void {
         }
       }
       return data;
-    }];
+    };
+    (observe as { xwayObserve?: boolean }).xwayObserve = true;
+    c.transformResponse = [...chain, observe];
     ctx.requests++;
     return config;
   });
