@@ -14,6 +14,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../schema/migrations.js';
 import {
   REPO, UNIT_FILE, RootFs, buildPackage, commandExists, debianMirror, freePort, hostKeyFingerprints,
   mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, sha256File, sshRun, unitCommand, type BuildResult, type UnitCommand,
@@ -213,6 +214,11 @@ async function main(): Promise<void> {
     { name: 'an empty database', file: '/var/lib/xway/xway.db', names: /xway\.db/, damage: (f) => fs.truncateSync(f, 0) },
     { name: 'a database of garbage', file: '/var/lib/xway/xway.db', names: /xway\.db/, damage: (f) => fs.writeFileSync(f, Buffer.alloc(8192, 0x5a)) },
     { name: 'a database the daemon may not read (restored as root)', file: '/var/lib/xway/xway.db', names: /xway\.db/, damage: (f) => fs.chownSync(f, 0, 0) },
+    { name: 'a database from a newer release (a downgrade)', file: '/var/lib/xway/xway.db', names: /xway\.db.*newer/, damage: (f) => {
+      const db = new Database(f);
+      db.pragma(`user_version = ${MIGRATIONS.length + 5}`);
+      db.close(); // the last connection: checkpoints and removes the WAL
+    } },
     { name: 'a truncated SSH host key', file: '/var/lib/xway/ssh/ssh_host_ed25519_key', names: /ssh_host_ed25519_key/, damage: (f) => fs.truncateSync(f, 50) },
   ];
   for (const dmg of damages) {
@@ -293,6 +299,12 @@ async function main(): Promise<void> {
       t.same(hostKeyFingerprints(ports.ssh), keys, 'same host keys after the upgrade');
       const r = sshRun(ports.ssh, password, 'xConfiguration SystemUnit Name');
       t.equal(r.code, 0, 'same password after the upgrade');
+      const db = new Database(R.p('/var/lib/xway/xway.db'), { readonly: true });
+      try {
+        t.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length, 'the schema is at the version of the new software');
+      } finally {
+        db.close();
+      }
       t.match(r.stdout, /fw-survivor/, 'configuration survived the upgrade');
       const s = sshRun(ports.ssh, password, 'xStatus SystemUnit Software Version');
       t.match(s.stdout, new RegExp(escapeRe(second.version)), 'version after the upgrade');
