@@ -7,6 +7,7 @@ type Entry = { name: string; load: () => Promise<{ default: Bench }> };
 // Each benchmark module default-exports a Bench. Listed explicitly, as the commands are.
 const BENCHES: Entry[] = [
   { name: 'shell', load: () => import('./shell.js') },
+  { name: 'ssh', load: () => import('./ssh.js') },
   { name: 'certs', load: () => import('./certs.js') },
   { name: 'acme', load: () => import('./acme.js') },
 ];
