@@ -64,7 +64,7 @@ export class WebListeners implements TlsService {
     for (const d of opts.domains ?? []) this.setDomain(d.name, d);
     // Paused on connect: a connection handed straight to TLS is never read by JS first (as in a
     // bare tls.Server); only SNI routing reads the ClientHello.
-    this.front = net.createServer({ pauseOnConnect: true }, (socket) => this.route(socket));
+    this.front = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.route(socket));
     this.http = http.createServer(
       { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8192 },
       (req, res) => this.onHttp(req, res),
@@ -142,7 +142,6 @@ export class WebListeners implements TlsService {
       return;
     }
     this.routing.add(socket);
-    socket.setNoDelay(true);
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => socket.destroy(), 10_000);
