@@ -252,3 +252,37 @@ t.test('50 concurrent sessions on one connection each', async (t) => {
   t.equal(shells.length, 10);
   t.equal(f.server.connections(), 50);
 });
+
+t.test('feedback over a half-typed line: the line is cleared, the output written, the line painted again', async (t) => {
+  const f = await startSsh(t);
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  const ch = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
+    c.shell({ term: 'xterm', cols: 120, rows: 40 }, (err, s) => (err ? reject(err) : resolve(s))),
+  );
+  await until(ch, /OK\r\n$/);
+  let p = until(ch, /OK\r\n$/);
+  ch.write('xFeedback register /Configuration/Http\r');
+  await p;
+  p = until(ch, /xsta$/);
+  ch.write('xsta');
+  await p;
+  p = until(ch, /\x1b\[K$/);
+  f.app.services.config.set([{ key: 'Http Redirect Mode', value: 'On' }], ADMIN);
+  t.equal(await p, '\r\x1b[K*c xConfiguration Http Redirect Mode: On\r\n\rxsta\x1b[K');
+  p = until(ch, /OK\r\n$/);
+  ch.write('t SystemUnit Product\r');
+  t.equal(await p, 't SystemUnit Product\r\n*s SystemUnit: /\r\n     Product: "xway"\r\n*s/end\r\n\r\nOK\r\n', 'typing goes on where it was');
+});
+
+t.test('exec with a multiline payload on stdin', async (t) => {
+  const f = await startSsh(t);
+  const exported = await openssh(f.port, ['xCommand SystemUnit Configuration Export File: "c.txt"']);
+  t.equal(exported.code, 0, exported.stdout);
+  const text = f.app.services.uploads.read('/tmp/c.txt', 1 << 20).toString('utf8').replace('Http Redirect Mode: "Off"', 'Http Redirect Mode: "On"');
+  t.match(text, /Http Redirect Mode: "On"/);
+  const r = await openssh(f.port, ['xCommand SystemUnit Configuration Import'], text + '.\n');
+  t.equal(r.code, 0, r.stdout);
+  t.match(r.stdout, /^\*r SystemUnitConfigurationImportResult \(status=OK\):\n/);
+  t.equal(f.app.services.config.get('Http Redirect Mode'), 'On');
+});

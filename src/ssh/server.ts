@@ -258,9 +258,16 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   function runCli(ch: ServerChannel, actor: Actor, mode: SessionMode, pty: boolean, command: string | undefined, done: () => void): void {
     let over = false;
     const crlf = pty && mode !== 'interactive';
+    let editor: LineEditor | undefined;
     const session = app.newSession(actor, mode, {
       write(data) {
         if (over) return;
+        if (editor && editor.line !== '' && session.echo) {
+          // Output (feedback, or a reply while the next line is typed ahead) arrives over a
+          // half-typed line: clear it, write the output, and paint the line again below.
+          ch.write('\r\x1b[K' + data + editor.redraw());
+          return;
+        }
         // Exec with a pty: the terminal expects CRLF like an interactive session.
         ch.write(crlf ? data.replace(/\r?\n/g, '\r\n') : data);
       },
@@ -289,10 +296,11 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
 
     const decoder = new StringDecoder('utf8');
     if (mode === 'interactive') {
-      const editor = new LineEditor({ complete: (before) => session.complete(before) });
+      const ed = new LineEditor({ complete: (before) => session.complete(before) });
+      editor = ed;
       ch.on('data', (chunk: Buffer) => {
         lastInput = now();
-        for (const a of editor.feed(decoder.write(chunk))) {
+        for (const a of ed.feed(decoder.write(chunk))) {
           switch (a.type) {
             case 'echo':
               if (session.echo && !over) ch.write(a.data);
