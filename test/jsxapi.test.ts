@@ -20,7 +20,9 @@ interface XAPI {
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`timed out: ${what}`)), ms))]);
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<T>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)));
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 t.test('jsxapi over SSH: status, configuration, commands, errors, multiline, feedback', async (t) => {
