@@ -83,6 +83,21 @@ t.test('jsxapi over SSH: status, configuration, commands, errors, multiline, fee
   t.same(seen, ['On']);
   off();
 
+  // Events (`*e AcmeProgress ...` in terminal mode) arrive under Event.
+  const events: unknown[] = [];
+  const offEv = xapi.event.on('AcmeProgress', (v) => events.push(v));
+  await offEv.registration;
+  f.app.services.events.emit('AcmeProgress', { Target: 'Server', Status: 'Signing', Detail: 'order placed' });
+  await within(
+    (async () => {
+      for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    })(),
+    10_000,
+    'event',
+  );
+  t.same(events, [{ Target: 'Server', Status: 'Signing', Detail: 'order placed' }]);
+  offEv();
+
   // Requests still work after feedback, and nothing odd reached jsxapi's parser.
   t.equal(await xapi.status.get('SystemUnit Product'), 'xway');
   t.same(errors, [], 'no parser or transport errors');
