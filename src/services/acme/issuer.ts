@@ -86,6 +86,23 @@ export class Deadline extends Error {
   }
 }
 
+/** Rejects with a clear OrderFailure as soon as `signal` aborts, whatever `work` does. */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal, directoryUrl: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      const r = signal.reason;
+      let origin = directoryUrl;
+      try { origin = new URL(directoryUrl).host; } catch { /* keep it */ }
+      reject(new OrderFailure(r instanceof Deadline
+        ? { kind: 'timeout', retryable: true, reason: `No answer from the CA at ${origin} within ${r.seconds} s` }
+        : { kind: 'cancelled', retryable: false, reason: 'The order was cancelled' }));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 interface Authz {
   url: string;
   status: string;

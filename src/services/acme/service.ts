@@ -8,56 +8,21 @@ import type {
   Actor, AlarmService, CertificateInfo, CertificateService, ConfigService, EventSink, RevocationReason, StateStore,
   StatusService, StatusTree, TrustStore, UploadArea,
 } from '../interfaces.js';
-import { CommandError, ParameterError, Unavailable } from '../../errors.js';
+import { CommandError, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { parsePem } from '../certs/pem.js';
-import { decodeCertificate } from '../certs/x509.js';
 import { AcmeFiles, ARCHIVE_PREFIX } from './files.js';
-import { AcmeClientIssuer, Deadline, DEFAULT_ISSUER_LIMITS, generateKey, makeCsr, type CertificateIssuer, type ProviderRef } from './issuer.js';
+import { AcmeClientIssuer, Deadline, DEFAULT_ISSUER_LIMITS, generateKey, makeCsr, raceAbort, type CertificateIssuer, type ProviderRef } from './issuer.js';
 import { OrderFailure, type Failure } from './reasons.js';
 import { ChallengeResponder, type ChallengeHost } from './responder.js';
-import { backoff, DAY_MS, plan, renewalOverdue, type Lifetime, type Plan } from './scheduler.js';
+import { backoff, plan, type Plan } from './scheduler.js';
+import { lifetimeOf, splitChain, stagedLifetime } from './chain.js';
+import { DEFAULT_LIMITS, REVOCATION_CODES, type AcmeLimits } from './settings.js';
+import { RenewalJob, alarmId, label } from './renewal.js';
+import { AcmeAccounts, commandFailure, type AccountRecords } from './accounts.js';
+import { certificateFromFile, checkRevocation } from './revoke.js';
+export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 import { acmeTree, iso, NO_DEPLOY, NO_SIGN, type AccountStatus, type DeployStatus, type Outcome, type SignStatus, type TargetView } from './status.js';
-
-export const DIRECTORIES: Record<Exclude<AcmeProvider, 'Custom'>, string> = {
-  LetsEncrypt: 'https://acme-v02.api.letsencrypt.org/directory',
-  LetsEncryptStaging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
-};
-
-export const REVOCATION_CODES: Record<RevocationReason, number> = {
-  Unspecified: 0, KeyCompromise: 1, AffiliationChanged: 3, Superseded: 4, CessationOfOperation: 5,
-};
-
-export interface AcmeLimits {
-  /** One order attempt, start to certificate. */
-  readonly orderTimeoutMs: number;
-  /** Order attempts when the failure may pass (CA unreachable, 5xx, nonce storms). */
-  readonly orderAttempts: number;
-  readonly retryBaseMs: number;
-  readonly retryCapMs: number;
-  /** Longest `Wait: True` blocks the shell; the order goes on afterwards. */
-  readonly waitMaxMs: number;
-  /** Two random sign moments per period (a day in production). */
-  readonly signPeriodMs: number;
-  /** The scheduler looks again at least this often. */
-  readonly tickMaxMs: number;
-  /** The overdue-alarm watchdog runs this often, whatever the scheduler does. */
-  readonly alarmCheckMs: number;
-  readonly requestTimeoutMs: number;
-}
-
-export const DEFAULT_LIMITS: AcmeLimits = {
-  orderTimeoutMs: 120_000,
-  orderAttempts: 3,
-  retryBaseMs: 2_000,
-  retryCapMs: 30_000,
-  waitMaxMs: 150_000,
-  signPeriodMs: DAY_MS,
-  tickMaxMs: 3600_000,
-  alarmCheckMs: 600_000,
-  requestTimeoutMs: DEFAULT_ISSUER_LIMITS.requestTimeoutMs,
-};
 
 export interface AcmeServiceDeps {
   readonly config: Pick<ConfigService, 'get' | 'onChange'>;
@@ -82,13 +47,6 @@ export interface AcmeServiceDeps {
   readonly limits?: Partial<AcmeLimits>;
 }
 
-interface AccountRecord {
-  readonly directoryUrl: string;
-  readonly url: string;
-  readonly termsUrl: string;
-  readonly status: 'Valid' | 'Deactivated';
-  readonly created: string;
-}
 
 interface TargetRecord {
   lastSign: Outcome<SignStatus>;
@@ -99,7 +57,7 @@ interface TargetRecord {
 
 interface Persisted {
   seed: string;
-  accounts: Partial<Record<AcmeProvider, AccountRecord>>;
+  accounts: AccountRecords;
   targets: Record<string, TargetRecord>;
 }
 
@@ -114,49 +72,6 @@ const SERVER = 'server';
 const MAX_CERT_FILE = 64 * 1024;
 
 const targetKey = (domain: string | undefined) => (domain === undefined ? SERVER : `domain:${domain}`);
-const label = (domain: string | undefined) => (domain === undefined ? 'the server certificate' : `the certificate of ${domain}`);
-
-function lifetimeOf(info: CertificateInfo): Lifetime {
-  return { notBefore: Date.parse(info.notBefore), notAfter: Date.parse(info.notAfter) };
-}
-
-/** Leaf first; every block must be a certificate. */
-function splitChain(pem: string): { leaf: string; chain: string[]; info: CertificateInfo } {
-  const blocks = parsePem(pem, 'certificate chain');
-  const decoded = blocks.map((b, i) => decodeCertificate(b, `Certificate ${i + 1} from the CA`));
-  return { leaf: decoded[0]!.pem, chain: decoded.slice(1).map((d) => d.pem), info: decoded[0]!.info };
-}
-
-function stagedLifetime(pem: string): Lifetime {
-  try {
-    return lifetimeOf(splitChain(pem).info);
-  } catch {
-    return { notBefore: 0, notAfter: 0 };
-  }
-}
-
-function namesOf(info: CertificateInfo): string[] {
-  const names = info.subjectAltNames.filter((n) => !n.includes(':'));
-  if (info.commonName && !info.commonName.includes(' ')) names.push(info.commonName);
-  return [...new Set(names.map((n) => n.toLowerCase()))];
-}
-
-/** Rejects with a clear OrderFailure as soon as `signal` aborts, whatever `work` does. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal, directoryUrl: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      const r = signal.reason;
-      let origin = directoryUrl;
-      try { origin = new URL(directoryUrl).host; } catch { /* keep it */ }
-      reject(new OrderFailure(r instanceof Deadline
-        ? { kind: 'timeout', retryable: true, reason: `No answer from the CA at ${origin} within ${r.seconds} s` }
-        : { kind: 'cancelled', retryable: false, reason: 'The order was cancelled' }));
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 export class AcmeClientService implements AcmeService {
   private readonly files: AcmeFiles;
@@ -166,11 +81,9 @@ export class AcmeClientService implements AcmeService {
   private readonly running = new Map<string, Running>();
   private readonly deploying = new Set<string>();
   private data: Persisted;
-  private tickTimer?: { cancel(): void };
-  private watchdogTimer?: { cancel(): void };
+  private readonly job: RenewalJob;
+  private readonly accounts: AcmeAccounts;
   private unsubscribe?: () => void;
-  private stopped = false;
-  private ticking?: Promise<void>;
 
   constructor(private readonly deps: AcmeServiceDeps) {
     this.files = new AcmeFiles(deps.dir);
@@ -188,119 +101,62 @@ export class AcmeClientService implements AcmeService {
       if (t.lastSign.status === 'InProgress') t.lastSign = { status: 'Failed', time: t.lastSign.time, reason: 'Interrupted by a restart' };
     }
     this.save();
+    this.accounts = new AcmeAccounts({
+      cfg: (k) => this.cfg(k), files: this.files, issuer: this.issuer, clock: deps.clock, timeoutMs: this.limits.orderTimeoutMs,
+      records: this.data.accounts, save: () => { this.save(); this.changed(); }, audit: (...a) => this.audit(...a),
+    });
+    this.job = new RenewalJob({
+      targets: () => [undefined, ...this.deps.certificates.domains().map((d) => d.name.toLowerCase())],
+      plan: (d) => this.planFor(d),
+      deployed: (d) => this.deployed(d),
+      automated: () => this.cfg('Scheduler Mode') === 'On',
+      signing: (d) => this.running.has(targetKey(d)),
+      sign: (d) => this.automatedSign(d),
+      deploy: (d) => this.deploy(d, SCHEDULER).catch(() => undefined),
+      changed: () => this.changed(),
+    }, { clock: deps.clock, alarms: deps.alarms, logger: deps.logger, tickMaxMs: this.limits.tickMaxMs, alarmCheckMs: this.limits.alarmCheckMs });
   }
 
-  /** Starts the scheduler and the alarm watchdog. */
+  /** Starts the renewal job and the alarm watchdog. */
   start(): void {
-    this.stopped = false;
     this.unsubscribe = this.deps.config.onChange((changes) => {
       if (changes.some((c) => c.key.startsWith('Security Acme'))) {
         this.changed();
-        this.schedule(0);
+        this.job.reschedule(0);
       }
     });
-    this.watchdog();
-    this.schedule(0);
+    this.job.start();
   }
 
   /** Stops timers and cancels running orders (their answers stop at once). */
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    this.tickTimer?.cancel();
-    this.watchdogTimer?.cancel();
+    this.unsubscribe = undefined;
+    const job = this.job.stop();
     const pending = [...this.running.values()];
     for (const r of pending) r.abort.abort(new Error('service stopped'));
     await Promise.all(pending.map((r) => r.done));
-    await this.ticking;
+    await job;
   }
 
-  // ---- configuration ----
+  /** Runs due automated work now (tests drive the simulated clock through this). */
+  tick(): Promise<void> {
+    return this.job.tick();
+  }
+
+  /** Raises or lowers the renewal alarms now. */
+  checkAlarms(): void {
+    this.job.checkAlarms();
+  }
 
   private cfg(key: string): string {
     return String(this.deps.config.get(`Security Acme ${key}`));
   }
 
-  private provider(name?: AcmeProvider): ProviderRef {
-    const n = name ?? (this.cfg('Provider') as AcmeProvider);
-    const keyId = this.cfg('ExternalAccount KeyId');
-    const hmacKey = this.cfg('ExternalAccount HmacKey');
-    if ((keyId === '') !== (hmacKey === '')) {
-      throw new CommandError('Set both Security Acme ExternalAccount KeyId and HmacKey, or neither');
-    }
-    const eab = keyId ? { kid: keyId, hmacKey } : undefined;
-    if (n === 'Custom') {
-      const url = this.cfg('DirectoryUrl');
-      if (!url) throw new CommandError('Security Acme DirectoryUrl is empty: set it for the Custom provider');
-      return { name: n, directoryUrl: url, eab };
-    }
-    return { name: n, directoryUrl: DIRECTORIES[n], eab };
-  }
-
-  private accountStatus(): { status: AccountStatus; record?: AccountRecord; provider: AcmeProvider } {
-    const provider = this.cfg('Provider') as AcmeProvider;
-    const record = this.data.accounts[provider];
-    let url = '';
-    try {
-      url = this.provider(provider).directoryUrl;
-    } catch {
-      return { status: 'None', provider };
-    }
-    if (!record || record.directoryUrl !== url) return { status: 'None', provider };
-    return { status: record.status, record, provider };
-  }
-
   // ---- account ----
 
-  async acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
-    const p = this.provider();
-    let key = this.files.accountKey(p.name);
-    // A deactivated account cannot come back: a new key makes a new account.
-    if (!key || this.data.accounts[p.name]?.status === 'Deactivated') {
-      key = await generateKey(this.cfg('KeyType'));
-      this.files.writeAccountKey(p.name, key);
-    }
-    const abort = new AbortController();
-    const timer = this.deps.clock.setTimeout(() => abort.abort(new Deadline(Math.round(this.limits.orderTimeoutMs / 1000))), this.limits.orderTimeoutMs);
-    try {
-      const r = await this.issuer.register(p, key, this.cfg('AdminEmail'), abort.signal);
-      this.data.accounts[p.name] = { directoryUrl: p.directoryUrl, url: r.accountUrl, termsUrl: r.termsUrl, status: 'Valid', created: this.nowIso() };
-      this.save();
-      this.audit(actor, 'Security Acme AcceptTerms', 'account created', { provider: p.name });
-      this.changed();
-      return { termsUrl: r.termsUrl, accountUrl: r.accountUrl, provider: p.name };
-    } catch (e) {
-      if (e instanceof OrderFailure) {
-        this.noteAccount(p, e.failure);
-        this.audit(actor, 'Security Acme AcceptTerms', 'failed', { provider: p.name, reason: e.message });
-        throw e.failure.kind === 'unreachable' || e.failure.kind === 'untrusted' || e.failure.kind === 'timeout'
-          ? new Unavailable(e.message) : new CommandError(e.message);
-      }
-      throw e;
-    } finally {
-      timer.cancel();
-    }
-  }
-
-  /** What a refusal says about the account: gone (None) or deactivated. */
-  private noteAccount(p: ProviderRef, f: Failure): void {
-    const record = this.data.accounts[p.name];
-    if (!record) return;
-    if (f.kind === 'accountUnknown') delete this.data.accounts[p.name];
-    else if (f.kind === 'account' && /deactivated/i.test(f.reason)) this.data.accounts[p.name] = { ...record, status: 'Deactivated' };
-    else return;
-    this.save();
-    this.changed();
-  }
-
-  private requireAccount(p: ProviderRef): { keyPem: string; url: string } {
-    const record = this.data.accounts[p.name];
-    const keyPem = this.files.accountKey(p.name);
-    if (!record || record.directoryUrl !== p.directoryUrl || !keyPem) {
-      throw new CommandError(`No ACME account with ${p.name}: run xCommand Security Acme AcceptTerms first`);
-    }
-    if (record.status !== 'Valid') throw new CommandError(`The ACME account with ${p.name} is deactivated: run xCommand Security Acme AcceptTerms`);
-    return { keyPem, url: record.url };
+  acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
+    return this.accounts.acceptTerms(actor);
   }
 
   // ---- targets ----
@@ -352,8 +208,8 @@ export class AcmeClientService implements AcmeService {
     const domain = this.checkDomain(domainIn);
     const k = targetKey(domain);
     if (this.running.has(k)) throw new CommandError(`An ACME order for ${label(domain)} is already running`);
-    const p = this.provider();
-    const account = this.requireAccount(p);
+    const p = this.accounts.provider();
+    const account = this.accounts.require(p);
     if (domain === undefined) await this.request(undefined); // refuse now when there is no CSR
     this.audit(actor, 'Security Acme Sign', 'started', { target: domain ?? 'server', provider: p.name });
     const done = this.startOrder(domain, p, account);
@@ -380,7 +236,7 @@ export class AcmeClientService implements AcmeService {
     const done = this.order(domain, p, account, run).finally(() => {
       this.running.delete(k);
       this.changed();
-      this.schedule();
+      this.job.reschedule();
     });
     run.done = done;
     return done;
@@ -413,7 +269,7 @@ export class AcmeClientService implements AcmeService {
         rec.lastSign = { status: 'Succeeded', time: this.nowIso(), reason: '' };
         rec.signNotBefore = undefined;
         this.save();
-        this.deps.alarms.lower(this.alarmId('failing', domain));
+        this.deps.alarms.lower(alarmId('failing', domain));
         this.event(domain, 'Succeeded', `Signed ${pending.serial}`);
         this.deps.logger.log({ event: 'acme.signed', target: domain ?? 'server', serial: pending.serial, provider: p.name });
         return { status: 'Succeeded', reason: '', pending };
@@ -435,13 +291,13 @@ export class AcmeClientService implements AcmeService {
       }
     }
     const f = failure ?? { kind: 'local', reason: 'The order did not run', retryable: false };
-    this.noteAccount(p, f);
+    this.accounts.note(p, f);
     rec.lastSign = { status: 'Failed', time: this.nowIso(), reason: f.reason };
     // Automated attempts resume at the next drawn moment after now (or after a rate limit ends).
     rec.signNotBefore = Math.max(f.notBefore ?? 0, this.deps.clock.now().getTime() + 1);
     this.save();
     if (this.cfg('Scheduler Mode') === 'On') {
-      this.deps.alarms.raise(this.alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${f.reason}`, 'Error');
+      this.deps.alarms.raise(alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${f.reason}`, 'Error');
     }
     this.event(domain, 'Failed', f.reason);
     this.deps.logger.log({ event: 'acme.sign-failed', level: 'warn', target: domain ?? 'server', reason: f.reason });
@@ -492,7 +348,7 @@ export class AcmeClientService implements AcmeService {
     this.files.removePending(domain);
     this.audit(actor, 'Security Acme Pending Discard', 'discarded', { target: domain ?? 'server', serial: p.info.serial });
     this.changed();
-    this.schedule(0);
+    this.job.reschedule(0);
     return p.info;
   }
 
@@ -524,7 +380,7 @@ export class AcmeClientService implements AcmeService {
       this.save();
       this.audit(actor, 'Security Acme Deploy', 'deployed', { target: domain ?? 'server', serial: installed.info.serial });
       this.event(domain, 'Deployed', installed.info.serial);
-      this.checkAlarms();
+      this.job.checkAlarms();
       return { certificate: installed.info, servedSerial: served ?? installed.info.serial, previous };
     } catch (e) {
       const reason = e instanceof Error && 'code' in e ? e.message : 'Internal error while deploying; see the log';
@@ -537,7 +393,7 @@ export class AcmeClientService implements AcmeService {
     } finally {
       this.deploying.delete(k);
       this.changed();
-      this.schedule(0);
+      this.job.reschedule(0);
     }
   }
 
@@ -558,51 +414,29 @@ export class AcmeClientService implements AcmeService {
     const raw = certPath.startsWith(ARCHIVE_PREFIX)
       ? this.files.readArchived(certPath, MAX_CERT_FILE)
       : this.deps.uploads.read(certPath, MAX_CERT_FILE);
-    let info: CertificateInfo;
-    let pem: string;
-    try {
-      const first = parsePem(raw.toString('utf8'), 'certificate')[0]!;
-      const d = decodeCertificate(first, `The file ${certPath}`);
-      info = d.info;
-      pem = d.pem;
-    } catch (e) {
-      throw e instanceof ParameterError ? e : new ParameterError(`The file ${certPath} does not hold a PEM certificate`);
-    }
-    const inUse = [this.deployed(undefined), ...this.deps.certificates.domains().map((d) => (d.certificate ? { info: d.certificate.info } : undefined))];
-    if (inUse.some((c) => c && c.info.fingerprint === info.fingerprint)) {
-      throw new CommandError(`The certificate ${info.serial} is in use: deploy another certificate before revoking it`);
-    }
+    const { info, pem } = certificateFromFile(raw, certPath);
     const providerName = providerIn ?? (this.cfg('Provider') as AcmeProvider);
-    const record = this.data.accounts[providerName];
-    const keyPem = this.files.accountKey(providerName);
-    if (!record || !keyPem) throw new CommandError(`No ACME account with ${providerName}: run xCommand Security Acme AcceptTerms first`);
-    // Proof of control: a pending certificate from the same provider covering every name.
-    const wanted = namesOf(info);
-    const proofs = [undefined, ...this.deps.certificates.domains().map((d) => d.name.toLowerCase())]
-      .map((d) => this.files.readPending(d))
-      .filter((s): s is NonNullable<typeof s> => s !== undefined && s.provider === providerName);
-    const proof = proofs.find((s) => {
-      const have = new Set(namesOf(splitChain(s.pem).info));
-      return wanted.every((n) => have.has(n));
+    const { provider: p, account } = this.accounts.forRevocation(providerName);
+    const domains = this.deps.certificates.domains();
+    checkRevocation({
+      target: info,
+      provider: providerName,
+      inUse: [this.deps.certificates.active().info, ...domains.flatMap((d) => (d.certificate ? [d.certificate.info] : []))],
+      pending: [undefined, ...domains.map((d) => d.name.toLowerCase())].flatMap((d) => {
+        const staged = this.files.readPending(d);
+        return staged ? [{ info: splitChain(staged.pem).info, provider: staged.provider }] : [];
+      }),
     });
-    if (proof && splitChain(proof.pem).info.fingerprint === info.fingerprint) {
-      throw new CommandError('That is the pending certificate, which proves control of its names: discard it instead');
-    }
-    if (!proof) {
-      throw new CommandError(`No pending certificate from ${providerName} covers ${wanted.join(', ')}: sign a CSR with these names first to prove control`);
-    }
-    const p: ProviderRef = { name: providerName, directoryUrl: record.directoryUrl, eab: undefined };
     const abort = new AbortController();
     const timer = this.deps.clock.setTimeout(() => abort.abort(new Deadline(Math.round(this.limits.orderTimeoutMs / 1000))), this.limits.orderTimeoutMs);
     try {
-      const answer = await this.issuer.revoke(p, { keyPem, url: record.url }, pem, REVOCATION_CODES[reason], abort.signal);
+      const answer = await this.issuer.revoke(p, account, pem, REVOCATION_CODES[reason], abort.signal);
       this.audit(actor, 'Acmerevoke', 'revoked', { serial: info.serial, provider: providerName, reason });
       return { serial: info.serial, reason, answer };
     } catch (e) {
       if (e instanceof OrderFailure) {
         this.audit(actor, 'Acmerevoke', 'failed', { serial: info.serial, provider: providerName, reason: e.message });
-        throw e.failure.kind === 'unreachable' || e.failure.kind === 'untrusted' || e.failure.kind === 'timeout'
-          ? new Unavailable(e.message) : new CommandError(e.message);
+        throw commandFailure(e);
       }
       throw e;
     } finally {
@@ -612,12 +446,8 @@ export class AcmeClientService implements AcmeService {
 
   // ---- automated mode ----
 
-  private targets(): (string | undefined)[] {
-    return [undefined, ...this.deps.certificates.domains().map((d) => d.name.toLowerCase())];
-  }
-
   private planFor(domain: string | undefined): Plan {
-    const automated = this.cfg('Scheduler Mode') === 'On' && this.accountStatus().status === 'Valid';
+    const automated = this.cfg('Scheduler Mode') === 'On' && this.accounts.status().status === 'Valid';
     const deployed = this.deployed(domain);
     // Domains join automated renewal once ACME has deployed their certificate.
     if (domain !== undefined && !deployed?.acme) return {};
@@ -637,77 +467,23 @@ export class AcmeClientService implements AcmeService {
     });
   }
 
-  /** Does what is due now; resolves when the automated work it started has ended. */
-  async tick(): Promise<void> {
-    const now = this.deps.clock.now().getTime();
-    const work: Promise<unknown>[] = [];
-    for (const domain of this.targets()) {
-      const pl = this.planFor(domain);
-      if (pl.nextDeploy !== undefined && pl.nextDeploy <= now) {
-        work.push(this.deploy(domain, SCHEDULER).catch(() => undefined));
-      } else if (pl.nextSign !== undefined && pl.nextSign <= now && !this.running.has(targetKey(domain))) {
-        try {
-          const p = this.provider();
-          const account = this.requireAccount(p);
-          if (domain === undefined) await this.request(undefined);
-          work.push(this.startOrder(domain, p, account));
-        } catch (e) {
-          const rec = this.record(domain);
-          rec.lastSign = { status: 'Failed', time: this.nowIso(), reason: (e as Error).message };
-          rec.signNotBefore = now + this.limits.tickMaxMs;
-          this.save();
-          this.deps.alarms.raise(this.alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${(e as Error).message}`, 'Error');
-        }
-      }
+  /** An automated order; what stops it from starting is recorded like a failed order. */
+  private async automatedSign(domain: string | undefined): Promise<unknown> {
+    try {
+      const p = this.accounts.provider();
+      const account = this.accounts.require(p);
+      if (domain === undefined) await this.request(undefined);
+      return await this.startOrder(domain, p, account);
+    } catch (e) {
+      const rec = this.record(domain);
+      const reason = (e as Error).message;
+      rec.lastSign = { status: 'Failed', time: this.nowIso(), reason };
+      rec.signNotBefore = this.deps.clock.now().getTime() + this.limits.tickMaxMs;
+      this.save();
+      this.deps.alarms.raise(alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${reason}`, 'Error');
+      this.changed();
+      return undefined;
     }
-    await Promise.all(work);
-    this.checkAlarms();
-  }
-
-  /** Arms the next tick at the earliest planned time (bounded by tickMaxMs). */
-  private schedule(delayMs?: number): void {
-    if (this.stopped || !this.unsubscribe) return;
-    this.tickTimer?.cancel();
-    const now = this.deps.clock.now().getTime();
-    let next = now + this.limits.tickMaxMs;
-    if (delayMs === undefined) {
-      for (const d of this.targets()) {
-        const pl = this.planFor(d);
-        for (const t of [pl.nextSign, pl.nextDeploy]) if (t !== undefined) next = Math.min(next, Math.max(t, now));
-      }
-    } else {
-      next = now + delayMs;
-    }
-    this.tickTimer = this.deps.clock.setTimeout(() => {
-      this.ticking = this.tick().catch((e) => this.deps.logger.log({ event: 'acme.tick-error', level: 'error', error: String(e) }))
-        .finally(() => this.schedule());
-    }, Math.max(0, next - now));
-    this.changed();
-  }
-
-  /** Raises/lowers the overdue alarm from the certificates and the time alone (not the job). */
-  checkAlarms(): void {
-    const now = this.deps.clock.now().getTime();
-    for (const domain of this.targets()) {
-      const d = this.deployed(domain);
-      const id = this.alarmId('overdue', domain);
-      if (d?.acme && renewalOverdue(lifetimeOf(d.info), now)) {
-        this.deps.alarms.raise(id, `ACME renewal of ${label(domain)} is overdue: it expires ${d.info.notAfter}`, now >= Date.parse(d.info.notAfter) ? 'Critical' : 'Warning');
-      } else {
-        this.deps.alarms.lower(id);
-      }
-    }
-    if (this.cfg('Scheduler Mode') !== 'On') for (const domain of this.targets()) this.deps.alarms.lower(this.alarmId('failing', domain));
-  }
-
-  private watchdog(): void {
-    if (this.stopped) return;
-    this.checkAlarms();
-    this.watchdogTimer = this.deps.clock.setTimeout(() => this.watchdog(), this.limits.alarmCheckMs);
-  }
-
-  private alarmId(kind: 'failing' | 'overdue', domain: string | undefined): string {
-    return `acme.renewal-${kind}${domain === undefined ? '' : `.${domain}`}`;
   }
 
   /** True while the HTTP listener answers some order's challenges (for tests and diagnostics). */
@@ -747,7 +523,7 @@ export class AcmeClientService implements AcmeService {
 
   status(): StatusTree {
     try {
-      const acct = this.accountStatus();
+      const acct = this.accounts.status();
       const domains = this.deps.certificates.domains().map((d) => ({ name: d.name.toLowerCase(), ...this.view(d.name.toLowerCase(), acct.status) }));
       return acmeTree(acct.provider, acct.status, acct.record?.termsUrl ?? '', this.view(undefined, acct.status), domains);
     } catch (e) {

@@ -1,0 +1,129 @@
+// ACME accounts, one per provider name: the provider's directory and external account binding
+// from the configuration, the account key (kept in acme/accounts/, reused), the account URL and
+// status as the CA last told them. Records live in the service's persisted state.
+import type { AcmeProvider, Actor } from '../interfaces.js';
+import { CommandError, Unavailable } from '../../errors.js';
+import type { Clock } from '../../platform/clock.js';
+import type { AcmeFiles } from './files.js';
+import { Deadline, generateKey, type CertificateIssuer, type ProviderRef } from './issuer.js';
+import { OrderFailure, type Failure } from './reasons.js';
+import { DIRECTORIES } from './settings.js';
+import { iso, type AccountStatus } from './status.js';
+
+export interface AccountRecord {
+  readonly directoryUrl: string;
+  readonly url: string;
+  readonly termsUrl: string;
+  readonly status: 'Valid' | 'Deactivated';
+  readonly created: string;
+}
+
+export type AccountRecords = Partial<Record<AcmeProvider, AccountRecord>>;
+
+export interface AccountsDeps {
+  /** `Security Acme <key>` from the configuration. */
+  readonly cfg: (key: string) => string;
+  readonly files: AcmeFiles;
+  readonly issuer: CertificateIssuer;
+  readonly clock: Clock;
+  readonly timeoutMs: number;
+  /** The records (mutated here); `save` makes them durable and announces the change. */
+  readonly records: AccountRecords;
+  readonly save: () => void;
+  readonly audit: (actor: Actor, what: string, result: string, extra?: Record<string, unknown>) => void;
+}
+
+/** An issuer failure as the error a command shows: Unavailable when the CA cannot be reached. */
+export function commandFailure(e: OrderFailure): CommandError | Unavailable {
+  const k = e.failure.kind;
+  return k === 'unreachable' || k === 'untrusted' || k === 'timeout' ? new Unavailable(e.message) : new CommandError(e.message);
+}
+
+export class AcmeAccounts {
+  constructor(private readonly deps: AccountsDeps) {}
+
+  /** The configured provider (or `name`): directory URL and EAB. CommandError when incomplete. */
+  provider(name?: AcmeProvider): ProviderRef {
+    const n = name ?? (this.deps.cfg('Provider') as AcmeProvider);
+    const keyId = this.deps.cfg('ExternalAccount KeyId');
+    const hmacKey = this.deps.cfg('ExternalAccount HmacKey');
+    if ((keyId === '') !== (hmacKey === '')) throw new CommandError('Set both Security Acme ExternalAccount KeyId and HmacKey, or neither');
+    const eab = keyId ? { kid: keyId, hmacKey } : undefined;
+    if (n === 'Custom') {
+      const url = this.deps.cfg('DirectoryUrl');
+      if (!url) throw new CommandError('Security Acme DirectoryUrl is empty: set it for the Custom provider');
+      return { name: n, directoryUrl: url, eab };
+    }
+    return { name: n, directoryUrl: DIRECTORIES[n], eab };
+  }
+
+  /** The account with the configured provider, as xStatus shows it. */
+  status(): { status: AccountStatus; record?: AccountRecord; provider: AcmeProvider } {
+    const provider = this.deps.cfg('Provider') as AcmeProvider;
+    const record = this.deps.records[provider];
+    let url: string;
+    try {
+      url = this.provider(provider).directoryUrl;
+    } catch {
+      return { status: 'None', provider };
+    }
+    if (!record || record.directoryUrl !== url) return { status: 'None', provider };
+    return { status: record.status, record, provider };
+  }
+
+  async acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
+    const p = this.provider();
+    const { files, records } = this.deps;
+    let key = files.accountKey(p.name);
+    // A deactivated account cannot come back: a new key makes a new account.
+    if (!key || records[p.name]?.status === 'Deactivated') {
+      key = await generateKey(this.deps.cfg('KeyType'));
+      files.writeAccountKey(p.name, key);
+    }
+    const abort = new AbortController();
+    const timer = this.deps.clock.setTimeout(() => abort.abort(new Deadline(Math.round(this.deps.timeoutMs / 1000))), this.deps.timeoutMs);
+    try {
+      const r = await this.deps.issuer.register(p, key, this.deps.cfg('AdminEmail'), abort.signal);
+      records[p.name] = { directoryUrl: p.directoryUrl, url: r.accountUrl, termsUrl: r.termsUrl, status: 'Valid', created: iso(this.deps.clock.now().getTime()) };
+      this.deps.save();
+      this.deps.audit(actor, 'Security Acme AcceptTerms', 'account created', { provider: p.name });
+      return { termsUrl: r.termsUrl, accountUrl: r.accountUrl, provider: p.name };
+    } catch (e) {
+      if (!(e instanceof OrderFailure)) throw e;
+      this.note(p, e.failure);
+      this.deps.audit(actor, 'Security Acme AcceptTerms', 'failed', { provider: p.name, reason: e.message });
+      throw commandFailure(e);
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  /** What a refusal says about the account: forgotten by the CA (None) or deactivated. */
+  note(p: ProviderRef, f: Failure): void {
+    const record = this.deps.records[p.name];
+    if (!record) return;
+    if (f.kind === 'accountUnknown') delete this.deps.records[p.name];
+    else if (f.kind === 'account' && /deactivated/i.test(f.reason)) this.deps.records[p.name] = { ...record, status: 'Deactivated' };
+    else return;
+    this.deps.save();
+  }
+
+  /** The usable account for an order with `p`; CommandError saying what to do otherwise. */
+  require(p: ProviderRef): { keyPem: string; url: string } {
+    const record = this.deps.records[p.name];
+    const keyPem = this.deps.files.accountKey(p.name);
+    if (!record || record.directoryUrl !== p.directoryUrl || !keyPem) {
+      throw new CommandError(`No ACME account with ${p.name}: run xCommand Security Acme AcceptTerms first`);
+    }
+    if (record.status !== 'Valid') throw new CommandError(`The ACME account with ${p.name} is deactivated: run xCommand Security Acme AcceptTerms`);
+    return { keyPem, url: record.url };
+  }
+
+  /** The account that ordered under `name` (any directory it had then), for revocation. */
+  forRevocation(name: AcmeProvider): { provider: ProviderRef; account: { keyPem: string; url: string } } {
+    const record = this.deps.records[name];
+    const keyPem = this.deps.files.accountKey(name);
+    if (!record || !keyPem) throw new CommandError(`No ACME account with ${name}: run xCommand Security Acme AcceptTerms first`);
+    return { provider: { name, directoryUrl: record.directoryUrl }, account: { keyPem, url: record.url } };
+  }
+}

@@ -1,0 +1,116 @@
+// Automated renewal as a job: a timer armed at the earliest planned sign or deploy (or after
+// `tickMaxMs`), and, on a timer of its own, the overdue-alarm watchdog, which looks only at the
+// certificates in use and the clock, so a stuck renewal job cannot keep it quiet.
+// What to do and when comes from the host (the service), which applies scheduler.ts.
+import type { AlarmService, CertificateInfo } from '../interfaces.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Logger } from '../../platform/log.js';
+import { renewalOverdue, type Plan } from './scheduler.js';
+import { lifetimeOf } from './chain.js';
+
+/** What the renewal job needs from the service. `domain` undefined is the server certificate. */
+export interface RenewalHost {
+  targets(): (string | undefined)[];
+  plan(domain: string | undefined): Plan;
+  /** The certificate in use for the target, and whether ACME deployed it. */
+  deployed(domain: string | undefined): { info: CertificateInfo; acme: boolean } | undefined;
+  automated(): boolean;
+  signing(domain: string | undefined): boolean;
+  /** Starts an automated order; resolves when it has ended (never rejects). */
+  sign(domain: string | undefined): Promise<unknown>;
+  /** Deploys the staged certificate; resolves when done (never rejects). */
+  deploy(domain: string | undefined): Promise<unknown>;
+  /** Something shown in xStatus may have changed (NextSign, NextDeploy). */
+  changed(): void;
+}
+
+export const label = (domain: string | undefined) => (domain === undefined ? 'the server certificate' : `the certificate of ${domain}`);
+
+export function alarmId(kind: 'failing' | 'overdue', domain: string | undefined): string {
+  return `acme.renewal-${kind}${domain === undefined ? '' : `.${domain}`}`;
+}
+
+export class RenewalJob {
+  private tickTimer?: { cancel(): void };
+  private watchdogTimer?: { cancel(): void };
+  private running = false;
+  private ticking?: Promise<void>;
+
+  constructor(
+    private readonly host: RenewalHost,
+    private readonly deps: { clock: Clock; alarms: AlarmService; logger: Logger; tickMaxMs: number; alarmCheckMs: number },
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.watchdog();
+    this.reschedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.tickTimer?.cancel();
+    this.watchdogTimer?.cancel();
+    await this.ticking;
+  }
+
+  /** Does what is due now; resolves when the automated work it started has ended. */
+  async tick(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    const work: Promise<unknown>[] = [];
+    for (const domain of this.host.targets()) {
+      const pl = this.host.plan(domain);
+      if (pl.nextDeploy !== undefined && pl.nextDeploy <= now) work.push(this.host.deploy(domain));
+      else if (pl.nextSign !== undefined && pl.nextSign <= now && !this.host.signing(domain)) work.push(this.host.sign(domain));
+    }
+    await Promise.all(work);
+    this.checkAlarms();
+  }
+
+  /** Arms the next tick: after `delayMs`, or at the earliest planned time (bounded by tickMaxMs). */
+  reschedule(delayMs?: number): void {
+    if (!this.running) return;
+    this.tickTimer?.cancel();
+    const now = this.deps.clock.now().getTime();
+    let next = now + this.deps.tickMaxMs;
+    if (delayMs === undefined) {
+      for (const d of this.host.targets()) {
+        const pl = this.host.plan(d);
+        for (const t of [pl.nextSign, pl.nextDeploy]) if (t !== undefined) next = Math.min(next, Math.max(t, now));
+      }
+    } else {
+      next = now + delayMs;
+    }
+    this.tickTimer = this.deps.clock.setTimeout(() => {
+      this.ticking = this.tick().catch((e) => this.deps.logger.log({ event: 'acme.tick-error', level: 'error', error: String(e) }))
+        .finally(() => this.reschedule());
+    }, Math.max(0, next - now));
+    this.host.changed();
+  }
+
+  /** Raises/lowers the overdue alarms from the certificates in use and the time alone. */
+  checkAlarms(): void {
+    const now = this.deps.clock.now().getTime();
+    for (const domain of this.host.targets()) {
+      const d = this.host.deployed(domain);
+      const id = alarmId('overdue', domain);
+      if (d?.acme && renewalOverdue(lifetimeOf(d.info), now)) {
+        const expired = now >= Date.parse(d.info.notAfter);
+        this.deps.alarms.raise(id, `ACME renewal of ${label(domain)} is overdue: it expire${expired ? 'd' : 's'} ${d.info.notAfter}`, expired ? 'Critical' : 'Warning');
+      } else {
+        this.deps.alarms.lower(id);
+      }
+    }
+    if (!this.host.automated()) for (const domain of this.host.targets()) this.deps.alarms.lower(alarmId('failing', domain));
+  }
+
+  private watchdog(): void {
+    if (!this.running) return;
+    try {
+      this.checkAlarms();
+    } catch (e) {
+      this.deps.logger.log({ event: 'acme.watchdog-error', level: 'error', error: String(e) });
+    }
+    this.watchdogTimer = this.deps.clock.setTimeout(() => this.watchdog(), this.deps.alarmCheckMs);
+  }
+}
