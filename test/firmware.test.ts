@@ -16,8 +16,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../schema/migrations.js';
 import {
-  REPO, UNIT_FILE, RootFs, buildPackage, commandExists, debianMirror, freePort, hostKeyFingerprints,
-  mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, sha256File, sshRun, unitCommand, type BuildResult, type UnitCommand,
+  REPO, UNIT_FILE, RootFs, buildPackage, commandExists, debianMirror, freePort, freePrivilegedPorts, hostKeyFingerprints,
+  mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, sha256File, sshIdent, sshRun, unitCommand,
+  type BuildResult, type UnitCommand,
 } from './helpers/firmware.js';
 
 const TOOLS = ['dpkg-deb', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];
@@ -310,6 +311,86 @@ async function main(): Promise<void> {
       t.match(s.stdout, new RegExp(escapeRe(second.version)), 'version after the upgrade');
     } finally {
       t.equal(await d.stop(), 0, 'stops cleanly');
+    }
+  });
+
+  // 6. The real thing: systemd boots a fresh root and starts xway.service with all its sandboxing.
+  await t.test('under systemd (systemd-nspawn): least privilege for real, privileged ports, journal, restart on failure', async (t) => {
+    if (!commandExists('systemd-nspawn')) {
+      t.plan(0, 'systemd-nspawn is not installed (apt-get install systemd-container)');
+      return;
+    }
+    const box = RootFs.extract(rf.tarball, work);
+    try {
+      const inst = box.install(first!.deb);
+      t.equal(inst.code, 0, `fresh install: ${inst.stderr}`);
+      const [sshP, httpP, httpsP] = await freePrivilegedPorts(3);
+      fs.appendFileSync(box.p('/etc/default/xway'),
+        `\n# firmware test\nXWAY_BIND=127.0.0.1\nXWAY_SSH_PORT=${sshP}\nXWAY_HTTP_PORT=${httpP}\nXWAY_HTTPS_PORT=${httpsP}\n`);
+      const argv = ['/opt/xway/node/bin/node', '/opt/xway/app/dist/src/main.js'];
+      const uid = fs.statSync(box.p('/var/lib/xway')).uid;
+
+      const boot1 = box.boot();
+      let keys1: string[] = [];
+      try {
+        const up = await boot1.waitForSsh(sshP, 120_000).catch((e: Error) => {
+          throw new Error(`${e.message}\njournal:\n${box.journal('xway.service')}\nnspawn:\n${boot1.stderr}`);
+        });
+        figures.systemdBootToSshMs = up.ms;
+        const pids = RootFs.pidsUnder(boot1.child.pid!, argv);
+        t.equal(pids.length, 1, 'one daemon process');
+        const pid = pids[0]!;
+        const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+        const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+        t.equal(field('Uid').split(/\s+/)[0], String(uid), 'runs as xway');
+        const netBind = (1n << 10n).toString(16).padStart(16, '0'); // CAP_NET_BIND_SERVICE
+        for (const c of ['CapEff', 'CapPrm', 'CapBnd', 'CapAmb']) t.equal(field(c), netBind, `${c}: CAP_NET_BIND_SERVICE only`);
+        t.equal(field('NoNewPrivs'), '1', 'no new privileges');
+        t.equal(field('Seccomp'), '2', 'a system-call filter is on');
+        const mounts = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' '));
+        const mountAt = (m: string) => mounts.filter((f) => f[4] === m).pop();
+        t.match(mountAt('/')?.[5] ?? '', /(^|,)ro(,|$)/, 'the system is read-only to it');
+        t.match(mountAt('/var/lib/xway')?.[5] ?? '', /(^|,)rw(,|$)/, 'the data directory is writable');
+        t.ok(mountAt('/tmp'), 'it has a private /tmp');
+        t.ok(sshP! < 1024 && httpP! < 1024 && httpsP! < 1024, `it listens on privileged ports ${sshP}, ${httpP}, ${httpsP}`);
+
+        const password = fs.readFileSync(box.p('/var/lib/xway/admin-password'), 'utf8').trim();
+        const st = sshRun(sshP!, password, 'xStatus SystemUnit');
+        t.equal(st.code, 0, 'SSH login with the generated password');
+        t.match(st.stdout, new RegExp(`Version: "?${escapeRe(first!.version)}"?`), 'the stamped version');
+        keys1 = hostKeyFingerprints(sshP!);
+        const journal = box.journal('xway.service');
+        t.equal(journal.split(password).length - 1, 1, 'the journal shows the admin password once');
+        t.match(journal, /"event":"daemon\.listening"/, 'the daemon logs JSON lines to the journal');
+
+        // Restart=on-failure: a crash brings it back.
+        process.kill(pid, 'SIGKILL');
+        const killedAt = Date.now();
+        let again: number[] = [];
+        for (let i = 0; i < 300 && Date.now() - killedAt < 30_000; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          again = RootFs.pidsUnder(boot1.child.pid!, argv).filter((p) => p !== pid);
+          if (again.length > 0 && (await sshIdent(sshP!, 1000))?.startsWith('SSH-')) break;
+        }
+        t.equal(again.length, 1, 'systemd started it again after it was killed');
+        figures.systemdRestartMs = Date.now() - killedAt;
+        t.equal(sshRun(sshP!, password, 'xStatus SystemUnit Uptime').code, 0, 'and it answers');
+      } finally {
+        t.equal(await boot1.stop(60_000), 0, 'the container powers off cleanly (xway stops with it)');
+      }
+
+      const boot2 = box.boot();
+      try {
+        const up = await boot2.waitForSsh(sshP!, 120_000);
+        figures.systemdRebootToSshMs = up.ms;
+        t.same(hostKeyFingerprints(sshP!), keys1, 'after a reboot: same host keys');
+        const password = fs.readFileSync(box.p('/var/lib/xway/admin-password'), 'utf8').trim();
+        t.equal(box.journal('xway.service').split(password).length - 1, 1, 'the password was not shown again');
+      } finally {
+        t.equal(await boot2.stop(60_000), 0, 'powers off cleanly');
+      }
+    } finally {
+      await box.destroy();
     }
   });
 

@@ -170,6 +170,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Free loopback ports below 1024 (only a process with CAP_NET_BIND_SERVICE can bind them). */
+export async function freePrivilegedPorts(n: number, from = 600): Promise<number[]> {
+  const out: number[] = [];
+  for (let p = from; p < 1024 && out.length < n; p++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) out.push(p);
+  }
+  if (out.length < n) throw new Error(`fewer than ${n} free ports between ${from} and 1023`);
+  return out;
+}
+
 /** Reads the SSH identification line of a server, or undefined if it does not answer yet. */
 export function sshIdent(port: number, timeoutMs = 2000): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -325,9 +340,55 @@ export class RootFs {
     return new Daemon(child);
   }
 
+  /**
+   * Boots the root as a container with systemd as its init (systemd-nspawn, host network), so
+   * xway.service runs under the real systemd with all its sandboxing. The returned process is
+   * systemd-nspawn; SIGTERM makes it power the container off. It dies with the test process.
+   */
+  boot(): Daemon {
+    const child = spawn('setpriv', ['--pdeathsig=TERM', '--', 'systemd-nspawn', '--quiet', `--directory=${this.dir}`, '--boot',
+      '--register=no', '--keep-unit', '--link-journal=no', '--resolv-conf=off', '--timezone=off', '--console=read-only'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    return new Daemon(child);
+  }
+
+  /** Host pids of the descendants of `ancestor` whose command line is `argv` (read from /proc). */
+  static pidsUnder(ancestor: number, argv: string[]): number[] {
+    const want = argv.join('\0');
+    const parent = new Map<number, number>();
+    const cmdline = new Map<number, string>();
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+        parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+        cmdline.set(Number(name), fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0$/, ''));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const under = (pid: number): boolean => {
+      for (let p = parent.get(pid), i = 0; p !== undefined && p > 1 && i < 64; p = parent.get(p), i++) if (p === ancestor) return true;
+      return false;
+    };
+    return [...cmdline].filter(([pid, c]) => c === want && under(pid)).map(([pid]) => pid);
+  }
+
+  /** The journal written inside the root, for one unit (journalctl -D, message text only). */
+  journal(unit: string): string {
+    const dir = this.p('/var/log/journal');
+    if (!fs.existsSync(dir)) return '';
+    return run('journalctl', ['-D', dir, '-u', unit, '-o', 'cat', '--no-pager'], { timeoutMs: 60_000 }).stdout;
+  }
+
   /** Stops what it started (by pid), then deletes the root; refuses if anything is mounted in it. */
   async destroy(): Promise<void> {
-    await Promise.all([...this.children].map((c) => new Daemon(c).stop()));
+    await Promise.all([...this.children].map((c) => new Daemon(c).stop(60_000)));
     if (!fs.existsSync(this.dir)) return;
     const mounts = mountsUnder(this.dir);
     if (mounts.length > 0) throw new Error(`not deleting ${this.dir}: still mounted: ${mounts.join(', ')}`);
@@ -401,10 +462,10 @@ export class Daemon {
     return code;
   }
 
-  /** SIGTERM by pid, SIGKILL after 15 s; resolves with the exit code (null if killed by signal). */
-  async stop(): Promise<number | null> {
+  /** SIGTERM by pid, SIGKILL after `graceMs`; resolves with the exit code (null if killed by signal). */
+  async stop(graceMs = 15_000): Promise<number | null> {
     if (this.running && this.child.pid) process.kill(this.child.pid, 'SIGTERM');
-    const code = await this.waitExit(15_000);
+    const code = await this.waitExit(graceMs);
     if (code !== undefined) return code;
     if (this.running && this.child.pid) process.kill(this.child.pid, 'SIGKILL');
     return (await this.exited) ?? null;
