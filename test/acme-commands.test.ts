@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { acmeEnv } from './helpers/acme-env.js';
 import { STATUS } from '../schema/status.js';
+import { tlsProbe } from '../src/services/acme/probe.js';
 import type { Actor } from '../src/services/interfaces.js';
 
 const READER: Actor = { user: 'viewer', role: 'ReadOnly', remote: '127.0.0.1:2', session: 'r' };
@@ -68,11 +69,21 @@ t.test('shell: configure, accept terms, sign, show, deploy, status', async (t) =
   t.match(r.out, /Provider: "?Custom"?/);
   t.notMatch(r.out, /PRIVATE KEY/);
 
+  const before = env.certs.active().info.serial;
   r = await env.shell('xCommand Security Acme Deploy');
   const serial = env.certs.active().info.serial;
   t.match(r.out, new RegExp(`^\\*r SecurityAcmeDeployResult \\(status=OK\\):\\n {5}SerialNumber: "${serial}"\\n {5}NotAfter: "[0-9T:Z-]+"\\n {5}ServedSerialNumber: "${serial}"`));
   r = await env.shell('xStatus Security Acme Status');
   t.match(r.out, /Status: "?Deployed"?/);
+
+  // A bad deploy can be rolled back, live: the replaced certificate is presented again.
+  r = await env.shell('xCommand Security Acme Rollback');
+  t.match(r.out, new RegExp(`^\\*r SecurityAcmeRollbackResult \\(status=OK\\):\\n {5}SerialNumber: "${before}"`));
+  t.equal(await tlsProbe('127.0.0.1', env.httpsPort, undefined), before);
+  r = await env.shell('xStatus Security Acme Status');
+  t.match(r.out, /Status: "?Configured"?/);
+  r = await env.shell('xCommand Security Acme Rollback');
+  t.match(r.out, new RegExp(`SerialNumber: "${serial}"`), 'rolling back again returns to the ACME certificate');
 
   r = await env.shell('xCommand Security Acme Pending Discard');
   t.match(r.out, /status=Error/);

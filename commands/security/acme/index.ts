@@ -5,6 +5,7 @@ import sign from './sign.js';
 import pendingShow from './pending/show.js';
 import pendingDiscard from './pending/discard.js';
 import deploy from './deploy.js';
+import rollback from './rollback.js';
 import acmerevoke from '../../acmerevoke.js';
 
-export const ACME_COMMANDS: readonly CommandDef[] = [acceptTerms, sign, pendingShow, pendingDiscard, deploy, acmerevoke];
+export const ACME_COMMANDS: readonly CommandDef[] = [acceptTerms, sign, pendingShow, pendingDiscard, deploy, rollback, acmerevoke];
