@@ -286,3 +286,30 @@ t.test('exec with a multiline payload on stdin', async (t) => {
   t.match(r.stdout, /^\*r SystemUnitConfigurationImportResult \(status=OK\):\n/);
   t.equal(f.app.services.config.get('Http Redirect Mode'), 'On');
 });
+
+t.test('a client that does not read its replies is throttled, and loses nothing', async (t) => {
+  const f = await startSsh(t);
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  const ch = await new Promise<import('ssh2').ClientChannel>((resolve, reject) => c.shell(false, (err, s) => (err ? reject(err) : resolve(s))));
+  await until(ch, /OK\n$/);
+  ch.pause();
+  const N = 20_000;
+  ch.write('xStatus SystemUnit Product\n'.repeat(N));
+  await new Promise((r) => setTimeout(r, 1000));
+  let replies = 0;
+  let tail = '';
+  const done = new Promise<void>((resolve) => {
+    ch.on('data', (d: Buffer) => {
+      const text = tail + d.toString();
+      replies += text.split('\nOK\n').length - 1;
+      tail = text.slice(-3);
+      if (replies >= N) resolve();
+    });
+  });
+  ch.resume();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+  clearTimeout(timer);
+  t.equal(replies, N, 'every reply arrives once the client reads');
+});

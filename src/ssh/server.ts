@@ -259,17 +259,23 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     let over = false;
     const crlf = pty && mode !== 'interactive';
     let editor: LineEditor | undefined;
+    // A client that sends requests but does not read the replies: stop reading its input until
+    // the replies have drained, so output never piles up in memory.
+    const send = (text: string) => {
+      if (!ch.write(text)) ch.pause();
+    };
+    ch.on('drain', () => ch.resume());
     const session = app.newSession(actor, mode, {
       write(data) {
         if (over) return;
         if (editor && editor.line !== '' && session.echo) {
           // Output (feedback, or a reply while the next line is typed ahead) arrives over a
           // half-typed line: clear it, write the output, and paint the line again below.
-          ch.write('\r\x1b[K' + data + editor.redraw());
+          send('\r\x1b[K' + data + editor.redraw());
           return;
         }
         // Exec with a pty: the terminal expects CRLF like an interactive session.
-        ch.write(crlf ? data.replace(/\r?\n/g, '\r\n') : data);
+        send(crlf ? data.replace(/\r?\n/g, '\r\n') : data);
       },
     });
 
