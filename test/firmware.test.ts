@@ -257,8 +257,10 @@ async function main(): Promise<void> {
   }
 
   // 5. Upgrade to a rebuilt package.
+  let rebuilt: BuildResult | undefined;
   await t.test('upgrade to a rebuilt package keeps the data and the configuration', async (t) => {
     const second = buildPackage(path.join(work, 'pkg2'), 2);
+    rebuilt = second;
     figures.rebuildMs = second.buildMs;
     t.not(second.debVersion, first!.debVersion, 'a newer Debian revision');
     const dataBefore = run('find', [R.p('/var/lib/xway'), '-type', 'f', '-printf', '%P\n']).stdout.split('\n').sort();
@@ -315,7 +317,7 @@ async function main(): Promise<void> {
   });
 
   // 6. The real thing: systemd boots a fresh root and starts xway.service with all its sandboxing.
-  await t.test('under systemd (systemd-nspawn): least privilege for real, privileged ports, journal, restart on failure', async (t) => {
+  await t.test('under systemd (systemd-nspawn): least privilege for real, privileged ports, journal, restart on failure, upgrade in place', async (t) => {
     if (!commandExists('systemd-nspawn')) {
       t.plan(0, 'systemd-nspawn is not installed (apt-get install systemd-container)');
       return;
@@ -386,6 +388,28 @@ async function main(): Promise<void> {
         t.same(hostKeyFingerprints(sshP!), keys1, 'after a reboot: same host keys');
         const password = fs.readFileSync(box.p('/var/lib/xway/admin-password'), 'utf8').trim();
         t.equal(box.journal('xway.service').split(password).length - 1, 1, 'the password was not shown again');
+
+        // The appliance's own upgrade path: dpkg -i inside the running system, where the
+        // maintainer scripts stop the daemon, save the database, and start the new one.
+        if (rebuilt) {
+          t.equal(sshRun(sshP!, password, 'xConfiguration SystemUnit Name: "nspawn-survivor"').code, 0, 'a configuration change');
+          const [before] = RootFs.pidsUnder(boot2.child.pid!, argv);
+          const [init] = RootFs.childrenOf(boot2.child.pid!);
+          fs.copyFileSync(rebuilt.deb, box.p('/root/upgrade.deb')); // the container's /tmp is its own tmpfs
+          const up = run('nsenter', ['--target', String(init), '--mount', '--uts', '--ipc', '--net', '--pid', '--',
+            '/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', 'dpkg', '-i', '/root/upgrade.deb'],
+          { timeoutMs: 120_000 });
+          figures.systemdUpgradeMs = up.ms;
+          t.equal(up.code, 0, `dpkg -i inside the running system: ${up.stdout}${up.stderr}`);
+          t.match(up.stdout, /database saved in \/var\/backups\/xway\//, 'the database was saved (with the daemon stopped)');
+          await boot2.waitForSsh(sshP!, 30_000);
+          const [after] = RootFs.pidsUnder(boot2.child.pid!, argv);
+          t.ok(after !== undefined && after !== before, 'the daemon was restarted by the upgrade');
+          const r = sshRun(sshP!, password, 'xConfiguration SystemUnit Name');
+          t.match(r.stdout, /nspawn-survivor/, 'the configuration survived');
+          const j = box.journal('xway.service');
+          t.match(j, /Stopp(ing|ed) xway\.service/, 'systemd stopped the old daemon');
+        }
       } finally {
         t.equal(await boot2.stop(60_000), 0, 'powers off cleanly');
       }

@@ -356,6 +356,21 @@ export class RootFs {
     return new Daemon(child);
   }
 
+  /** Host pids of the direct children of `pid` (read from /proc). */
+  static childrenOf(pid: number): number[] {
+    const out: number[] = [];
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out;
+  }
+
   /** Host pids of the descendants of `ancestor` whose command line is `argv` (read from /proc). */
   static pidsUnder(ancestor: number, argv: string[]): number[] {
     const want = argv.join('\0');
