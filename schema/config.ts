@@ -65,7 +65,7 @@ export const CONFIG: readonly ConfigNode[] = [
   },
   {
     path: ['Security', 'Acme', 'Scheduler', 'Time'], type: timeOfDay(), default: '03:00', role: 'Admin',
-    help: 'Time of day (HH:MM, appliance time) at which a renewed certificate is deployed',
+    help: 'Time of day (HH:MM, UTC) at which a renewed certificate is deployed on the scheduled days',
   },
   {
     path: ['Clustering', 'Peer', '#', 'Address'], type: fqdn(0), default: '', role: 'Admin', index: { min: 1, max: 6 },
