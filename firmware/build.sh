@@ -6,7 +6,7 @@
 #   npm run firmware            (compiles with tsc first, then runs this script)
 #
 # Output (XWAY_FW_OUT, default build/firmware):
-#   xway_<debVersion>_<arch>.deb   the package
+#   xway_<debVersion>_<arch>.deb   the package (the three newest are kept)
 #   xway.deb                       a copy of the latest package
 #   build.json                     version, file name, sizes, build time
 #
@@ -36,17 +36,19 @@ done
 newer=$(find "$repo/src" "$repo/commands" "$repo/schema" -name '*.ts' -newer "$repo/dist/src/main.js" -print -quit)
 [ -z "$newer" ] || say "warning: $newer is newer than dist/: run 'npm run build' (the image holds dist/ as it is)"
 
+stage=$out/stage
+rm -rf "$stage"
+app=$stage/opt/xway/app
+mkdir -p "$stage/DEBIAN" "$app" "$out"
+
+# The stamp is taken once: version.json, the Debian version and build.json all agree even if
+# the tree changes during the build.
 arch=$(dpkg --print-architecture)
-stamp=$(node "$fw/stamp.mjs")
+stamp=$(node "$fw/stamp.mjs" --out "$app/version.json")
 field() { node -e 'process.stdout.write(String(JSON.parse(process.argv[1])[process.argv[2]]))' "$stamp" "$1"; }
 version=$(field version)
 deb_version=$(field debVersion)
 [ "$(field dirty)" = false ] || say "warning: the tree has uncommitted changes: version $version"
-
-stage=$out/stage
-rm -rf "$stage"
-mkdir -p "$stage/DEBIAN" "$out"
-app=$stage/opt/xway/app
 
 # 1. The runtime: the node binary this build and the tests run with.
 install -D -m 0755 "$node_bin" "$stage/opt/xway/node/bin/node"
@@ -62,14 +64,13 @@ for d in "$repo"/dist/*/; do
 done
 find "$app/dist" -name '*.map' -delete
 
-# 3. package.json without the development parts, and the version stamp next to it.
+# 3. package.json without the development parts (version.json is next to it already).
 node -e '
   const fs = require("fs");
   const pkg = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
   for (const k of ["devDependencies", "scripts", "allowScripts"]) delete pkg[k];
   fs.writeFileSync(process.argv[2], JSON.stringify(pkg, null, 2) + "\n");
 ' "$repo/package.json" "$app/package.json"
-node "$fw/stamp.mjs" --out "$app/version.json" >/dev/null
 
 # 4. Production dependencies: the packages `npm ls --omit=dev` names, copied as built here
 #    (so their native modules match the node binary above), minus build leftovers.
@@ -128,6 +129,8 @@ deb=$out/xway_${deb_version}_${arch}.deb
 rm -f "$deb"
 dpkg-deb --root-owner-group -Z"$compress" -z"$level" --threads-max="$(nproc)" --build "$stage" "$deb" >/dev/null
 cp -f "$deb" "$out/xway.deb"
+# Keep the three newest packages (enough to try an upgrade by hand).
+ls -1t "$out"/xway_*_"$arch".deb | tail -n +4 | xargs -r rm -f --
 [ "${XWAY_FW_KEEP_STAGE:-0}" = 1 ] || rm -rf "$stage"
 
 bytes=$(stat -c %s "$deb")
