@@ -165,13 +165,14 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       const role = app.services.accounts.roleOf(name);
       switch (ctx.method) {
         case 'password':
-          if (role && app.services.accounts.verifyPassword(name, ctx.password)) return succeed(ctx);
+          // Verify even for unknown users (the store hashes anyway), so timing tells nothing.
+          if (app.services.accounts.verifyPassword(name, ctx.password) && role) return succeed(ctx);
           return fail(ctx, true);
         case 'keyboard-interactive':
           return ctx.prompt([{ prompt: 'Password: ', echo: false }], 'xway login', '', (answers) => {
             if (closed) return;
             const pw = answers[0] ?? '';
-            if (role && app.services.accounts.verifyPassword(name, pw)) return succeed(ctx);
+            if (app.services.accounts.verifyPassword(name, pw) && role) return succeed(ctx);
             fail(ctx, true);
           });
         case 'publickey': {
@@ -196,11 +197,13 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     client.on('ready', () => {
       const role = app.services.accounts.roleOf(user) ?? 'ReadOnly';
       let channels = 0;
+      let opened = 0;
       client.on('session', (accept, reject) => {
         if (channels >= maxSessions) return reject();
         channels++;
+        opened++;
         const s = accept();
-        const actor: Actor = { user, role, remote, session: channels === 1 ? sessionId : `${sessionId}.${channels}` };
+        const actor: Actor = { user, role, remote, session: opened === 1 ? sessionId : `${sessionId}.${opened}` };
         wireSession(s, actor, () => channels--);
       });
     });
@@ -221,18 +224,18 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     });
     s.on('window-change', (accept) => accept?.());
     s.on('env', (accept) => accept?.());
-    s.on('shell', (accept) => {
-      if (started) return;
+    s.on('shell', (accept, reject) => {
+      if (started) return reject?.();
       started = true;
       runCli(accept(), actor, pty ? 'interactive' : 'shell', pty, undefined, done);
     });
-    s.on('exec', (accept, _reject, info) => {
-      if (started) return;
+    s.on('exec', (accept, reject, info) => {
+      if (started) return reject?.();
       started = true;
       runCli(accept(), actor, 'exec', pty, info.command, done);
     });
-    s.on('sftp', (accept) => {
-      if (started) return;
+    s.on('sftp', (accept, reject) => {
+      if (started) return reject?.();
       started = true;
       const sftp = accept();
       sftp.on('close', done);
