@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import nodeHttp from 'node:http';
 import { findRoot } from '../src/platform/version.js';
 import { openssh, run } from './helpers/ssh.js';
 import { startPebble, freePort, type Pebble, type PebbleOptions } from './helpers/pebble.js';
+import { startFront, type Front } from './helpers/front.js';
 
 const MAIN = path.join(findRoot(), 'dist/src/main.js');
 const PW = 'acme ssh test password';
@@ -19,44 +21,63 @@ interface Box {
   http: number;
   dir: string;
   pebble: Pebble;
+  /** With `hold`: pebble's validation requests wait here until released. */
+  front?: Front;
   /** Runs lines over `ssh admin@box '<lines>'`; stdout and exit status. */
   x(lines: string, input?: string): Promise<{ out: string; code: number | null }>;
+  /** SIGKILL, then a fresh start on the same data directory and HTTP port. */
+  crashAndRestart(): Promise<void>;
 }
 
-async function box(t: Tap.Test, pebbleOpts: Partial<PebbleOptions> = {}): Promise<Box> {
+async function box(t: Tap.Test, pebbleOpts: Partial<PebbleOptions> = {}, hold = false): Promise<Box> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xway-acme-ssh-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const http = await freePort();
-  const pebble = await startPebble({ httpPort: http, ...pebbleOpts }, (fn) => t.teardown(fn));
-  const proc: ChildProcess = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, XWAY_DATA_DIR: dir, XWAY_SSH_PORT: '0', XWAY_HTTP_PORT: String(http), XWAY_HTTPS_PORT: '0', XWAY_BIND: '127.0.0.1', XWAY_ADMIN_PASSWORD: PW },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+  let front: Front | undefined;
+  if (hold) {
+    front = await startFront(http, 'hold');
+    t.teardown(() => front!.close());
+  }
+  const pebble = await startPebble({ httpPort: front ? front.port : http, ...pebbleOpts }, (fn) => t.teardown(fn));
+  let proc: ChildProcess | undefined;
+  const kill = () => new Promise<void>((resolve) => {
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return resolve();
     proc.once('exit', () => resolve());
     process.kill(proc.pid!, 'SIGKILL');
-  }));
-  let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
-  let up: Record<string, unknown> | undefined;
-  for (let i = 0; i < 600 && !up; i++) {
-    up = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'daemon.listening');
-    if (!up) {
-      if (proc.exitCode !== null) throw new Error(`daemon exited:\n${log}`);
+  });
+  t.teardown(kill);
+  const launch = async () => {
+    const p = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, XWAY_DATA_DIR: dir, XWAY_SSH_PORT: '0', XWAY_HTTP_PORT: String(http), XWAY_HTTPS_PORT: '0', XWAY_BIND: '127.0.0.1', XWAY_ADMIN_PASSWORD: PW },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc = p;
+    let log = '';
+    p.stdout!.on('data', (d) => (log += d));
+    p.stderr!.on('data', (d) => (log += d));
+    for (let i = 0; i < 600; i++) {
+      const up = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'daemon.listening');
+      if (up) return up;
+      if (p.exitCode !== null) throw new Error(`daemon exited:\n${log}`);
       await new Promise((r) => setTimeout(r, 25));
     }
-  }
-  if (!up) throw new Error(`daemon not listening:\n${log}`);
-  const ssh = Number(up.ssh);
-  return {
-    ssh, https: Number(up.https), http: Number(up.http), dir, pebble,
+    throw new Error(`daemon not listening:\n${log}`);
+  };
+  const up = await launch();
+  const b: Box = {
+    ssh: Number(up.ssh), https: Number(up.https), http: Number(up.http), dir, pebble, front,
     async x(lines, input) {
-      const r = await openssh(ssh, [lines], input, PW);
+      const r = await openssh(b.ssh, [lines], input, PW);
       return { out: r.stdout + r.stderr, code: r.code };
     },
+    async crashAndRestart() {
+      await kill();
+      const again = await launch();
+      b.ssh = Number(again.ssh);
+      b.https = Number(again.https);
+    },
   };
+  return b;
 }
 type Tap = typeof t;
 declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0]; }
@@ -200,4 +221,37 @@ t.test('over SSH: an untrusted CA is named, and the shell never hangs', { timeou
   ].join('\n'));
   t.match(r.out, /Reason: "Untrusted CA certificate: the TLS certificate of 127\.0\.0\.1:\d+ is not signed by a CA in the trust store/);
   t.ok(Date.now() - start < 15_000, `answered in ${Date.now() - start} ms`);
+});
+
+function httpStatus(port: number, p: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    nodeHttp.get({ host: '127.0.0.1', port, path: p }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
+  });
+}
+
+t.test('over SSH: the daemon killed mid-order comes back with a clear status and nothing answering', { timeout: 120_000 }, async (t) => {
+  const b = await box(t, {}, true);
+  let r = await b.x('xCommand Security Certificates CA Add', b.pebble.httpsCaPem + '.\n');
+  t.match(r.out, /status=OK/);
+  r = await b.x([
+    'xConfiguration Security Acme Provider: Custom',
+    `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
+    'xCommand Security Acme AcceptTerms',
+    'xCommand Security Certificates CSR Create CommonName: crash.example.com KeyType: ECDSA-P256',
+    'xCommand Security Acme Sign',
+  ].join('\n'));
+  t.equal(r.code, 0, r.out);
+  t.match(r.out, /SecurityAcmeSignResult \(status=OK\):\n {5}Status: "?InProgress"?/, 'returns at once');
+  const tokenPath = await b.front!.firstRequest;
+  t.equal(await httpStatus(b.http, tokenPath), 200, 'the token is served while the order runs');
+  r = await b.x('xStatus Security Acme');
+  t.match(r.out, /\n {7}Status: "?Signing"?\n/);
+  t.match(r.out, /LastSign:\n {9}Status: "?InProgress"?\n/);
+
+  await b.crashAndRestart();
+  r = await b.x('xStatus Security Acme');
+  t.match(r.out, /LastSign:\n {9}Status: "?Failed"?\n {9}Time: "[0-9T:Z-]+"\n {9}Reason: "Interrupted by a restart"/);
+  t.match(r.out, /\n {7}Status: "?Failed"?\n/);
+  t.equal(await httpStatus(b.http, tokenPath), 404, 'nothing answers the token after the restart');
+  b.front!.release();
 });

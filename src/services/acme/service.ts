@@ -296,7 +296,8 @@ export class AcmeClientService implements AcmeService {
     // Automated attempts resume at the next drawn moment after now (or after a rate limit ends).
     rec.signNotBefore = Math.max(f.notBefore ?? 0, this.deps.clock.now().getTime() + 1);
     this.save();
-    if (this.cfg('Scheduler Mode') === 'On') {
+    // A cancelled order (stop, restart) says nothing about the CA: no alarm for it.
+    if (this.cfg('Scheduler Mode') === 'On' && f.kind !== 'cancelled') {
       this.deps.alarms.raise(alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${f.reason}`, 'Error');
     }
     this.event(domain, 'Failed', f.reason);
