@@ -313,3 +313,24 @@ t.test('a client that does not read its replies is throttled, and loses nothing'
   clearTimeout(timer);
   t.equal(replies, N, 'every reply arrives once the client reads');
 });
+
+t.test('xml and json output modes over SSH: documents only, no OK', async (t) => {
+  const f = await startSsh(t);
+  const xml = await openssh(f.port, ['xPreferences outputmode xml\nxstat SystemUnit Product | resultId="a"\nxFoo | resultId="b"']);
+  t.equal(
+    xml.stdout,
+    '<?xml version="1.0"?>\n<XmlDoc resultId="a">\n  <Status>\n    <SystemUnit>\n      <Product>xway</Product>\n    </SystemUnit>\n  </Status>\n</XmlDoc>\n' +
+      '<?xml version="1.0"?>\n<XmlDoc resultId="b">\n  <CommandResponse>\n    <Result status="Error">\n      <Reason>Command not recognized.</Reason>\n    </Result>\n  </CommandResponse>\n</XmlDoc>\n',
+    'the preferences command is answered in its new mode: untagged, that is nothing',
+  );
+  t.equal(xml.code, 1);
+  const json = await openssh(f.port, [], 'echo off\nxpreferences outputmode json\nxconf Http Redirect Mode | resultId="1"\nxconf Http Redirect Mode: On | resultId="2"\nxconf Http Redirect Mode: On\n');
+  t.equal(
+    json.stdout,
+    f.app.banner() + '\n*r Login successful\n\nOK\nOK\n' +
+      '{"Configuration":{"Http":{"Redirect":{"Mode":{"Value":"Off"}}}},"ResultId":"1"}\n' +
+      '{"ResultId":"2"}\n',
+    'an untagged success in json mode writes nothing at all',
+  );
+  t.equal(json.code, 0);
+});
