@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import os from 'node:os';
 import tls from 'node:tls';
 import { acmeEnv, ADMIN } from './helpers/acme-env.js';
 import { tlsProbe } from '../src/services/acme/probe.js';
@@ -224,4 +225,29 @@ t.test('an account deactivated at the CA shows as Deactivated; AcceptTerms makes
   t.match(env.acmeStatus(), { Account: { Status: 'Valid' } });
   const again = await env.acme.sign(undefined, true, ADMIN);
   t.equal(again.status, 'Succeeded', again.reason);
+});
+
+t.test('deploy checked by a handshake: when another certificate is served, it fails and the previous one is back', async (t) => {
+  // The probe is pointed at a TLS server that keeps presenting an unrelated certificate.
+  const other = tls.createServer({ ...(await (async () => {
+    const { execFileSync } = await import('node:child_process');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xway-other-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=other.example.com', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem')], { stdio: 'ignore' });
+    const pair = { key: fs.readFileSync(path.join(dir, 'k.pem')), cert: fs.readFileSync(path.join(dir, 'c.pem')) };
+    fs.rmSync(dir, { recursive: true, force: true });
+    return pair;
+  })()) });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => other.close(() => r())));
+  const env = await acmeEnv(t, { probePort: () => (other.address() as import('node:net').AddressInfo).port });
+  await env.configure();
+  await env.csr(['probe.example.com']);
+  await env.acme.sign(undefined, true, ADMIN);
+  const before = env.certs.active().info.serial;
+  const pending = env.acme.pending(undefined)!.info.serial;
+  await t.rejects(env.acme.deploy(undefined, ADMIN), { name: 'CommandError', message: new RegExp(`^After the swap the listener still presents serial [0-9A-F]+, not ${pending}; the previous certificate is back$`) });
+  t.equal(env.certs.active().info.serial, before, 'rolled back');
+  t.equal(await tlsProbe('127.0.0.1', env.httpsPort, undefined), before, 'the listener presents the previous certificate');
+  t.match(env.acmeStatus(), { Status: 'Failed', LastDeploy: { Status: 'Failed', Reason: /^After the swap/ } });
+  t.equal(env.acme.pending(undefined)?.info.serial, pending, 'the pending certificate is kept');
 });

@@ -66,6 +66,8 @@ export interface EnvOptions {
   front?: (httpPort: number) => Promise<number>;
   /** Keep the pebble's HTTPS CA out of the trust store. */
   untrusted?: boolean;
+  /** Where deploy checks what is served (default: the HTTPS listener). */
+  probePort?: () => number;
 }
 
 type Teardown = { teardown(fn: () => unknown): void };
@@ -99,7 +101,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
   const acme = new AcmeClientService({
     config, state, status, alarms, uploads, trust, certificates: certs, challengeHost: listeners,
     events: { emit: (name, fields) => services.events.emit(name, fields) },
-    probe: (sni) => tlsProbe('127.0.0.1', httpsPort, sni),
+    probe: (sni) => tlsProbe('127.0.0.1', opts.probePort ? opts.probePort() : httpsPort, sni),
     dir: path.join(dir, 'acme'),
     clock,
     random: Math.random,

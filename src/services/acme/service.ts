@@ -51,6 +51,7 @@ export interface AcmeServiceDeps {
 interface TargetRecord {
   lastSign: Outcome<SignStatus>;
   lastDeploy: Outcome<DeployStatus>;
+  latest?: 'sign' | 'deploy';
   signNotBefore?: number;
   deployNotBefore?: number;
 }
@@ -227,6 +228,7 @@ export class AcmeClientService implements AcmeService {
   private startOrder(domain: string | undefined, p: ProviderRef, account: { keyPem: string; url: string }): Promise<AcmeSignResult> {
     const k = targetKey(domain);
     const rec = this.record(domain);
+    rec.latest = 'sign';
     rec.lastSign = { status: 'InProgress', time: this.nowIso(), reason: '' };
     this.save();
     const abort = new AbortController();
@@ -266,6 +268,7 @@ export class AcmeClientService implements AcmeService {
           },
         }), attemptAbort.signal, p.directoryUrl);
         const pending = this.stage(domain, p.name, pem, req.keyPem);
+        rec.latest = 'sign';
         rec.lastSign = { status: 'Succeeded', time: this.nowIso(), reason: '' };
         rec.signNotBefore = undefined;
         this.save();
@@ -292,6 +295,7 @@ export class AcmeClientService implements AcmeService {
     }
     const f = failure ?? { kind: 'local', reason: 'The order did not run', retryable: false };
     this.accounts.note(p, f);
+    rec.latest = 'sign';
     rec.lastSign = { status: 'Failed', time: this.nowIso(), reason: f.reason };
     // Automated attempts resume at the next drawn moment after now (or after a rate limit ends).
     rec.signNotBefore = Math.max(f.notBefore ?? 0, this.deps.clock.now().getTime() + 1);
@@ -376,6 +380,7 @@ export class AcmeClientService implements AcmeService {
         throw new CommandError(`After the swap the listener still presents serial ${served}, not ${installed.info.serial}; the previous certificate is back`);
       }
       this.files.removePending(domain);
+      rec.latest = 'deploy';
       rec.lastDeploy = { status: 'Succeeded', time: this.nowIso(), reason: '' };
       rec.deployNotBefore = undefined;
       this.save();
@@ -386,6 +391,7 @@ export class AcmeClientService implements AcmeService {
     } catch (e) {
       const reason = e instanceof Error && 'code' in e ? e.message : 'Internal error while deploying; see the log';
       if (!(e instanceof CommandError || e instanceof ParameterError)) this.deps.logger.log({ event: 'acme.deploy-error', level: 'error', error: String(e) });
+      rec.latest = 'deploy';
       rec.lastDeploy = { status: 'Failed', time: this.nowIso(), reason };
       rec.deployNotBefore = this.deps.clock.now().getTime() + 60_000;
       this.save();
@@ -478,6 +484,7 @@ export class AcmeClientService implements AcmeService {
     } catch (e) {
       const rec = this.record(domain);
       const reason = (e as Error).message;
+      rec.latest = 'sign';
       rec.lastSign = { status: 'Failed', time: this.nowIso(), reason };
       rec.signNotBefore = this.deps.clock.now().getTime() + this.limits.tickMaxMs;
       this.save();
@@ -515,6 +522,7 @@ export class AcmeClientService implements AcmeService {
       progress: run?.progress ?? '',
       lastSign: rec.lastSign,
       lastDeploy: rec.lastDeploy,
+      latest: rec.latest,
       pending,
       deployedByAcme: this.deployed(domain)?.acme ?? false,
       nextSign: pl.nextSign === undefined ? undefined : Math.max(pl.nextSign, this.deps.clock.now().getTime()),

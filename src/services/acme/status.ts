@@ -26,6 +26,8 @@ export interface TargetView {
   readonly progress: string;
   readonly lastSign: Outcome<SignStatus>;
   readonly lastDeploy: Outcome<DeployStatus>;
+  /** Which of the two was recorded last (times have whole seconds and may tie). */
+  readonly latest?: 'sign' | 'deploy';
   readonly pending?: { readonly subject: string; readonly serial: string; readonly notAfter: string };
   /** The certificate in use for this target came from ACME. */
   readonly deployedByAcme: boolean;
@@ -51,6 +53,8 @@ export function deriveStatus(v: TargetView): AcmeStatusWord {
 
 /** The most recent of LastSign / LastDeploy failed. */
 function latestFailed(v: TargetView): boolean {
+  if (v.latest === 'sign') return v.lastSign.status === 'Failed';
+  if (v.latest === 'deploy') return v.lastDeploy.status === 'Failed';
   const s = v.lastSign.status === 'None' ? '' : v.lastSign.time;
   const d = v.lastDeploy.status === 'None' ? '' : v.lastDeploy.time;
   if (s === '' && d === '') return false;
