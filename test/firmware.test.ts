@@ -11,19 +11,25 @@
 import t from 'tap';
 import fs from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../schema/migrations.js';
+import { startPebble } from './helpers/pebble.js';
 import {
   REPO, UNIT_FILE, RootFs, buildPackage, commandExists, debianMirror, freePort, freePrivilegedPorts, hostKeyFingerprints,
-  mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, sha256File, sshIdent, sshRun, unitCommand,
+  mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, servedCertificate, sha256File, sshIdent, sshRun, unitCommand,
   type BuildResult, type UnitCommand,
 } from './helpers/firmware.js';
 
 const TOOLS = ['dpkg-deb', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];
 const WORK = path.join(REPO, 'build', 'firmware-test');
 const figures: Record<string, number | string> = {};
+
+/** The output of a command, for an assertion's message, only when it failed. */
+function said(r: { code: number | null; stdout: string; stderr: string }, ok?: RegExp): string {
+  const fine = ok ? ok.test(r.stdout) : r.code === 0;
+  return fine ? '' : ` (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`;
+}
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -112,7 +118,7 @@ async function main(): Promise<void> {
   await t.test('the package installs into Debian bookworm: user, data directory, unit', async (t) => {
     const inst = R.install(first!.deb);
     figures.installMs = inst.ms;
-    t.equal(inst.code, 0, `dpkg -i succeeds\n${inst.stdout}${inst.stderr}`);
+    t.equal(inst.code, 0, 'dpkg -i succeeds' + said(inst));
     const pw = R.exec(['getent', 'passwd', 'xway']).stdout.trim().split(':');
     t.equal(pw[0], 'xway', 'system user xway exists');
     t.ok(Number(pw[2]) < 1000, 'it is a system user (uid < 1000)');
@@ -167,20 +173,13 @@ async function main(): Promise<void> {
       const wired = /Source:/.test(cert.stdout);
       t.match(cert.stdout, /Source: "?SelfSigned"?/, 'first boot made a self-signed server certificate',
         { todo: wired ? false : `the certificate service is not in the daemon yet: ${cert.stdout.trim().split('\n').slice(-2).join(' ')}` });
-      const served = await new Promise<tls.PeerCertificate | undefined>((resolve) => {
-        const s = tls.connect({ host: '127.0.0.1', port: ports.https, servername: 'localhost', rejectUnauthorized: false }, () => {
-          resolve(s.getPeerCertificate());
-          s.destroy();
-        });
-        s.setTimeout(10_000, () => { s.destroy(); resolve(undefined); });
-        s.on('error', () => resolve(undefined));
-      });
+      const served = await servedCertificate(ports.https, 'localhost');
       t.ok(served?.fingerprint256, `the HTTPS listener answers on ${ports.https} (from /etc/default/xway)`);
       if (served?.fingerprint256) {
         t.match(cert.stdout, new RegExp(escapeRe(served.fingerprint256.toUpperCase())), 'and presents the certificate xStatus reports', { todo: wired ? false : 'not wired' });
       }
       const set = sshRun(ports.ssh, password, 'xConfiguration SystemUnit Name: "fw-survivor"');
-      t.equal(set.code, 0, `configuration change accepted: ${set.stdout}${set.stderr}`);
+      t.equal(set.code, 0, 'configuration change accepted' + said(set));
       // Everything the daemon wrote stays inside the data directory and private to its user.
       // Public keys and certificates may be world-readable (0644); nothing secret may be.
       const open = run('find', [R.p('/var/lib/xway'), '-type', 'f', '-perm', '/007']).stdout.split('\n').filter((f) => f !== '');
@@ -274,7 +273,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => squatter.close(resolve));
     }
     figures.upgradeMs = up.ms;
-    t.equal(up.code, 0, `dpkg -i (upgrade) succeeds\n${up.stdout}${up.stderr}`);
+    t.equal(up.code, 0, 'dpkg -i (upgrade) succeeds' + said(up));
     t.match(up.stderr, new RegExp(`port ${ports.ssh} is already in use`), 'postinst warns that the SSH port is taken');
     const saved = /database saved in (\/var\/backups\/xway\/\S+)/.exec(up.stdout);
     t.ok(saved, 'the old database is saved before the upgrade');
@@ -365,6 +364,34 @@ async function main(): Promise<void> {
         t.equal(journal.split(password).length - 1, 1, 'the journal shows the admin password once');
         t.match(journal, /"event":"daemon\.listening"/, 'the daemon logs JSON lines to the journal');
 
+        // The product's outbound path under the sandbox: an ACME order against Pebble (on the
+        // host; its validator reaches the container's HTTP listener on a privileged port).
+        if (commandExists('pebble')) {
+          const t0 = Date.now();
+          const pebble = await startPebble({ httpPort: httpP! });
+          try {
+            const ca = sshRun(sshP!, password, 'xCommand Security Certificates CA Add', { input: pebble.httpsCaPem + '.\n' });
+            t.match(ca.stdout, /status=OK/, 'Pebble\'s HTTPS CA trusted' + said(ca, /status=OK/));
+            const order = sshRun(sshP!, password, [
+              'xConfiguration Security Acme Provider: Custom',
+              `xConfiguration Security Acme DirectoryUrl: "${pebble.directoryUrl}"`,
+              'xConfiguration Security Acme AdminEmail: "admin@example.com"',
+              'xCommand Security Acme AcceptTerms',
+              'xCommand Security Certificates CSR Create CommonName: box.example.com KeyType: ECDSA-P256',
+              'xCommand Security Acme Sign Wait: True',
+              'xCommand Security Acme Deploy',
+            ].join('\n'));
+            t.equal(order.code, 0, 'ACME sign and deploy inside the sandbox' + said(order) + (order.code === 0 ? '' : `\npebble: ${pebble.output().slice(-1500)}`));
+            const acmeCert = await servedCertificate(httpsP!, 'box.example.com');
+            t.match(acmeCert?.issuer?.CN ?? '', /Pebble Intermediate CA/, 'the HTTPS listener (port below 1024) presents the ACME certificate');
+            figures.systemdAcmeMs = Date.now() - t0;
+          } finally {
+            await pebble.stop();
+          }
+        } else {
+          t.comment('pebble is not installed: the ACME order under the sandbox is not tried');
+        }
+
         // Restart=on-failure: a crash brings it back.
         process.kill(pid, 'SIGKILL');
         const killedAt = Date.now();
@@ -386,6 +413,10 @@ async function main(): Promise<void> {
         const up = await boot2.waitForSsh(sshP!, 120_000);
         figures.systemdRebootToSshMs = up.ms;
         t.same(hostKeyFingerprints(sshP!), keys1, 'after a reboot: same host keys');
+        if (figures.systemdAcmeMs !== undefined) {
+          const again = await servedCertificate(httpsP!, 'box.example.com');
+          t.match(again?.issuer?.CN ?? '', /Pebble Intermediate CA/, 'and the deployed ACME certificate');
+        }
         const password = fs.readFileSync(box.p('/var/lib/xway/admin-password'), 'utf8').trim();
         t.equal(box.journal('xway.service').split(password).length - 1, 1, 'the password was not shown again');
 
@@ -400,7 +431,7 @@ async function main(): Promise<void> {
             '/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', 'dpkg', '-i', '/root/upgrade.deb'],
           { timeoutMs: 120_000 });
           figures.systemdUpgradeMs = up.ms;
-          t.equal(up.code, 0, `dpkg -i inside the running system: ${up.stdout}${up.stderr}`);
+          t.equal(up.code, 0, 'dpkg -i inside the running system' + said(up));
           t.match(up.stdout, /database saved in \/var\/backups\/xway\//, 'the database was saved (with the daemon stopped)');
           await boot2.waitForSsh(sshP!, 30_000);
           const [after] = RootFs.pidsUnder(boot2.child.pid!, argv);

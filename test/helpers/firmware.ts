@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -490,13 +491,28 @@ export class Daemon {
 // ---- SSH client (OpenSSH, from outside the root) -----------------------------------------
 
 /** Runs one command over SSH with OpenSSH + sshpass (password from the environment). */
-export function sshRun(port: number, password: string, command: string, opts: { verbose?: boolean } = {}): Ran {
+export function sshRun(port: number, password: string, command: string, opts: { verbose?: boolean; input?: string } = {}): Ran {
   return run('sshpass', ['-e', 'ssh',
     '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'GlobalKnownHostsFile=/dev/null',
     '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'PubkeyAuthentication=no',
     '-o', 'ConnectTimeout=10', '-o', `LogLevel=${opts.verbose ? 'VERBOSE' : 'ERROR'}`,
     '-p', String(port), 'admin@127.0.0.1', command,
-  ], { env: { ...process.env, SSHPASS: password }, timeoutMs: 60_000 });
+  ], { env: { ...process.env, SSHPASS: password }, timeoutMs: 120_000, input: opts.input });
+}
+
+/** The certificate a TLS listener presents for `servername` (undefined if it does not answer). */
+export function servedCertificate(port: number, servername: string): Promise<tls.PeerCertificate | undefined> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      resolve(s.getPeerCertificate());
+      s.destroy();
+    });
+    s.setTimeout(10_000, () => {
+      s.destroy();
+      resolve(undefined);
+    });
+    s.on('error', () => resolve(undefined));
+  });
 }
 
 /** The SHA-256 fingerprints of the host keys a server offers (ssh-keyscan). */
