@@ -24,12 +24,12 @@ t.test('backspace, left/right, home/end, delete edit in the middle', async (t) =
   const ed = new LineEditor();
   ed.feed('xstatu');
   let a = ed.feed('\x7f');
-  t.equal(echo(a), '\b \x1b[1D');
+  t.equal(echo(a), '\x1b[1D\x1b[J');
   t.equal(ed.line, 'xstat');
   ed.feed('\x1b[D\x1b[D'); // cursor before "at"
   a = ed.feed('X');
   t.equal(ed.line, 'xstXat');
-  t.equal(echo(a), 'Xat\x1b[2D');
+  t.equal(echo(a), 'Xat\x1b[J\x1b[2D');
   ed.feed('\x01'); // home
   t.equal(ed.cursorPosition, 0);
   ed.feed('\x1b[3~'); // delete under cursor
@@ -106,10 +106,10 @@ t.test('Tab completes through the session and lists several candidates', async (
   ed.feed('xstat');
   let a = ed.feed('\t');
   t.equal(ed.line, 'xStatus ');
-  t.equal(echo(a), '\x1b[5DxStatus \x1b[K');
+  t.equal(echo(a), '\x1b[5DxStatus \x1b[J');
   a = ed.feed('S\t');
   t.equal(ed.line, 'xStatus S');
-  t.equal(echo(a), 'S\r\nSecurity  SystemUnit\r\nxStatus S');
+  t.equal(echo(a), 'S\r\nSecurity  SystemUnit\r\nxStatus S\x1b[J');
   a = ed.feed('zz\t');
   t.equal(echo(a), 'zz\x07');
   t.same(calls, ['xstat', 'xStatus S', 'xStatus Szz']);
@@ -167,5 +167,37 @@ t.test('the line length is bounded', async (t) => {
 t.test('redraw repaints the line with the cursor in place', async (t) => {
   const ed = new LineEditor();
   ed.feed('abc\x1b[D');
-  t.equal(ed.redraw(), '\rabc\x1b[K\x1b[1D');
+  t.equal(ed.redraw(), '\rabc\x1b[J\x1b[1D');
+  t.equal(ed.clear(), '\r\x1b[J');
+});
+
+t.test('long lines wrap: moves cross rows, a full row moves the cursor on at once', async (t) => {
+  const ed = new LineEditor({ cols: 10 });
+  let a = ed.feed('123456789');
+  t.equal(echo(a), '123456789');
+  a = ed.feed('0');
+  t.equal(echo(a), '0\r\n', 'the tenth character fills the row: the cursor goes to the next row');
+  a = ed.feed('abc');
+  t.equal(echo(a), 'abc');
+  a = ed.feed('\x01');
+  t.equal(echo(a), '\x1b[1A\r', 'home: one row up, column 0');
+  a = ed.feed('\x05');
+  t.equal(echo(a), '\x1b[1B\r\x1b[3C', 'end: one row down, column 3');
+  ed.feed('\x1b[D\x1b[D\x1b[D'); // at 10: start of row 2
+  a = ed.feed('\x1b[D');
+  t.equal(echo(a), '\x1b[1A\r\x1b[9C', 'left from column 0 goes to the end of the row above');
+  a = ed.feed('\x7f');
+  t.equal(ed.line, '12345678' + '0abc');
+  t.equal(echo(a), '\x1b[1D0abc\x1b[J\x1b[1A\r\x1b[8C', 'backspace repaints the rest across the wrap, then returns to column 8 of row 0');
+  t.equal(ed.cursorPosition, 8);
+  t.equal(ed.clear(), '\r\x1b[J', 'row 0: clear from the start');
+  ed.feed('\x05');
+  t.equal(ed.clear(), '\x1b[1A\r\x1b[J', 'from row 1: one row up first');
+  t.equal(ed.redraw(), '\r123456780abc\x1b[J');
+  const enter = ed.feed('\r');
+  t.equal(echo(enter), '\r\n');
+  ed.setColumns(4);
+  a = ed.feed('abcd');
+  t.equal(echo(a), 'abcd\r\n');
+  t.equal(echo(ed.feed('\r')), '', 'a line that filled its last row: the cursor is already on a fresh row');
 });

@@ -125,8 +125,8 @@ t.test('interactive ssh -tt through a pty: echo, CRLF, editing, completion, bye'
   t.match(got, /\*c xConfiguration Http Redirect Mode: Off\r\nOK\r\n$/);
 
   // Tab completes a unique prefix of the verb.
-  got = await send('xstat\t', /\x1b\[K$/);
-  t.equal(got, 'xstat\x1b[5DxStatus \x1b[K', 'the line is rewritten with the completed verb');
+  got = await send('xstat\t', /\x1b\[J$/);
+  t.equal(got, 'xstat\x1b[5DxStatus \x1b[J', 'the line is rewritten with the completed verb');
   got = await send('SystemUnit Product\r', /OK\r\n$/);
   t.match(got, /\*s SystemUnit: \/\r\n {5}Product: "xway"\r\n\*s\/end\r\n\r\nOK\r\n$/);
 
@@ -267,9 +267,9 @@ t.test('feedback over a half-typed line: the line is cleared, the output written
   p = until(ch, /xsta$/);
   ch.write('xsta');
   await p;
-  p = until(ch, /\x1b\[K$/);
+  p = until(ch, /\x1b\[J$/);
   f.app.services.config.set([{ key: 'Http Redirect Mode', value: 'On' }], ADMIN);
-  t.equal(await p, '\r\x1b[K*c xConfiguration Http Redirect Mode: On\r\n\rxsta\x1b[K');
+  t.equal(await p, '\r\x1b[J*c xConfiguration Http Redirect Mode: On\r\n\rxsta\x1b[J');
   p = until(ch, /OK\r\n$/);
   ch.write('t SystemUnit Product\r');
   t.equal(await p, 't SystemUnit Product\r\n*s SystemUnit: /\r\n     Product: "xway"\r\n*s/end\r\n\r\nOK\r\n', 'typing goes on where it was');
@@ -333,4 +333,28 @@ t.test('xml and json output modes over SSH: documents only, no OK', async (t) =>
     'an untagged success in json mode writes nothing at all',
   );
   t.equal(json.code, 0);
+});
+
+t.test('the line editor wraps at the width the pty asked for, and follows window changes', async (t) => {
+  const f = await startSsh(t);
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  const ch = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
+    c.shell({ term: 'xterm', cols: 10, rows: 40 }, (err, s) => (err ? reject(err) : resolve(s))),
+  );
+  await until(ch, /OK\r\n$/);
+  let p = until(ch, /Syst\r\n$/);
+  ch.write('xstat Syst');
+  t.equal(await p, 'xstat Syst\r\n', 'the tenth column filled: the cursor moves to the next row at once');
+  p = until(ch, /\x1b\[1A\r$/);
+  ch.write('\x01');
+  t.equal(await p, '\x1b[1A\r', 'Home goes up a row');
+  ch.setWindow(40, 200, 0, 0);
+  await new Promise((r) => setTimeout(r, 200));
+  p = until(ch, /\x1b\[10C$/);
+  ch.write('\x05');
+  t.equal(await p, '\x1b[10C', 'after the resize the whole line is on one row');
+  p = until(ch, /OK\r\n$/);
+  ch.write('emUnit Product\r');
+  t.match(await p, /Product: "xway"\r\n\*s\/end\r\n\r\nOK\r\n$/);
 });

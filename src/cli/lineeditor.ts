@@ -8,6 +8,11 @@
 // Ctrl-R reverse search; Tab completion through `complete`; `?` typed at the end of a line
 // (outside quotes) submits the line at once as a help request; Ctrl-C drops the line; Ctrl-L
 // redraws. CR, LF and CRLF each count as one Enter, also when CR and LF arrive in two chunks.
+//
+// Lines longer than the terminal is wide wrap: cursor moves are computed in rows and columns of
+// `cols` (from the pty request and window changes), and a line ending exactly at the right margin
+// is moved to the next row at once, so the terminal's cursor and ours always agree. Every
+// character counts as one column.
 
 export type EditorAction =
   | { type: 'echo'; data: string }
@@ -28,6 +33,8 @@ export interface LineEditorOptions {
   historySize?: number;
   /** Longest line accepted; further typing is ignored (bell). */
   maxLine?: number;
+  /** Terminal width in columns (default 80). */
+  cols?: number;
 }
 
 const ESC = '\x1b';
@@ -35,7 +42,8 @@ const BELL = '\x07';
 const CRLF = '\r\n';
 const left = (n: number) => (n > 0 ? `${ESC}[${n}D` : '');
 const right = (n: number) => (n > 0 ? `${ESC}[${n}C` : '');
-const CLEAR_EOL = `${ESC}[K`;
+/** Clears from the cursor to the end of the screen: a wrapped line may span several rows. */
+const CLEAR = `${ESC}[J`;
 
 /** True when the text has an unclosed double quote (`\"` and `\\` escape inside quotes). */
 function insideQuotes(text: string): boolean {
@@ -61,10 +69,56 @@ export class LineEditor {
   private search: { query: string; match: number; original: string[] } | undefined;
   private readonly historySize: number;
   private readonly maxLine: number;
+  private cols: number;
+  /** Length of the reverse-search prompt on screen (to move back over its rows). */
+  private searchShown = 0;
 
   constructor(private readonly opts: LineEditorOptions = {}) {
     this.historySize = opts.historySize ?? 200;
     this.maxLine = opts.maxLine ?? 8192;
+    this.cols = Math.max(1, opts.cols ?? 80);
+  }
+
+  /** The terminal was resized. */
+  setColumns(cols: number): void {
+    if (Number.isInteger(cols) && cols > 0) this.cols = cols;
+  }
+
+  /** Cursor motion from one line position to another, across rows when the line wraps. */
+  private move(from: number, to: number): string {
+    if (from === to) return '';
+    const w = this.cols;
+    const fr = Math.floor(from / w);
+    const tr = Math.floor(to / w);
+    const fc = from % w;
+    const tc = to % w;
+    if (fr === tr) return tc < fc ? left(fc - tc) : right(tc - fc);
+    return (tr < fr ? `${ESC}[${fr - tr}A` : `${ESC}[${tr - fr}B`) + '\r' + right(tc);
+  }
+
+  /** From line position `from` to the start of the line's first row. */
+  private toLineStart(from: number): string {
+    const rows = Math.floor(from / this.cols);
+    return (rows > 0 ? `${ESC}[${rows}A` : '') + '\r';
+  }
+
+  /** After text ending at `end` was written: at the right margin, go to the next row now. */
+  private wrapAt(end: number): string {
+    return end > 0 && end % this.cols === 0 ? '\r\n' : '';
+  }
+
+  /**
+   * With the terminal cursor at line position `from`, writes the line from there on, clears what
+   * is left of an older, longer line, and puts the cursor at `this.cursor`.
+   */
+  private paintFrom(from: number): string {
+    const len = this.buf.length;
+    return this.buf.slice(from).join('') + this.wrapAt(len) + CLEAR + this.move(len, this.cursor);
+  }
+
+  /** Clears the line being typed from the screen; the cursor ends at the start of its first row. */
+  clear(): string {
+    return this.toLineStart(this.cursor) + CLEAR;
   }
 
   /** The line being typed (for tests and redraws). */
@@ -78,7 +132,7 @@ export class LineEditor {
 
   /** The bytes that repaint the current line at column 0, e.g. after output interrupted it. */
   redraw(): string {
-    return '\r' + this.line + CLEAR_EOL + left(this.buf.length - this.cursor);
+    return '\r' + this.paintFrom(0);
   }
 
   feed(data: string): EditorAction[] {
@@ -144,23 +198,23 @@ export class LineEditor {
       case '\b':
         return this.backspace(echo);
       case '\x01': case `${ESC}[H`: case `${ESC}OH`: case `${ESC}[1~`: case `${ESC}[7~`:
-        echo(left(this.cursor));
+        echo(this.move(this.cursor, 0));
         this.cursor = 0;
         return;
       case '\x05': case `${ESC}[F`: case `${ESC}OF`: case `${ESC}[4~`: case `${ESC}[8~`:
-        echo(right(this.buf.length - this.cursor));
+        echo(this.move(this.cursor, this.buf.length));
         this.cursor = this.buf.length;
         return;
       case '\x02': case `${ESC}[D`: case `${ESC}OD`:
         if (this.cursor > 0) {
+          echo(this.move(this.cursor, this.cursor - 1));
           this.cursor--;
-          echo(left(1));
         }
         return;
       case '\x06': case `${ESC}[C`: case `${ESC}OC`:
         if (this.cursor < this.buf.length) {
+          echo(this.move(this.cursor, this.cursor + 1));
           this.cursor++;
-          echo(right(1));
         }
         return;
       case '\x10': case `${ESC}[A`: case `${ESC}OA`:
@@ -177,37 +231,39 @@ export class LineEditor {
         return this.deleteAt(echo);
       case '\x0b':
         this.buf.splice(this.cursor);
-        echo(CLEAR_EOL);
+        echo(CLEAR);
         return;
       case '\x15': {
         const n = this.cursor;
         this.buf.splice(0, n);
         this.cursor = 0;
-        echo(left(n) + this.tail() + CLEAR_EOL + left(this.buf.length));
+        echo(this.move(n, 0) + this.paintFrom(0));
         return;
       }
       case '\x17': {
         let start = this.cursor;
         while (start > 0 && this.buf[start - 1] === ' ') start--;
         while (start > 0 && this.buf[start - 1] !== ' ') start--;
-        const n = this.cursor - start;
-        this.buf.splice(start, n);
+        const from = this.cursor;
+        this.buf.splice(start, from - start);
         this.cursor = start;
-        echo(left(n) + this.tail() + CLEAR_EOL + left(this.buf.length - this.cursor));
+        echo(this.move(from, start) + this.paintFrom(start));
         return;
       }
       case '\x03':
+        echo(this.move(this.cursor, this.buf.length) + '^C' + CRLF);
         this.buf = [];
         this.cursor = 0;
         this.histPos = this.history.length;
-        echo('^C' + CRLF);
         out.push({ type: 'interrupt' });
         return;
       case '\x0c':
-        echo(`${ESC}[H${ESC}[2J` + this.line + left(this.buf.length - this.cursor));
+        echo(`${ESC}[H${ESC}[2J` + this.paintFrom(0));
         return;
       case '\x12':
+        echo(this.toLineStart(this.cursor));
         this.search = { query: '', match: -1, original: [...this.buf] };
+        this.searchShown = 0;
         echo(this.searchPrompt());
         return;
       case '\t':
@@ -216,7 +272,7 @@ export class LineEditor {
         if (this.cursor === this.buf.length && !insideQuotes(this.line)) {
           this.buf.push('?');
           this.cursor++;
-          echo('?');
+          echo('?' + this.wrapAt(this.cursor));
           return this.enter(out, echo);
         }
         return this.insert(k, echo);
@@ -228,46 +284,45 @@ export class LineEditor {
     }
   }
 
-  private tail(): string {
-    return this.buf.slice(this.cursor).join('');
-  }
-
   private insert(c: string, echo: (s: string) => void): void {
     if (this.buf.length >= this.maxLine) {
       echo(BELL);
       return;
     }
-    this.buf.splice(this.cursor, 0, c);
+    const at = this.cursor;
+    this.buf.splice(at, 0, c);
     this.cursor++;
-    const rest = this.tail();
-    echo(c + rest + left([...rest].length));
+    if (at === this.buf.length - 1) echo(c + this.wrapAt(this.cursor)); // typing at the end: the common case
+    else echo(this.paintFrom(at));
   }
 
   private backspace(echo: (s: string) => void): void {
     if (this.cursor === 0) return;
+    const from = this.cursor;
     this.cursor--;
     this.buf.splice(this.cursor, 1);
-    const rest = this.tail();
-    echo('\b' + rest + ' ' + left(this.buf.length - this.cursor + 1));
+    echo(this.move(from, this.cursor) + this.paintFrom(this.cursor));
   }
 
   private deleteAt(echo: (s: string) => void): void {
     if (this.cursor >= this.buf.length) return;
     this.buf.splice(this.cursor, 1);
-    const rest = this.tail();
-    echo(rest + ' ' + left(this.buf.length - this.cursor + 1));
+    echo(this.paintFrom(this.cursor));
   }
 
   /** Replaces the whole line on screen and in the buffer; the cursor goes to the end. */
   private replaceLine(next: string[], echo: (s: string) => void): void {
-    echo(left(this.cursor) + next.join('') + CLEAR_EOL);
+    const from = this.cursor;
     this.buf = next;
     this.cursor = next.length;
+    echo(this.move(from, 0) + this.paintFrom(0));
   }
 
   private enter(out: EditorAction[], echo: (s: string) => void): void {
     const line = this.line;
-    echo(right(this.buf.length - this.cursor) + CRLF);
+    const len = this.buf.length;
+    // At the end of a line that filled its last row the cursor is already on a fresh row.
+    echo(this.move(this.cursor, len) + (len > 0 && len % this.cols === 0 ? '' : CRLF));
     this.buf = [];
     this.cursor = 0;
     if (line.trim() !== '' && this.history[this.history.length - 1] !== line) {
@@ -300,20 +355,36 @@ export class LineEditor {
     const rep = [...replacement];
     if (replacement !== before) {
       // Rewrite from the start of the line: the replacement may change case of earlier words.
-      echo(left(this.cursor) + replacement + after.join('') + CLEAR_EOL + left(after.length));
+      const from = this.cursor;
       this.buf = [...rep, ...after];
       this.cursor = rep.length;
+      echo(this.move(from, 0) + this.paintFrom(0));
     }
     if (candidates.length > 1) {
-      echo(right(after.length) + CRLF + candidates.join('  ') + CRLF + this.line + left(after.length));
+      const len = this.buf.length;
+      echo(this.move(this.cursor, len) + (len > 0 && len % this.cols === 0 ? '' : CRLF) + candidates.join('  ') + CRLF + this.paintFrom(0));
     } else if (candidates.length === 0 && replacement === before) {
       echo(BELL);
     }
   }
 
+  /** Repaints the search prompt over the previous one (which may have wrapped). */
   private searchPrompt(): string {
     const match = this.search!.match >= 0 ? this.history[this.search!.match]! : '';
-    return `\r(reverse-i-search)'${this.search!.query}': ${match}${CLEAR_EOL}`;
+    const text = `(reverse-i-search)'${this.search!.query}': ${match}`;
+    const start = this.toLineStart(this.searchShown);
+    this.searchShown = [...text].length;
+    return start + text + this.wrapAt(this.searchShown) + CLEAR;
+  }
+
+  /** Leaves search mode: the prompt is replaced by the line, cursor at its end. */
+  private endSearch(line: string[]): string {
+    const start = this.toLineStart(this.searchShown);
+    this.search = undefined;
+    this.searchShown = 0;
+    this.buf = line;
+    this.cursor = line.length;
+    return start + this.paintFrom(0);
   }
 
   /** Finds the newest history line at or before `from` containing the query. */
@@ -337,10 +408,7 @@ export class LineEditor {
     }
     if (k === '\x07' || k === '\x03') {
       // Abort: back to the line as it was.
-      this.search = undefined;
-      this.buf = s.original;
-      this.cursor = this.buf.length;
-      echo('\r' + this.line + CLEAR_EOL);
+      echo(this.endSearch(s.original));
       return k === '\x07';
     }
     if (k === '\x7f' || k === '\b') {
@@ -359,11 +427,8 @@ export class LineEditor {
       return true;
     }
     // Any other key accepts the match as the line being edited, then acts normally.
-    this.search = undefined;
-    this.buf = s.match >= 0 ? [...this.history[s.match]!] : s.original;
-    this.cursor = this.buf.length;
+    echo(this.endSearch(s.match >= 0 ? [...this.history[s.match]!] : s.original));
     this.histPos = this.history.length;
-    echo('\r' + this.line + CLEAR_EOL);
     void out;
     return false;
   }

@@ -52,6 +52,12 @@ export interface SshServer {
   close(): Promise<void>;
 }
 
+/** The pty's width, kept current by window-change requests. */
+interface Terminal {
+  cols: number;
+  onResize?: (cols: number) => void;
+}
+
 const METHODS: AuthContext['method'][] = ['publickey', 'keyboard-interactive', 'password'];
 const IDLE_KEY = 'Ssh IdleTimeout';
 
@@ -218,21 +224,29 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   function wireSession(s: Session, actor: Actor, done: () => void): void {
     let pty = false;
     let started = false;
-    s.on('pty', (accept) => {
+    const term: Terminal = { cols: 80 };
+    s.on('pty', (accept, _reject, info) => {
       pty = true;
+      if (info.cols > 0) term.cols = info.cols;
       accept?.();
     });
-    s.on('window-change', (accept) => accept?.());
+    s.on('window-change', (accept, _reject, info) => {
+      if (info.cols > 0) {
+        term.cols = info.cols;
+        term.onResize?.(info.cols);
+      }
+      accept?.();
+    });
     s.on('env', (accept) => accept?.());
     s.on('shell', (accept, reject) => {
       if (started) return reject?.();
       started = true;
-      runCli(accept(), actor, pty ? 'interactive' : 'shell', pty, undefined, done);
+      runCli(accept(), actor, pty ? 'interactive' : 'shell', pty ? term : undefined, undefined, done);
     });
     s.on('exec', (accept, reject, info) => {
       if (started) return reject?.();
       started = true;
-      runCli(accept(), actor, 'exec', pty, info.command, done);
+      runCli(accept(), actor, 'exec', pty ? term : undefined, info.command, done);
     });
     s.on('sftp', (accept, reject) => {
       if (started) return reject?.();
@@ -258,9 +272,9 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     }
   }
 
-  function runCli(ch: ServerChannel, actor: Actor, mode: SessionMode, pty: boolean, command: string | undefined, done: () => void): void {
+  function runCli(ch: ServerChannel, actor: Actor, mode: SessionMode, pty: Terminal | undefined, command: string | undefined, done: () => void): void {
     let over = false;
-    const crlf = pty && mode !== 'interactive';
+    const crlf = pty !== undefined && mode !== 'interactive';
     let editor: LineEditor | undefined;
     // A client that sends requests but does not read the replies: stop reading its input until
     // the replies have drained, so output never piles up in memory.
@@ -274,7 +288,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
         if (editor && editor.line !== '' && session.echo) {
           // Output (feedback, or a reply while the next line is typed ahead) arrives over a
           // half-typed line: clear it, write the output, and paint the line again below.
-          send('\r\x1b[K' + data + editor.redraw());
+          send(editor.clear() + data + editor.redraw());
           return;
         }
         // Exec with a pty: the terminal expects CRLF like an interactive session.
@@ -305,8 +319,9 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
 
     const decoder = new StringDecoder('utf8');
     if (mode === 'interactive') {
-      const ed = new LineEditor({ complete: (before) => session.complete(before) });
+      const ed = new LineEditor({ complete: (before) => session.complete(before), cols: pty?.cols });
       editor = ed;
+      if (pty) pty.onResize = (cols) => ed.setColumns(cols);
       ch.on('data', (chunk: Buffer) => {
         lastInput = now();
         for (const a of ed.feed(decoder.write(chunk))) {
