@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { target } from '../src/ssh/sftp.js';
 import { startSsh, run, connect, PASSWORD, OPENSSH_OPTS } from './helpers/ssh.js';
-import { tmpDir } from './helpers/app.js';
+import { tmpDir, ADMIN } from './helpers/app.js';
 
 const scp = (port: number, args: string[]) => run('sshpass', ['-p', PASSWORD, 'scp', ...OPENSSH_OPTS, '-P', String(port), ...args]);
 const sftp = (port: number, script: string) =>
@@ -157,4 +157,25 @@ t.test('a read-only account may list and download, not change /tmp', async (t) =
   t.equal(got.toString(), 'x');
   const err = await new Promise<Error & { code?: number }>((res) => s.writeFile('/tmp/y', 'y', (e: Error | undefined) => res(e as Error)));
   t.match(err, { code: 3, message: /may not change \/tmp/ });
+});
+
+t.test('an idle SFTP session is closed after Ssh IdleTimeout', async (t) => {
+  const f = await startSsh(t);
+  f.app.services.config.set([{ key: 'Ssh IdleTimeout', value: 1 }], ADMIN);
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  const s = await new Promise<import('ssh2').SFTPWrapper>((res, rej) => c.sftp((e, w) => (e ? rej(e) : res(w))));
+  const start = Date.now();
+  // Activity keeps it open...
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => s.realpath('.', r));
+  }
+  t.ok(Date.now() - start >= 1400, 'still open after 1.5 s of regular requests');
+  // ...silence closes it.
+  const closedAfter = await new Promise<number>((resolve) => {
+    const t0 = Date.now();
+    s.on('close', () => resolve(Date.now() - t0));
+  });
+  t.ok(closedAfter >= 800 && closedAfter < 8000, `closed ${closedAfter} ms after the last request`);
 });

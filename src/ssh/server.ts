@@ -252,8 +252,13 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       if (started) return reject?.();
       started = true;
       const sftp = accept();
-      sftp.on('close', done);
+      const idle = idleWatch(actor, () => sftp.end());
+      sftp.on('close', () => {
+        idle.stop();
+        done();
+      });
       serveSftp(sftp, {
+        onActivity: () => idle.touch(),
         dir: app.paths.uploads,
         writable: actor.role === 'Admin',
         limits: opts.sftp,
@@ -261,6 +266,37 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
           app.logger.audit({ who: actor.user, from: actor.remote, what: `sftp ${what} /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
       });
     });
+  }
+
+  /**
+   * Idle timeout (`Ssh IdleTimeout` seconds, 0 = never): `onIdle` runs once no activity was seen
+   * for that long. The setting is re-read whenever the timer fires, so a change applies to open
+   * sessions too.
+   */
+  function idleWatch(actor: Actor, onIdle: () => void): { touch(): void; stop(): void } {
+    let last = now();
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const arm = () => {
+      if (stopped) return;
+      const secs = idleSeconds();
+      const left = secs > 0 ? last + secs * 1000 - now() : 60_000;
+      if (secs > 0 && left <= 0) {
+        app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
+        onIdle();
+        return;
+      }
+      timer = setTimeout(arm, Math.min(left + 10, 2 ** 31 - 1));
+      timer.unref();
+    };
+    arm();
+    return {
+      touch: () => void (last = now()),
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
   }
 
   function idleSeconds(): number {
@@ -296,26 +332,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       },
     });
 
-    // Idle timeout: checked against the last input, re-read from the configuration each time.
-    let lastInput = now();
-    let idleTimer: NodeJS.Timeout | undefined;
-    const armIdle = () => {
-      const secs = idleSeconds();
-      if (secs <= 0) {
-        idleTimer = setTimeout(armIdle, 60_000);
-        idleTimer.unref();
-        return;
-      }
-      const left = lastInput + secs * 1000 - now();
-      if (left <= 0) {
-        app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
-        session.dispose();
-        return;
-      }
-      idleTimer = setTimeout(armIdle, Math.min(left + 10, 2 ** 31 - 1));
-      idleTimer.unref();
-    };
-    armIdle();
+    const idle = idleWatch(actor, () => session.dispose());
+    const started = now();
 
     const decoder = new StringDecoder('utf8');
     if (mode === 'interactive') {
@@ -323,7 +341,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       editor = ed;
       if (pty) pty.onResize = (cols) => ed.setColumns(cols);
       ch.on('data', (chunk: Buffer) => {
-        lastInput = now();
+        idle.touch();
         for (const a of ed.feed(decoder.write(chunk))) {
           switch (a.type) {
             case 'echo':
@@ -343,7 +361,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       });
     } else {
       ch.on('data', (chunk: Buffer) => {
-        lastInput = now();
+        idle.touch();
         session.feed(chunk);
       });
     }
@@ -351,7 +369,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     ch.on('end', () => session.endInput());
     ch.on('close', () => {
       over = true;
-      clearTimeout(idleTimer);
+      idle.stop();
       session.dispose();
     });
     ch.on('error', () => {
@@ -359,7 +377,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     });
 
     session.closed.then((code) => {
-      clearTimeout(idleTimer);
+      idle.stop();
+      app.logger.log({ event: 'ssh.session-end', who: actor.user, from: actor.remote, session: actor.session, mode, exit: code, seconds: Math.round((now() - started) / 1000) });
       if (!over) {
         over = true;
         try {

@@ -25,6 +25,8 @@ export const DEFAULT_SFTP_LIMITS: SftpLimits = { maxFileBytes: 1024 * 1024, maxF
 
 export const SHOWN_ROOT = '/tmp';
 
+const REQUESTS = ['OPEN', 'READ', 'WRITE', 'FSTAT', 'FSETSTAT', 'CLOSE', 'OPENDIR', 'READDIR', 'LSTAT', 'STAT', 'REMOVE', 'RMDIR', 'REALPATH', 'READLINK', 'SETSTAT', 'MKDIR', 'RENAME', 'SYMLINK'];
+
 /** Where a path as the client sends it leads: the area itself, one file in it, or nowhere. */
 export type Target = { kind: 'root' } | { kind: 'file'; name: string } | { kind: 'outside'; shown: string };
 
@@ -73,6 +75,8 @@ export interface SftpSessionOptions {
   /** False for read-only accounts: listing and downloads only. */
   writable: boolean;
   limits?: Partial<SftpLimits>;
+  /** Called on every request (the idle timeout counts from the last one). */
+  onActivity?: () => void;
   /** Called after a file was written or removed (audit). */
   onChange?: (what: 'upload' | 'remove' | 'rename', name: string, bytes?: number) => void;
 }
@@ -85,6 +89,9 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
   let nextHandle = 1;
 
   const fileOf = (name: string) => path.join(opts.dir, name);
+  if (opts.onActivity) {
+    for (const ev of REQUESTS) sftp.prependListener(ev as 'OPEN', opts.onActivity);
+  }
   const deny = (id: number, msg: string) => sftp.status(id, STATUS_CODE.PERMISSION_DENIED, msg);
   const missing = (id: number, shown: string) => sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `No such file: ${shown}`);
   const outside = (id: number, t: Extract<Target, { kind: 'outside' }>) =>
