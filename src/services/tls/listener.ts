@@ -66,7 +66,7 @@ export class WebListeners implements TlsService {
     // bare tls.Server); only SNI routing reads the ClientHello.
     this.front = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.route(socket));
     this.http = http.createServer(
-      { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8192 },
+      { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 },
       (req, res) => this.onHttp(req, res),
     );
     this.http.on('clientError', (_e, socket: net.Socket) => socket.destroy());
@@ -123,6 +123,9 @@ export class WebListeners implements TlsService {
         headersTimeout: 5_000,
         keepAliveTimeout: 5_000,
         maxHeaderSize: 8192,
+        // Node checks the two timeouts above only this often (default 30 s): a slow-header
+        // client would otherwise hold a connection six times longer than headersTimeout says.
+        connectionsCheckingInterval: 1000,
       },
       (req, res) => this.onHttps(req, res),
     );
