@@ -358,3 +358,27 @@ t.test('the line editor wraps at the width the pty asked for, and follows window
   ch.write('emUnit Product\r');
   t.match(await p, /Product: "xway"\r\n\*s\/end\r\n\r\nOK\r\n$/);
 });
+
+t.test('Ctrl-C abandons a multiline paste in an interactive session; Ctrl-D on an empty line ends it', async (t) => {
+  const f = await startSsh(t);
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  const ch = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
+    c.shell({ term: 'xterm', cols: 120, rows: 40 }, (err, s) => (err ? reject(err) : resolve(s))),
+  );
+  let exit: number | undefined;
+  ch.on('exit', (code: number) => (exit = code));
+  await until(ch, /OK\r\n$/);
+  let p = until(ch, /Mode: "On"\r\n$/);
+  ch.write('xCommand SystemUnit Configuration Import\rxConfiguration Http Redirect Mode: "On"\r');
+  await p;
+  p = until(ch, /ERROR\r\n$/);
+  ch.write('\x03');
+  const got = await p;
+  t.match(got, /^\^C\r\n\*r SystemUnitConfigurationImportResult \(status=Error\):\r\n {5}Reason: "Multiline input interrupted; nothing was changed"\r\n\*r\/end\r\n\r\nERROR\r\n$/);
+  t.equal(f.app.services.config.get('Http Redirect Mode'), 'Off', 'nothing was imported');
+  const closed = new Promise<void>((r) => ch.on('close', () => r()));
+  ch.write('\x04');
+  await closed;
+  t.equal(exit, 1, 'Ctrl-D ends the session; exit status 1 after the failed request');
+});
