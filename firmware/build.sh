@@ -116,12 +116,28 @@ install -D -m 0644 "$fw/default" "$stage/etc/default/xway"
 install -D -m 0644 "$fw/README.md" "$stage/usr/share/doc/xway/README.md"
 install -D -m 0644 "$app/version.json" "$stage/usr/share/doc/xway/version.json"
 
-# 7. Debian metadata.
+# 7. Debian metadata. The shared-library dependencies of node and the native addons come from
+#    dpkg-shlibdeps (e.g. the addons built here need glibc 2.34 and libstdc++ from GCC 11);
+#    without it, this machine's own library versions are required (correct, maybe too strict).
+mapfile -t elves < <(find "$stage/opt" -type f \( -name '*.node' -o -path '*/node/bin/node' \))
+shlibs=""
+if command -v dpkg-shlibdeps >/dev/null; then
+  scratch=$(mktemp -d "$out/shlibs.XXXXXX")
+  mkdir "$scratch/debian"
+  printf 'Source: xway\n\nPackage: xway\nArchitecture: any\n' > "$scratch/debian/control"
+  shlibs=$(cd "$scratch" && dpkg-shlibdeps -O "${elves[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p') || true
+  rm -rf "$scratch"
+fi
+if [ -z "$shlibs" ]; then
+  say "warning: dpkg-shlibdeps (dpkg-dev) is missing or failed: requiring this machine's libc6/libstdc++6/libgcc-s1"
+  v() { dpkg-query -W -f '${Version}' "$1" | sed 's/-[^-]*$//'; }
+  shlibs="libc6 (>= $(v libc6)), libgcc-s1 (>= $(v libgcc-s1)), libstdc++6 (>= $(v libstdc++6))"
+fi
 for s in preinst postinst prerm postrm; do install -m 0755 "$fw/debian/$s" "$stage/DEBIAN/$s"; done
 echo /etc/default/xway > "$stage/DEBIAN/conffiles"
 installed_kib=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 sed -e "s|@VERSION@|$deb_version|" -e "s|@ARCH@|$arch|" -e "s|@INSTALLED_SIZE@|$installed_kib|" \
-  -e "s|@NODE@|$("$node_bin" --version)|" -e "s|@STAMP@|$version|" \
+  -e "s|@NODE@|$("$node_bin" --version)|" -e "s|@STAMP@|$version|" -e "s|@SHLIBS@|$shlibs|" \
   "$fw/debian/control.in" > "$stage/DEBIAN/control"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$stage/DEBIAN/md5sums"
 

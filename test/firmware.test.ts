@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     const info = run('dpkg-deb', ['-f', first.deb, 'Package', 'Version', 'Depends', 'Architecture']);
     t.match(info.stdout, /Package: xway\n/);
     t.match(info.stdout, new RegExp(`Version: ${escapeRe(first.debVersion)}\n`));
-    t.match(info.stdout, /Depends: adduser/);
+    t.match(info.stdout, /Depends: adduser, .*libc6 \(>= [\d.]+\).*libstdc\+\+6 \(>= [\d.]+\)/, 'depends on the C/C++ runtime versions node and the addons need');
     const list = run('dpkg-deb', ['-c', first.deb]).stdout;
     t.match(list, /\.\/opt\/xway\/node\/bin\/node\n/, 'ships its node runtime');
     t.match(list, /\.\/opt\/xway\/app\/dist\/src\/main\.js\n/, 'ships the compiled daemon');
