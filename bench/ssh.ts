@@ -5,6 +5,8 @@
 //  - 100 sessions polling xStatus at once for XWAY_BENCH_SSH_SECONDS (default 60): p50/p99
 //    latency, errors, peak RSS of the daemon;
 //  - cold start (not the first boot) until the SSH port answers with its identification.
+// XWAY_BENCH_NODE_FLAGS (e.g. "--max-semi-space-size=1") passes flags to the daemon's node, to
+// compare memory settings.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -52,7 +54,8 @@ function identOf(port: number): Promise<void> {
 
 async function startDaemon(dataDir: string): Promise<Daemon> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [MAIN, '--data-dir', dataDir, '--bind', '127.0.0.1', '--ssh-port', '0', '--http-port', '0', '--https-port', '0'], {
+  const flags = (process.env.XWAY_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, MAIN, '--data-dir', dataDir, '--bind', '127.0.0.1', '--ssh-port', '0', '--http-port', '0', '--https-port', '0'], {
     env: { ...process.env, XWAY_ADMIN_PASSWORD: PASSWORD },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
