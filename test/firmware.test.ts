@@ -318,6 +318,32 @@ async function main(): Promise<void> {
     }
   });
 
+  await t.test('remove keeps the data (a reinstall finds the appliance as it was); purge deletes it', async (t) => {
+    if (!rebuilt) return t.fail('no rebuilt package');
+    const rm = R.exec(['dpkg', '--remove', 'xway']);
+    t.equal(rm.code, 0, 'dpkg --remove' + said(rm));
+    t.notOk(fs.existsSync(R.p('/opt/xway')), 'the program is gone');
+    t.ok(fs.existsSync(R.p('/var/lib/xway/xway.db')), 'the data directory stays');
+    t.equal(R.exec(['getent', 'passwd', 'xway']).code, 0, 'the user stays');
+    const again = R.install(rebuilt.deb);
+    t.equal(again.code, 0, 'reinstall' + said(again));
+    t.ok(fs.lstatSync(R.p('/etc/systemd/system/multi-user.target.wants/xway.service')).isSymbolicLink(), 'enabled again');
+    const d = R.start(cmd!);
+    try {
+      await d.waitForSsh(ports.ssh);
+      const r = sshRun(ports.ssh, password, 'xConfiguration SystemUnit Name');
+      t.match(r.stdout, /fw-survivor/, 'same password and configuration after remove and reinstall');
+    } finally {
+      t.equal(await d.stop(), 0, 'stops cleanly');
+    }
+    const purge = R.exec(['dpkg', '--purge', 'xway']);
+    t.equal(purge.code, 0, 'dpkg --purge' + said(purge));
+    t.notOk(fs.existsSync(R.p('/var/lib/xway')), 'purge deletes the data directory');
+    t.notOk(fs.existsSync(R.p('/var/backups/xway')), 'and the upgrade copies');
+    t.notOk(fs.existsSync(R.p('/etc/default/xway')), 'and the settings');
+    t.equal(R.exec(['getent', 'passwd', 'xway']).code, 0, 'the user stays (its uid is not reused)');
+  });
+
   // 6. The real thing: systemd boots a fresh root and starts xway.service with all its sandboxing.
   await t.test('under systemd (systemd-nspawn): least privilege for real, privileged ports, journal, restart on failure, upgrade in place', async (t) => {
     if (!commandExists('systemd-nspawn')) {
