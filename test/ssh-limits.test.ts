@@ -118,3 +118,14 @@ t.test('a source with many failures is locked out for a while; new connections a
   t.notOk(locked.ok, 'even the right password is refused from a locked-out source');
   t.ok(f.app.logLines.some((l) => /source locked out/.test(l)));
 });
+
+t.test('closing the server does not wait for sockets that never finished the handshake', async (t) => {
+  const f = await startSsh(t);
+  const raw = await rawConnect(f.port);
+  const c = await connect(f.port);
+  const t0 = Date.now();
+  await f.server.close();
+  t.ok(Date.now() - t0 < 5000, `closed in ${Date.now() - t0} ms`);
+  await raw.closed;
+  c.end();
+});

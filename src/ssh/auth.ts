@@ -1,0 +1,101 @@
+// Password, keyboard-interactive (a password prompt: how Cisco's jsxapi logs in) and public-key
+// login. Each failure is audited, counted against the connection's attempts and answered after the
+// source's penalty delay (src/ssh/limits.ts); a correct login is answered at once. Key queries
+// ("would this key do?") and "none" are not guesses: no delay, no audit line.
+import ssh2 from 'ssh2';
+import type { AuthContext } from 'ssh2';
+import type { AccountService } from '../services/interfaces.js';
+import type { Logger } from '../platform/log.js';
+import type { LoginLimits } from './limits.js';
+
+const { utils } = ssh2;
+
+export const METHODS: AuthContext['method'][] = ['publickey', 'keyboard-interactive', 'password'];
+
+/** Signature algorithms accepted for public-key login (no SHA-1 `ssh-rsa` signatures). */
+export function acceptableSignature(keyAlgo: string, hashAlgo: string | undefined): boolean {
+  if (keyAlgo === 'ssh-rsa') return hashAlgo === 'sha256' || hashAlgo === 'sha512';
+  return true;
+}
+
+export interface AuthDeps {
+  readonly accounts: AccountService;
+  readonly limits: LoginLimits;
+  readonly logger: Logger;
+  /** Source address (penalties are per source) and ip:port (for the log). */
+  readonly ip: string;
+  readonly remote: string;
+  readonly session: string;
+  /** True once the connection is gone: late answers are dropped. */
+  closed(): boolean;
+  /** Called once, just before the success is sent. */
+  onSuccess(user: string): void;
+  /** Too many failures on this connection: end it. */
+  disconnect(): void;
+}
+
+/** The handler for one connection's `authentication` events. */
+export function authenticator(d: AuthDeps): (ctx: AuthContext) => void {
+  const { limits, ip, remote } = d;
+  let tries = 0;
+
+  const audit = (who: string, method: string, result: string) =>
+    d.logger.audit({ who, from: remote, what: `ssh login (${method})`, result, session: d.session });
+
+  const succeed = (ctx: AuthContext) => {
+    if (d.closed()) return;
+    audit(ctx.username, ctx.method, 'success');
+    d.onSuccess(ctx.username);
+    ctx.accept();
+  };
+  const fail = (ctx: AuthContext, penalize: boolean) => {
+    tries++;
+    if (penalize) audit(ctx.username, ctx.method, 'failure');
+    const delay = penalize ? limits.failure(ip) : 0;
+    const answer = () => {
+      if (d.closed()) return;
+      if (tries >= limits.policy.maxAuthTries) {
+        d.logger.log({ event: 'ssh.too-many-tries', level: 'warn', from: remote });
+        d.disconnect();
+        return;
+      }
+      ctx.reject(METHODS);
+    };
+    if (delay > 0) setTimeout(answer, delay).unref();
+    else answer();
+  };
+
+  return (ctx: AuthContext) => {
+    const name = ctx.username;
+    const role = d.accounts.roleOf(name);
+    switch (ctx.method) {
+      case 'password':
+        // Verify even for unknown users (the store hashes anyway), so timing tells nothing.
+        if (d.accounts.verifyPassword(name, ctx.password) && role) return succeed(ctx);
+        return fail(ctx, true);
+      case 'keyboard-interactive':
+        return ctx.prompt([{ prompt: 'Password: ', echo: false }], 'xway login', '', (answers) => {
+          if (d.closed()) return;
+          const pw = answers[0] ?? '';
+          if (d.accounts.verifyPassword(name, pw) && role) return succeed(ctx);
+          fail(ctx, true);
+        });
+      case 'publickey': {
+        const known = !!role && d.accounts.hasKey(name, ctx.key.algo, ctx.key.data);
+        if (!ctx.signature) {
+          // A query ("would this key do?"): answer without counting it as a guess.
+          if (known) return ctx.accept();
+          return fail(ctx, false);
+        }
+        if (!known || !acceptableSignature(ctx.key.algo, ctx.hashAlgo)) return fail(ctx, known);
+        const key = utils.parseKey(ctx.key.data);
+        const ok = !(key instanceof Error) && ctx.blob !== undefined && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo);
+        if (ok) return succeed(ctx);
+        return fail(ctx, true);
+      }
+      default:
+        // "none" and host-based: say which methods exist; not a guess.
+        return ctx.reject(METHODS);
+    }
+  };
+}

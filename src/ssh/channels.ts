@@ -1,0 +1,216 @@
+// One session channel after login: waits for the pty, shell, exec or sftp request and runs it.
+//   pty shell      → CliSession 'interactive' behind the line editor (echo, CRLF, wrapping at the
+//                    pty's width)
+//   plain shell    → CliSession 'shell' fed raw bytes (what jsxapi opens)
+//   exec           → CliSession 'exec' running the command (CRLF line ends when a pty was asked for)
+//   sftp subsystem → the upload area as /tmp (src/ssh/sftp.ts)
+// Channel EOF ends the input; the exit status (0 when every request succeeded, 1 otherwise) goes
+// out with the channel close. Sessions idle for `Ssh IdleTimeout` seconds are closed.
+import { StringDecoder } from 'node:string_decoder';
+import type { ServerChannel, Session } from 'ssh2';
+import type { Actor, Services } from '../services/interfaces.js';
+import type { DataPaths } from '../platform/paths.js';
+import type { Logger } from '../platform/log.js';
+import type { CliSession, SessionIO, SessionMode } from '../cli/session.js';
+import { LineEditor } from '../cli/lineeditor.js';
+import { serveSftp, type SftpLimits } from './sftp.js';
+
+/** What the SSH layer needs from the appliance (src/app.ts builds it). */
+export interface SshApp {
+  readonly services: Services;
+  readonly paths: DataPaths;
+  readonly logger: Logger;
+  newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
+}
+
+export interface ChannelContext {
+  readonly app: SshApp;
+  readonly now: () => number;
+  readonly sftp?: Partial<SftpLimits>;
+}
+
+/** The pty's width, kept current by window-change requests. */
+interface Terminal {
+  cols: number;
+  onResize?: (cols: number) => void;
+}
+
+const IDLE_KEY = 'Ssh IdleTimeout';
+
+/** One session channel: waits for pty/shell/exec/sftp and runs it. */
+export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, done: () => void): void {
+  const { app } = ctx;
+  let pty = false;
+  let started = false;
+  const term: Terminal = { cols: 80 };
+  s.on('pty', (accept, _reject, info) => {
+    pty = true;
+    if (info.cols > 0) term.cols = info.cols;
+    accept?.();
+  });
+  s.on('window-change', (accept, _reject, info) => {
+    if (info.cols > 0) {
+      term.cols = info.cols;
+      term.onResize?.(info.cols);
+    }
+    accept?.();
+  });
+  s.on('env', (accept) => accept?.());
+  s.on('shell', (accept, reject) => {
+    if (started) return reject?.();
+    started = true;
+    runCli(ctx, accept(), actor, pty ? 'interactive' : 'shell', pty ? term : undefined, undefined, done);
+  });
+  s.on('exec', (accept, reject, info) => {
+    if (started) return reject?.();
+    started = true;
+    runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done);
+  });
+  s.on('sftp', (accept, reject) => {
+    if (started) return reject?.();
+    started = true;
+    const sftp = accept();
+    const idle = idleWatch(ctx, actor, () => sftp.end());
+    sftp.on('close', () => {
+      idle.stop();
+      done();
+    });
+    serveSftp(sftp, {
+      onActivity: () => idle.touch(),
+      dir: app.paths.uploads,
+      writable: actor.role === 'Admin',
+      limits: ctx.sftp,
+      onChange: (what, name, bytes) =>
+        app.logger.audit({ who: actor.user, from: actor.remote, what: `sftp ${what} /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
+    });
+  });
+}
+
+/**
+ * Idle timeout (`Ssh IdleTimeout` seconds, 0 = never): `onIdle` runs once no activity was seen
+ * for that long. The setting is re-read whenever the timer fires, so a change applies to open
+ * sessions too.
+ */
+function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void): { touch(): void; stop(): void } {
+  const { app, now } = ctx;
+  let last = now();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const arm = () => {
+    if (stopped) return;
+    const secs = idleSeconds(app);
+    const left = secs > 0 ? last + secs * 1000 - now() : 60_000;
+    if (secs > 0 && left <= 0) {
+      app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
+      onIdle();
+      return;
+    }
+    timer = setTimeout(arm, Math.min(left + 10, 2 ** 31 - 1));
+    timer.unref();
+  };
+  arm();
+  return {
+    touch: () => void (last = now()),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function idleSeconds(app: SshApp): number {
+  try {
+    const v = Number(app.services.config.get(IDLE_KEY));
+    return Number.isFinite(v) && v > 0 ? v : 0;
+  } catch {
+    return 1800;
+  }
+}
+
+function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: SessionMode, pty: Terminal | undefined, command: string | undefined, done: () => void): void {
+  const { app, now } = ctx;
+  let over = false;
+  const crlf = pty !== undefined && mode !== 'interactive';
+  let editor: LineEditor | undefined;
+  // A client that sends requests but does not read the replies: stop reading its input until
+  // the replies have drained, so output never piles up in memory.
+  const send = (text: string) => {
+    if (!ch.write(text)) ch.pause();
+  };
+  ch.on('drain', () => ch.resume());
+  const session = app.newSession(actor, mode, {
+    write(data) {
+      if (over) return;
+      if (editor && editor.line !== '' && session.echo) {
+        // Output (feedback, or a reply while the next line is typed ahead) arrives over a
+        // half-typed line: clear it, write the output, and paint the line again below.
+        send(editor.clear() + data + editor.redraw());
+        return;
+      }
+      // Exec with a pty: the terminal expects CRLF like an interactive session.
+      send(crlf ? data.replace(/\r?\n/g, '\r\n') : data);
+    },
+  });
+
+  const idle = idleWatch(ctx, actor, () => session.dispose());
+  const started = now();
+
+  const decoder = new StringDecoder('utf8');
+  if (mode === 'interactive') {
+    const ed = new LineEditor({ complete: (before) => session.complete(before), cols: pty?.cols });
+    editor = ed;
+    if (pty) pty.onResize = (cols) => ed.setColumns(cols);
+    ch.on('data', (chunk: Buffer) => {
+      idle.touch();
+      for (const a of ed.feed(decoder.write(chunk))) {
+        switch (a.type) {
+          case 'echo':
+            if (session.echo && !over) ch.write(a.data);
+            break;
+          case 'line':
+            session.submitLine(a.line);
+            break;
+          case 'interrupt':
+            session.interrupt();
+            break;
+          case 'eof':
+            session.endInput();
+            break;
+        }
+      }
+    });
+  } else {
+    ch.on('data', (chunk: Buffer) => {
+      idle.touch();
+      session.feed(chunk);
+    });
+  }
+  // Channel EOF (stdin closed): finish what is queued, then close.
+  ch.on('end', () => session.endInput());
+  ch.on('close', () => {
+    over = true;
+    idle.stop();
+    session.dispose();
+  });
+  ch.on('error', () => {
+    /* the connection went away; 'close' follows */
+  });
+
+  session.closed.then((code) => {
+    idle.stop();
+    app.logger.log({ event: 'ssh.session-end', who: actor.user, from: actor.remote, session: actor.session, mode, exit: code, seconds: Math.round((now() - started) / 1000) });
+    if (!over) {
+      over = true;
+      try {
+        ch.exit(code);
+        ch.end();
+      } catch {
+        /* already closed */
+      }
+    }
+    done();
+  });
+
+  session.start();
+  if (mode === 'exec') session.runExec(command ?? '');
+}
