@@ -201,3 +201,119 @@ t.test('long lines wrap: moves cross rows, a full row moves the cursor on at onc
   t.equal(echo(a), 'abcd\r\n');
   t.equal(echo(ed.feed('\r')), '', 'a line that filled its last row: the cursor is already on a fresh row');
 });
+
+// ---- Property: what the terminal shows is the line, and its cursor is ours ----
+
+/** A small xterm model: autowrap with a pending wrap at the right margin, the sequences we emit. */
+class Screen {
+  rows: string[][] = [[]];
+  r = 0;
+  c = 0;
+  pending = false;
+  constructor(readonly cols: number) {}
+  private row(r: number): string[] {
+    while (this.rows.length <= r) this.rows.push([]);
+    return this.rows[r]!;
+  }
+  write(s: string): void {
+    for (let i = 0; i < s.length; i++) {
+      const ch = s[i]!;
+      if (ch === '\x1b') {
+        const m = /^\x1b\[(\d*)([A-DJKH])/.exec(s.slice(i));
+        if (!m) throw new Error(`unexpected escape ${JSON.stringify(s.slice(i, i + 6))}`);
+        i += m[0].length - 1;
+        const n = m[1] ? Number(m[1]) : 1;
+        this.pending = false;
+        switch (m[2]) {
+          case 'A': this.r = Math.max(0, this.r - n); break;
+          case 'B': this.r += n; break;
+          case 'C': this.c = Math.min(this.cols - 1, this.c + n); break;
+          case 'D': this.c = Math.max(0, this.c - n); break;
+          case 'K': this.row(this.r).length = Math.min(this.row(this.r).length, this.c); break;
+          case 'J':
+            this.row(this.r).length = Math.min(this.row(this.r).length, this.c);
+            this.rows.length = Math.min(this.rows.length, this.r + 1);
+            break;
+          case 'H': this.r = 0; this.c = 0; break;
+        }
+      } else if (ch === '\r') {
+        this.c = 0;
+        this.pending = false;
+      } else if (ch === '\n') {
+        this.r++;
+        this.pending = false;
+      } else if (ch === '\x07') {
+        // bell
+      } else {
+        if (this.pending) {
+          this.r++;
+          this.c = 0;
+          this.pending = false;
+        }
+        const row = this.row(this.r);
+        while (row.length < this.c) row.push(' ');
+        row[this.c] = ch;
+        if (this.c === this.cols - 1) this.pending = true;
+        else this.c++;
+      }
+    }
+  }
+  /** Everything on screen from `from` on, rows padded to full width, trailing blanks dropped. */
+  text(from = 0): string {
+    return this.rows.slice(from).map((r) => [...r, ...Array(this.cols - r.length).fill(' ')].join('')).join('').replace(/ +$/, '');
+  }
+}
+
+t.test('property: after any edit the screen shows exactly the line, cursor where the editor says', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const key = fc.oneof(
+    fc.constantFrom('a', 'b', 'x', 'Q', '7', '"', '-', '.'),
+    fc.constantFrom('\x1b[D', '\x1b[C', '\x01', '\x05', '\x7f', '\x1b[3~', '\x0b', '\x15', '\x17', '\x02', '\x06', '\x1bOH', '\x1bOF'),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 3, max: 12 }), fc.array(key, { maxLength: 80 }), (cols, keys) => {
+      const ed = new LineEditor({ cols });
+      const screen = new Screen(cols);
+      for (const k of keys) {
+        for (const a of ed.feed(k)) if (a.type === 'echo') screen.write(a.data);
+        if (screen.text() !== ed.line.replace(/ +$/, '')) return false;
+        if (screen.pending) return false;
+        if (screen.r * cols + screen.c !== ed.cursorPosition) return false;
+      }
+      return true;
+    }),
+    { numRuns: 400 },
+  );
+  t.pass('400 random edit sequences at widths 3..12');
+});
+
+t.test('property: the same with Enter, history, Tab listings, Ctrl-C and Ctrl-R in the mix', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const key = fc.oneof(
+    fc.constantFrom('a', 'x', 'q', ' ', '"', '?'),
+    fc.constantFrom('\x1b[D', '\x1b[C', '\x01', '\x05', '\x7f', '\x0b', '\x15', '\x17'),
+    fc.constantFrom('\r', '\n', '\x1b[A', '\x1b[B', '\t', '\x03', '\x12', '\x07', '\x0c'),
+  );
+  const complete = (before: string) => {
+    if (before.endsWith('x')) return { candidates: ['xyz'], replacement: before + 'yz ' };
+    if (before.endsWith('q')) return { candidates: ['q1', 'q2'], replacement: before };
+    return { candidates: [], replacement: before };
+  };
+  fc.assert(
+    fc.property(fc.integer({ min: 3, max: 12 }), fc.array(key, { maxLength: 100 }), (cols, keys) => {
+      const ed = new LineEditor({ cols, complete });
+      const screen = new Screen(cols);
+      for (const k of keys) {
+        for (const a of ed.feed(k)) if (a.type === 'echo') screen.write(a.data);
+        if (screen.pending) return false;
+        if (ed.searching) continue;
+        const base = screen.r - Math.floor(ed.cursorPosition / cols);
+        if (base < 0 || screen.c !== ed.cursorPosition % cols) return false;
+        if (screen.text(base) !== ed.line.replace(/ +$/, '')) return false;
+      }
+      return true;
+    }),
+    { numRuns: 400 },
+  );
+  t.pass('400 random sessions at widths 3..12');
+});

@@ -113,7 +113,10 @@ export class LineEditor {
    */
   private paintFrom(from: number): string {
     const len = this.buf.length;
-    return this.buf.slice(from).join('') + this.wrapAt(len) + CLEAR + this.move(len, this.cursor);
+    // Only text just written can leave the terminal at the margin; with nothing to write the
+    // cursor already stands at `from`.
+    const wrap = from < len ? this.wrapAt(len) : '';
+    return this.buf.slice(from).join('') + wrap + CLEAR + this.move(len, this.cursor);
   }
 
   /** Clears the line being typed from the screen; the cursor ends at the start of its first row. */
@@ -128,6 +131,11 @@ export class LineEditor {
 
   get cursorPosition(): number {
     return this.cursor;
+  }
+
+  /** True while Ctrl-R reverse search shows its prompt instead of the line. */
+  get searching(): boolean {
+    return this.search !== undefined;
   }
 
   /** The bytes that repaint the current line at column 0, e.g. after output interrupted it. */
