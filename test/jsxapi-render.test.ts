@@ -172,3 +172,29 @@ t.test('XML documents in the codec form', async (t) => {
   t.match(feedbackXml({ kind: 'config', entries: [{ path: ['Http', 'Redirect', 'Mode'], value: 'On', quoted: false }] }), /<Mode>On<\/Mode>/);
   t.notMatch(renderXml({ kind: 'result', name: 'XResult', status: 'OK', fields: { 'Bad Name': 'a\x01b' } }), /\x01|<Bad Name>/, 'names and control characters are made safe');
 });
+
+t.test('property: any status tree survives jsxapi parsing (values as text, indexes by id)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const name = fc.stringMatching(/^[A-Z][A-Za-z0-9]{0,8}$/);
+  const leafValue = fc.oneof(fc.string({ maxLength: 20 }), fc.integer({ min: -1e6, max: 1e6 }), fc.constantFrom('{"x":1}\n', '\u2028', '</Value>', '"\\'));
+  const tree = fc.letrec((tie) => ({
+    node: fc.dictionary(name, fc.oneof({ depthSize: 'small' }, leafValue, tie('node'), fc.array(tie('node'), { maxLength: 3 })), { maxKeys: 4 }),
+  })).node as import('fast-check').Arbitrary<Record<string, unknown>>;
+  // What jsxapi should hand its user: numbers as text, arrays of objects with their 1-based id.
+  const expected = (v: unknown): unknown => {
+    if (typeof v === 'number') return String(v);
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) return v.map((item, i) => ({ id: String(i + 1), ...(expected(item) as object) }));
+    return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, expected(x)]));
+  };
+  fc.assert(
+    fc.property(tree, (tr) => {
+      const text = renderJson({ kind: 'status', tree: tr as never }, 'p');
+      const [doc] = parseAll(text) as [Record<string, unknown>];
+      const got = rpc.collapse(doc) as { Status: unknown; ResultId: string };
+      return text.split('\n').length === 2 && got.ResultId === 'p' && JSON.stringify(got.Status) === JSON.stringify(expected(tr));
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 random trees');
+});

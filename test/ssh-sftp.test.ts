@@ -179,3 +179,20 @@ t.test('an idle SFTP session is closed after Ssh IdleTimeout', async (t) => {
   });
   t.ok(closedAfter >= 800 && closedAfter < 8000, `closed ${closedAfter} ms after the last request`);
 });
+
+t.test('property: target() never names anything but a plain file directly in the area', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { isSafeName } = await import('../src/platform/paths.js');
+  const seg = fc.oneof(fc.constantFrom('..', '.', '', 'tmp', 'etc', 'a.pem', '.ssh', 'x\0y', ' ', '~', '%2e%2e'), fc.string({ maxLength: 6 }));
+  const p = fc.tuple(fc.boolean(), fc.array(seg, { maxLength: 6 })).map(([abs, parts]) => (abs ? '/' : '') + parts.join('/'));
+  fc.assert(
+    fc.property(p, (raw) => {
+      const r = target(raw);
+      if (r.kind !== 'file') return true;
+      const joined = path.join('/data/uploads', r.name);
+      return isSafeName(r.name) && path.dirname(joined) === '/data/uploads' && !r.name.includes('/');
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('2000 hostile paths');
+});
