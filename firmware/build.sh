@@ -36,6 +36,10 @@ done
 newer=$(find "$repo/src" "$repo/commands" "$repo/schema" -name '*.ts' -newer "$repo/dist/src/main.js" -print -quit)
 [ -z "$newer" ] || say "warning: $newer is newer than dist/: run 'npm run build' (the image holds dist/ as it is)"
 
+# Reproducible: timestamps in the package are clamped to the commit's time, so two builds of
+# one commit with the same node_modules give the same bytes.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct)}
+
 stage=$out/stage
 rm -rf "$stage"
 app=$stage/opt/xway/app
