@@ -24,6 +24,10 @@ t.test('first boot generates, later boots reuse', async (t) => {
   const again = ensureHostKeys(dir);
   t.same(again.map((k) => k.toString()), keys.map((k) => k.toString()), 'the same keys on the next boot');
 
+  fs.chmodSync(path.join(dir, 'ssh_host_ed25519_key'), 0o644);
+  ensureHostKeys(dir);
+  t.equal(fs.statSync(path.join(dir, 'ssh_host_ed25519_key')).mode & 0o777, 0o600, 'loose permissions are tightened');
+
   fs.writeFileSync(path.join(dir, 'ssh_host_rsa_key'), 'garbage');
   t.throws(() => ensureHostKeys(dir), /SSH host key .*ssh_host_rsa_key is unreadable/, 'a damaged key stops the boot with a clear message');
 });

@@ -1,5 +1,6 @@
 // SSH host keys: ed25519 and RSA-3072, made on first boot and kept in the data directory (0600).
 // Later boots read them back, so clients keep seeing the same host identity.
+import fs from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { atomicWrite, ensureDir, readIfExists } from '../platform/files.js';
@@ -20,6 +21,8 @@ export function ensureHostKeys(dir: string): Buffer[] {
     if (existing) {
       const parsed = utils.parseKey(existing);
       if (parsed instanceof Error) throw new Error(`SSH host key ${full} is unreadable: ${parsed.message}`);
+      // A key someone made readable to others is put back to 0600.
+      if ((fs.statSync(full).mode & 0o777) !== 0o600) fs.chmodSync(full, 0o600);
       return existing;
     }
     const pair = type === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 3072 }) : utils.generateKeyPairSync('ed25519');
