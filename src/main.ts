@@ -47,6 +47,12 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): DaemonSett
   };
 }
 
+/** The data directory (database, keys) cannot be used: a restart would not help. */
+export class DataDirError extends Error {}
+
+/** sysexits EX_CONFIG: the unit's RestartPreventExitStatus, so systemd does not loop on it. */
+export const EXIT_DATA_DIR = 78;
+
 export interface Running {
   app: App;
   ssh: SshServer;
@@ -57,13 +63,24 @@ export interface Running {
 export async function start(s: DaemonSettings, onReboot: () => Promise<void>): Promise<Running> {
   const t0 = performance.now();
   let httpsPort: number | undefined;
-  const app = buildApp({
-    dataDir: s.dataDir,
-    adminPassword: s.adminPassword,
-    onReboot: async () => onReboot(),
-    httpsAddress: () => (httpsPort === undefined ? undefined : { host: s.bind, port: httpsPort }),
-  });
-  const hostKeys = ensureHostKeys(app.paths.hostKeys);
+  let app: App;
+  let hostKeys: Buffer[];
+  try {
+    app = buildApp({
+      dataDir: s.dataDir,
+      adminPassword: s.adminPassword,
+      onReboot: async () => onReboot(),
+      httpsAddress: () => (httpsPort === undefined ? undefined : { host: s.bind, port: httpsPort }),
+    });
+  } catch (e) {
+    throw new DataDirError(e instanceof DatabaseError ? e.message : `The data directory ${s.dataDir} cannot be used: ${(e as Error).message}`);
+  }
+  try {
+    hostKeys = ensureHostKeys(app.paths.hostKeys);
+  } catch (e) {
+    await app.close();
+    throw new DataDirError(`${(e as Error).message}; refusing to start`);
+  }
   let ssh: SshServer | undefined;
   try {
     httpsPort = await app.web.web.listenHttps(s.httpsPort, s.bind);
@@ -115,10 +132,10 @@ async function main(): Promise<void> {
   try {
     running = await start(settings, reboot);
   } catch (e) {
-    const msg = e instanceof DatabaseError ? e.message : `Cannot start: ${(e as Error).message}`;
+    const msg = e instanceof DataDirError ? e.message : `Cannot start: ${(e as Error).message}`;
     boot.log({ event: 'daemon.start-failed', level: 'error', error: msg });
     process.stderr.write(msg + '\n');
-    process.exit(1);
+    process.exit(e instanceof DataDirError ? EXIT_DATA_DIR : 1);
   }
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -114,9 +114,13 @@ t.test('a damaged database stops the start with the reason', async (t) => {
   fs.writeFileSync(path.join(dir, 'xway.db'), 'this is not a database at all, not even close'.repeat(100));
   const d = daemon(dir, { XWAY_ADMIN_PASSWORD: PW });
   t.teardown(() => void d.proc.kill('SIGKILL'));
-  t.equal(await d.exited, 1);
+  t.equal(await d.exited, 78, 'EX_CONFIG: systemd does not restart it in a loop');
   t.match(d.log(), /cannot be used: .*refusing to start/);
   t.equal(fs.readFileSync(path.join(dir, 'xway.db'), 'utf8').slice(0, 11), 'this is not', 'left as it was');
+  fs.writeFileSync(path.join(dir, 'xway.db'), '');
+  const d2 = daemon(dir, { XWAY_ADMIN_PASSWORD: PW });
+  t.equal(await d2.exited, 78);
+  t.match(d2.log(), /is empty \(truncated\?\); refusing to start/);
   const bad = await run(process.execPath, [MAIN, '--ssh-port', 'x'], undefined, 10_000);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /Invalid SSH port x/);

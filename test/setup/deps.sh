@@ -16,6 +16,7 @@ have lego || need+=(lego)
 have mmdebstrap || need+=(mmdebstrap)
 have dpkg-deb || need+=(dpkg)
 have systemd-analyze || need+=(systemd)
+have systemd-nspawn || need+=(systemd-container)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test/setup/deps.sh: missing Debian packages: ${need[*]} (run as root, or apt-get install them)" >&2
