@@ -137,18 +137,3 @@ export function normalizeFingerprint(fp: string): string | undefined {
 export function daysLeft(notAfter: string, now: Date): number {
   return Math.floor((Date.parse(notAfter) - now.getTime()) / 86_400_000);
 }
-
-/** Decoded fields as result/status fields (no PEM, no key). */
-export function infoFields(i: CertificateInfo): Record<string, string> {
-  return {
-    Subject: i.subject,
-    Issuer: i.issuer,
-    SerialNumber: i.serial,
-    NotBefore: i.notBefore,
-    NotAfter: i.notAfter,
-    SubjectAltNames: i.subjectAltNames.join(', '),
-    KeyType: i.keyType,
-    SignatureAlgorithm: i.signatureAlgorithm,
-    Fingerprint: i.fingerprint,
-  };
-}
