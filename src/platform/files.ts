@@ -10,7 +10,8 @@ export interface WriteOptions {
   mode: number;
 }
 
-function fsyncDir(dir: string): void {
+/** Makes a rename or unlink in `dir` durable. */
+export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);

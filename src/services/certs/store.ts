@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { CertificateSource } from '../interfaces.js';
-import { atomicWrite, ensureDir, readIfExists } from '../../platform/files.js';
+import { atomicWrite, ensureDir, fsyncDir, readIfExists } from '../../platform/files.js';
 import { child } from '../../platform/paths.js';
 
 export interface GenerationRef {
@@ -31,15 +31,6 @@ export interface Pair {
 
 const POINTER = 'current.json';
 const GEN = /^g-[0-9]{13}-[0-9a-f]{12}$/;
-
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function splitChain(text: string): string[] {
   return text.split(/(?<=-----END CERTIFICATE-----\n?)/).map((s) => s.trim()).filter((s) => s !== '').map((s) => s + '\n');
