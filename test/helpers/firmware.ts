@@ -357,6 +357,12 @@ export class RootFs {
     return new Daemon(child);
   }
 
+  /** Runs a command inside a booted container (all namespaces of its init, `initPid`), as root. */
+  static inContainer(initPid: number, argv: string[], timeoutMs = 120_000): Ran {
+    return run('nsenter', ['--target', String(initPid), '--mount', '--uts', '--ipc', '--net', '--pid', '--',
+      '/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', ...argv], { timeoutMs });
+  }
+
   /** Host pids of the direct children of `pid` (read from /proc). */
   static childrenOf(pid: number): number[] {
     const out: number[] = [];
