@@ -17,6 +17,7 @@ have mmdebstrap || need+=(mmdebstrap)
 have dpkg-deb || need+=(dpkg)
 have systemd-analyze || need+=(systemd)
 have systemd-nspawn || need+=(systemd-container)
+have dpkg-shlibdeps || need+=(dpkg-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test/setup/deps.sh: missing Debian packages: ${need[*]} (run as root, or apt-get install them)" >&2
