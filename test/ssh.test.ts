@@ -382,3 +382,15 @@ t.test('Ctrl-C abandons a multiline paste in an interactive session; Ctrl-D on a
   await closed;
   t.equal(exit, 1, 'Ctrl-D ends the session; exit status 1 after the failed request');
 });
+
+t.test('finished channels free their slot; a login with nothing running is closed when idle', async (t) => {
+  const f = await startSsh(t, { maxSessionsPerConnection: 2 });
+  f.app.services.config.set([{ key: 'Ssh IdleTimeout', value: 2 }], ADMIN);
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  for (let i = 0; i < 4; i++) t.same(await execOn(c, 'xstat SystemUnit Product'), { out: '*s SystemUnit: /\n     Product: "xway"\n*s/end\n\nOK\n', code: 0 });
+  const start = Date.now();
+  await new Promise<void>((resolve) => c.on('close', () => resolve()));
+  const ms = Date.now() - start;
+  t.ok(ms >= 1500 && ms < 8000, `a connection with nothing running closed after ${ms} ms`);
+});

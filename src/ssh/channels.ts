@@ -37,9 +37,23 @@ interface Terminal {
 
 const IDLE_KEY = 'Ssh IdleTimeout';
 
+/** Called when a channel starts running (shell, exec, sftp) and when it is over. */
+export interface ChannelHooks {
+  start(): void;
+  done(): void;
+}
+
 /** One session channel: waits for pty/shell/exec/sftp and runs it. */
-export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, done: () => void): void {
+export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks: ChannelHooks): void {
   const { app } = ctx;
+  // Once per channel: when what it ran is over, or when it closes without having run anything.
+  let finished = false;
+  const done = () => {
+    if (finished) return;
+    finished = true;
+    hooks.done();
+  };
+  s.on('close', done);
   let pty = false;
   let started = false;
   const term: Terminal = { cols: 80 };
@@ -59,16 +73,19 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, done:
   s.on('shell', (accept, reject) => {
     if (started) return reject?.();
     started = true;
+    hooks.start();
     runCli(ctx, accept(), actor, pty ? 'interactive' : 'shell', pty ? term : undefined, undefined, done);
   });
   s.on('exec', (accept, reject, info) => {
     if (started) return reject?.();
     started = true;
+    hooks.start();
     runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done);
   });
   s.on('sftp', (accept, reject) => {
     if (started) return reject?.();
     started = true;
+    hooks.start();
     const sftp = accept();
     const idle = idleWatch(ctx, actor, () => sftp.end());
     sftp.on('close', () => {
@@ -88,10 +105,9 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, done:
 
 /**
  * Idle timeout (`Ssh IdleTimeout` seconds, 0 = never): `onIdle` runs once no activity was seen
- * for that long. The setting is re-read whenever the timer fires, so a change applies to open
- * sessions too.
+ * for that long. The setting is re-read at least every 10 s, so a change reaches open sessions.
  */
-function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void): { touch(): void; stop(): void } {
+export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void): { touch(): void; stop(): void } {
   const { app, now } = ctx;
   let last = now();
   let timer: NodeJS.Timeout | undefined;
@@ -99,13 +115,14 @@ function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void): { tou
   const arm = () => {
     if (stopped) return;
     const secs = idleSeconds(app);
-    const left = secs > 0 ? last + secs * 1000 - now() : 60_000;
+    const left = secs > 0 ? last + secs * 1000 - now() : 10_000;
     if (secs > 0 && left <= 0) {
       app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
       onIdle();
       return;
     }
-    timer = setTimeout(arm, Math.min(left + 10, 2 ** 31 - 1));
+    // Wake at least every 10 s, so a changed setting reaches open sessions soon.
+    timer = setTimeout(arm, Math.min(left + 10, 10_000));
     timer.unref();
   };
   arm();

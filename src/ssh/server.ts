@@ -10,7 +10,7 @@ import { ALGORITHMS } from './algorithms.js';
 import { LoginLimits, type LoginPolicy } from './limits.js';
 import type { SftpLimits } from './sftp.js';
 import { authenticator } from './auth.js';
-import { wireSession, type SshApp } from './channels.js';
+import { idleWatch, wireSession, type SshApp } from './channels.js';
 
 export type { SshApp } from './channels.js';
 
@@ -134,14 +134,32 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     client.on('ready', () => {
       const role = app.services.accounts.roleOf(user) ?? 'ReadOnly';
       let channels = 0;
+      let running = 0;
       let opened = 0;
+      const base: Actor = { user, role, remote, session: sessionId };
+      // A logged-in connection with nothing running (no channel, or channels that never start a
+      // shell, exec or sftp) is idle too: it is closed after the same timeout.
+      let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end());
+      client.on('close', () => idle?.stop());
       client.on('session', (accept, reject) => {
         if (channels >= maxSessions) return reject();
         channels++;
         opened++;
         const s = accept();
-        const actor: Actor = { user, role, remote, session: opened === 1 ? sessionId : `${sessionId}.${opened}` };
-        wireSession(channelContext, s, actor, () => channels--);
+        const actor: Actor = { ...base, session: opened === 1 ? sessionId : `${sessionId}.${opened}` };
+        let counted = false;
+        wireSession(channelContext, s, actor, {
+          start: () => {
+            counted = true;
+            running++;
+            idle?.stop();
+            idle = undefined;
+          },
+          done: () => {
+            channels--;
+            if (counted && --running === 0 && !closed) idle = idleWatch(channelContext, base, () => client.end());
+          },
+        });
       });
     });
 
