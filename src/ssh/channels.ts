@@ -182,7 +182,7 @@ function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: Sess
       for (const a of ed.feed(decoder.write(chunk))) {
         switch (a.type) {
           case 'echo':
-            if (session.echo && !over) ch.write(a.data);
+            if (session.echo && !over) send(a.data);
             break;
           case 'line':
             session.submitLine(a.line);
