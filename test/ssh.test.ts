@@ -157,6 +157,11 @@ t.test('keyboard-interactive (as jsxapi logs in) and public-key login', async (t
     kbd.connect({ host: '127.0.0.1', port: f.port, username: 'admin', tryKeyboard: true, readyTimeout: 20_000 });
   });
   t.same(prompts, ['Password: ']);
+  const kbdLogins = () => f.app.logLines.filter((l) => /ssh login \(keyboard-interactive\)/.test(l) && /"result":"success"/.test(l)).length;
+  const before = kbdLogins();
+  const viaOpenssh = await openssh(f.port, ['xstat SystemUnit Product'], undefined, PASSWORD, ['-o', 'PreferredAuthentications=keyboard-interactive']);
+  t.same([viaOpenssh.code, viaOpenssh.stdout], [0, '*s SystemUnit: /\n     Product: "xway"\n*s/end\n\nOK\n'], 'OpenSSH keyboard-interactive');
+  t.equal(kbdLogins(), before + 1, 'it really was keyboard-interactive');
   const r = await execOn(kbd, 'xstat SystemUnit Product');
   t.same(r, { out: '*s SystemUnit: /\n     Product: "xway"\n*s/end\n\nOK\n', code: 0 });
   kbd.end();

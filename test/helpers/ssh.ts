@@ -73,7 +73,8 @@ export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_
 
 /** OpenSSH `ssh` with a password through sshpass. */
 export function openssh(port: number, args: string[], input?: string, password = PASSWORD, extra: string[] = []): Promise<Run> {
-  return run('sshpass', ['-p', password, 'ssh', ...OPENSSH_OPTS, ...extra, '-p', String(port), 'admin@127.0.0.1', ...args], input);
+  // `extra` first: for a repeated -o option, OpenSSH keeps the first value.
+  return run('sshpass', ['-p', password, 'ssh', ...extra, ...OPENSSH_OPTS, '-p', String(port), 'admin@127.0.0.1', ...args], input);
 }
 
 /** An ssh2 client, connected and authenticated. */
