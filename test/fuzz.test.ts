@@ -69,6 +69,12 @@ t.test(`${RUNS} generated and mutated lines`, async (t) => {
         skipped++;
         return;
       }
+      // A `{N}` frame header rightly waits for N more bytes (jsxapi framing; the idle timeout
+      // ends a frame that never comes). Frames are driven by the jsxapi and session tests.
+      if (/^\{\d{1,9}\} ?$/.test(line)) {
+        skipped++;
+        return;
+      }
       s.feed(line + '\n');
       // Frames and payload starts swallow the lines after them; end them so each run is separate.
       s.feed('\n.\n');

@@ -161,3 +161,18 @@ t.test('feedback: configuration changes reach a registered session between repli
   await s.closed;
   t.equal(out, 'OK\n*f 1 /Configuration/Http\nOK\n*c xConfiguration Http Redirect Mode: On\nOK\n');
 });
+
+t.test('jsxapi framing: {N} then exactly N bytes holding a command and its body', async (t) => {
+  const app = testApp(t);
+  const body = 'xCommand SystemUnit Configuration Import | resultId="9"\nxConfiguration SystemUnit Name: "framed"\n';
+  const frame = `{${Buffer.byteLength(body)}} \n${body}`;
+  // Split mid-frame, as a network would.
+  let out = '';
+  const s = app.newSession({ user: 'admin', role: 'Admin', remote: 'x', session: 'fr' }, 'shell', { write: (d) => void (out += d) });
+  s.feed(frame.slice(0, 20));
+  s.feed(frame.slice(20) + 'xStatus SystemUnit Name\n');
+  s.endInput();
+  t.equal(await s.closed, 0);
+  t.match(out, /SystemUnitConfigurationImportResult \(status=OK\):\n     Count: 1\n[^]*\*s SystemUnit: \/\n     Name: "framed"\n/);
+  t.equal(app.services.config.get('SystemUnit Name'), 'framed');
+});
