@@ -54,7 +54,8 @@ function identOf(port: number): Promise<void> {
 
 async function startDaemon(dataDir: string): Promise<Daemon> {
   const t0 = performance.now();
-  const flags = (process.env.XWAY_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  // The production flags (firmware/xway.service ExecStart, npm start) unless told otherwise.
+  const flags = (process.env.XWAY_BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
   const proc = spawn(process.execPath, [...flags, MAIN, '--data-dir', dataDir, '--bind', '127.0.0.1', '--ssh-port', '0', '--http-port', '0', '--https-port', '0'], {
     env: { ...process.env, XWAY_ADMIN_PASSWORD: PASSWORD },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,6 +1,7 @@
 // End to end on the daemon's own start(): an uploaded certificate is served only after
 // xCommand SystemUnit Boot, and the restart alarm goes with the restart.
 import t from 'tap';
+import { freePort } from './helpers/pebble.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { start, type Running } from '../src/main.js';
@@ -9,14 +10,6 @@ import { makeCa, makeLeaf, tmpDir } from './helpers/pki.js';
 
 const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: '127.0.0.1:1', session: 'boot' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function served(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

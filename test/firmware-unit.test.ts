@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  DEFAULTS_FILE, FIRMWARE, UNIT_FILE, parseEnvFile, parseUnit, run, unitCommand, unitValue, unitValues,
+  DEFAULTS_FILE, FIRMWARE, REPO, UNIT_FILE, parseEnvFile, parseUnit, run, unitCommand, unitValue, unitValues,
 } from './helpers/firmware.js';
 
 const unitText = fs.readFileSync(UNIT_FILE, 'utf8');
@@ -36,7 +36,7 @@ t.test('the unit runs the daemon with least privilege', async (t) => {
   t.equal(unitValue(unit, S, 'EnvironmentFile'), '-/etc/default/xway', 'settings from /etc/default/xway');
   t.equal(unitValues(unit, 'Install', 'WantedBy')[0], 'multi-user.target');
   const cmd = unitCommand(unit, tmp(t, 'xway-unit-'));
-  t.same(cmd.argv, ['/opt/xway/node/bin/node', '/opt/xway/app/dist/src/main.js'], 'its bundled node runs the compiled daemon');
+  t.same(cmd.argv, ['/opt/xway/node/bin/node', '--max-semi-space-size=2', '/opt/xway/app/dist/src/main.js'], 'its bundled node runs the compiled daemon');
   t.match(cmd.env, { XWAY_DATA_DIR: '/var/lib/xway', XWAY_SSH_PORT: '22', XWAY_HTTP_PORT: '80', XWAY_HTTPS_PORT: '443', XWAY_BIND: '0.0.0.0', NODE_ENV: 'production' },
     'production ports and data directory');
   t.same(cmd.caps, ['net_bind_service']);
@@ -152,4 +152,14 @@ t.test('maintainer scripts are valid POSIX sh and refuse unknown calls', async (
   const r = run('/bin/sh', [path.join(FIRMWARE, 'debian', 'postinst'), 'bogus']);
   t.equal(r.code, 1, 'postinst with an unknown argument fails');
   t.match(r.stderr, /unknown argument 'bogus'/);
+});
+
+t.test('the unit and npm start run node with the same flags (the memory budget the benchmark measures)', async (t) => {
+  const unit = parseUnit(fs.readFileSync(UNIT_FILE, 'utf8'));
+  const exec = unitValue(unit, 'Service', 'ExecStart');
+  const unitFlags = exec.split(/\s+/).filter((w) => w.startsWith('--'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const startFlags = pkg.scripts.start.split('&&').pop()!.trim().split(/\s+/).filter((w) => w.startsWith('--'));
+  t.same(unitFlags, ['--max-semi-space-size=2']);
+  t.same(startFlags, unitFlags);
 });

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     fs.appendFileSync(R.p('/etc/default/xway'),
       `\n# firmware test\nXWAY_BIND=127.0.0.1\nXWAY_SSH_PORT=${ports.ssh}\nXWAY_HTTP_PORT=${ports.http}\nXWAY_HTTPS_PORT=${ports.https}\n`);
     cmd = unitCommand(parseUnit(fs.readFileSync(R.p('/lib/systemd/system/xway.service'), 'utf8')), R.dir);
-    t.same(cmd.argv, ['/opt/xway/node/bin/node', '/opt/xway/app/dist/src/main.js'], 'ExecStart');
+    t.same(cmd.argv, ['/opt/xway/node/bin/node', '--max-semi-space-size=2', '/opt/xway/app/dist/src/main.js'], 'ExecStart');
     t.equal(cmd.env.XWAY_SSH_PORT, String(ports.ssh), '/etc/default/xway overrides the unit defaults');
   });
   if (!cmd) return;
@@ -356,7 +356,7 @@ async function main(): Promise<void> {
       const [sshP, httpP, httpsP] = await freePrivilegedPorts(3);
       fs.appendFileSync(box.p('/etc/default/xway'),
         `\n# firmware test\nXWAY_BIND=127.0.0.1\nXWAY_SSH_PORT=${sshP}\nXWAY_HTTP_PORT=${httpP}\nXWAY_HTTPS_PORT=${httpsP}\n`);
-      const argv = ['/opt/xway/node/bin/node', '/opt/xway/app/dist/src/main.js'];
+      const argv = ['/opt/xway/node/bin/node', '--max-semi-space-size=2', '/opt/xway/app/dist/src/main.js'];
       const uid = fs.statSync(box.p('/var/lib/xway')).uid;
 
       const boot1 = box.boot();

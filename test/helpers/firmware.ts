@@ -159,17 +159,7 @@ export function commandExists(cmd: string): boolean {
   return run('sh', ['-c', `command -v ${cmd}`], { timeoutMs: 5000 }).code === 0;
 }
 
-/** A free loopback TCP port (bound then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './pebble.js';
 
 /** Free loopback ports below 1024 (only a process with CAP_NET_BIND_SERVICE can bind them). */
 export async function freePrivilegedPorts(n: number, from = 600): Promise<number[]> {
