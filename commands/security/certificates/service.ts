@@ -1,6 +1,6 @@
 // How certificate commands reach their services and shape their results. Unavailable when app.ts
 // has not wired a service; results never carry key material.
-import type { CertificateInfo, CertificateService, Services, TlsService, TrustStore } from '../../../src/services/interfaces.js';
+import type { CertificateInfo, CertificateService, CsrInfo, Services, TlsService, TrustStore } from '../../../src/services/interfaces.js';
 import { ParameterError, Unavailable } from '../../../src/errors.js';
 import { str } from '../../../schema/types.js';
 import { param, one, type Args, type CommandContext, type Fields } from '../../define.js';
@@ -51,6 +51,18 @@ export function certFields(i: CertificateInfo): Fields {
 /** PEM as a list of lines (`Pem 1: "-----BEGIN CERTIFICATE-----"` ...), one clean value each. */
 export function pemLines(pem: string): string[] {
   return pem.trim().split('\n');
+}
+
+/** The CSR in progress as result fields (its key never leaves the service). */
+export function csrFields(csr: CsrInfo): Fields {
+  return {
+    CommonName: csr.commonName,
+    AlternativeNames: csr.alternativeNames.join(', '),
+    KeyType: csr.keyType,
+    ReusedKey: csr.reusedKey ? 'True' : 'False',
+    Created: csr.created,
+    Pem: pemLines(csr.pem),
+  };
 }
 
 /** Adds `Warning 1..n` only when there are warnings. */

@@ -1,7 +1,7 @@
 import { literal, str } from '../../../../schema/types.js';
 import { KEY_TYPES, type KeyType } from '../../../../src/services/interfaces.js';
 import { defineCommand, many, one, param } from '../../../define.js';
-import { certsOf, pemLines } from '../service.js';
+import { certsOf, csrFields } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Create'],
@@ -21,13 +21,6 @@ export default defineCommand({
       keyType: (one(args, 'KeyType') as KeyType | undefined) ?? 'RSA-2048',
       reuseKey: one(args, 'ReuseKey') === 'True',
     }, actor);
-    return {
-      CommonName: csr.commonName,
-      AlternativeNames: csr.alternativeNames.join(', '),
-      KeyType: csr.keyType,
-      ReusedKey: csr.reusedKey ? 'True' : 'False',
-      Created: csr.created,
-      Pem: pemLines(csr.pem),
-    };
+    return csrFields(csr);
   },
 });

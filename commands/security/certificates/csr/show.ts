@@ -1,6 +1,6 @@
 import { CommandError } from '../../../../src/errors.js';
 import { defineCommand } from '../../../define.js';
-import { certsOf, pemLines } from '../service.js';
+import { certsOf, csrFields } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Show'],
@@ -10,13 +10,6 @@ export default defineCommand({
   async run(_args, { services }) {
     const csr = certsOf(services).csr();
     if (!csr) throw new CommandError('No CSR is in progress');
-    return {
-      CommonName: csr.commonName,
-      AlternativeNames: csr.alternativeNames.join(', '),
-      KeyType: csr.keyType,
-      ReusedKey: csr.reusedKey ? 'True' : 'False',
-      Created: csr.created,
-      Pem: pemLines(csr.pem),
-    };
+    return csrFields(csr);
   },
 });
