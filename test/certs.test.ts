@@ -8,7 +8,7 @@ import { certificatesStatus } from '../src/services/certs/status.js';
 import { STATUS } from '../schema/status.js';
 import {
   actor, makeCa, makeLeaf, makeLeafWithoutCn, manualClock, MemoryAlarms, testLogger, tmpDir, snapshot,
-  encryptedPkcs8, encryptedLegacy, openssl, type Issued,
+  encryptedPkcs8, encryptedLegacy, openssl, signCsrWithOpenssl, type Issued,
 } from './helpers/pki.js';
 
 async function setup(t: Tap.Test, opts: { dir?: string; trusted?: Issued[] } = {}) {
@@ -148,13 +148,9 @@ t.test('CSR: every key type, verified by openssl; key never shown; upload withou
   const csrFile = path.join(dir, 'certs', 'csr.json');
   t.equal(fs.statSync(csrFile).mode & 0o777, 0o600);
   // Sign the CSR with the test CA: openssl does the signing, as an external CA would.
-  const caDir = tmpDir(t);
-  fs.writeFileSync(path.join(caDir, 'ca.pem'), root.pem);
-  fs.writeFileSync(path.join(caDir, 'ca.key'), root.keyPem);
-  fs.writeFileSync(path.join(caDir, 'req.pem'), csr.pem);
-  const s = openssl(['x509', '-req', '-in', path.join(caDir, 'req.pem'), '-CA', path.join(caDir, 'ca.pem'), '-CAkey', path.join(caDir, 'ca.key'), '-CAcreateserial', '-days', '30', '-copy_extensions', 'copy', '-out', path.join(caDir, 'signed.pem')]);
+  const s = signCsrWithOpenssl(t, root, csr.pem);
   t.equal(s.status, 0, s.out);
-  const signed = fs.readFileSync(path.join(caDir, 'signed.pem'), 'utf8');
+  const signed = s.pem;
   const r = certs.upload(signed, actor);
   t.same(r.warnings, []);
   t.equal(certs.csr(), undefined, 'the CSR is used up');
@@ -245,13 +241,9 @@ t.test('deploy swaps the live listener without a restart; rollback; refused depl
   t.equal(await served(), selfSerial);
   // ACME-style: the CSR key, no key given.
   const csr = await certs.createCsr({ commonName: 'edge.example.com', alternativeNames: [], keyType: 'ECDSA-P256', reuseKey: false }, actor);
-  const caDir = tmpDir(t);
-  fs.writeFileSync(path.join(caDir, 'ca.pem'), root.pem);
-  fs.writeFileSync(path.join(caDir, 'ca.key'), root.keyPem);
-  fs.writeFileSync(path.join(caDir, 'req.pem'), csr.pem);
-  const s = openssl(['x509', '-req', '-in', path.join(caDir, 'req.pem'), '-CA', path.join(caDir, 'ca.pem'), '-CAkey', path.join(caDir, 'ca.key'), '-CAcreateserial', '-days', '30', '-copy_extensions', 'copy', '-out', path.join(caDir, 'signed.pem')]);
+  const s = signCsrWithOpenssl(t, root, csr.pem);
   t.equal(s.status, 0, s.out);
-  const signed = fs.readFileSync(path.join(caDir, 'signed.pem'), 'utf8');
+  const signed = s.pem;
   const before = snapshot(dir);
   const other = await makeLeaf(root);
   await t.rejects(certs.deploy(other.pem, [], undefined, 'Acme', actor), { message: /does not match/ });

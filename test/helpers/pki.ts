@@ -131,3 +131,14 @@ export function openssl(args: string[], input?: string): { status: number; out: 
   const r = spawnSync('openssl', args, { input, encoding: 'utf8', timeout: 20_000 });
   return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
+
+/** Signs a CSR with `ca` the way an external CA would (openssl x509 -req, extensions copied). */
+export function signCsrWithOpenssl(t: { teardown(fn: () => void): void }, ca: Issued, csrPem: string): { status: number; out: string; pem: string } {
+  const dir = tmpDir(t);
+  const f = (name: string) => path.join(dir, name);
+  fs.writeFileSync(f('ca.pem'), ca.pem);
+  fs.writeFileSync(f('ca.key'), ca.keyPem);
+  fs.writeFileSync(f('req.pem'), csrPem);
+  const r = openssl(['x509', '-req', '-in', f('req.pem'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '30', '-copy_extensions', 'copy', '-out', f('signed.pem')]);
+  return { ...r, pem: r.status === 0 ? fs.readFileSync(f('signed.pem'), 'utf8') : '' };
+}
