@@ -176,3 +176,26 @@ t.test('jsxapi framing: {N} then exactly N bytes holding a command and its body'
   t.match(out, /SystemUnitConfigurationImportResult \(status=OK\):\n     Count: 1\n[^]*\*s SystemUnit: \/\n     Name: "framed"\n/);
   t.equal(app.services.config.get('SystemUnit Name'), 'framed');
 });
+
+t.test('a bug caught in a session answers once, is logged with its stack, and the session goes on', async (t) => {
+  const app = testApp(t);
+  const { Bus } = await import('../src/bus/bus.js');
+  const { Registry } = await import('../src/bus/registry.js');
+  const { CONFIG } = await import('../schema/config.js');
+  const { STATUS } = await import('../schema/status.js');
+  const { Logger } = await import('../src/platform/log.js');
+  const { CliSession } = await import('../src/cli/session.js');
+  const lines: string[] = [];
+  // A handler returning a value no renderer can draw: the failure happens outside the bus.
+  const broken = { path: ['Broken'], help: 'returns garbage', role: 'Admin' as const, params: {}, run: async () => ({ X: null as unknown as string }) };
+  const bus = new Bus({ registry: new Registry(CONFIG, STATUS, [broken]), services: app.services, logger: new Logger({ write: (l) => void lines.push(l) }) });
+  let out = '';
+  const s = new CliSession({ bus, actor: { user: 'admin', role: 'Admin', remote: 'x', session: 'bug' }, mode: 'shell', io: { write: (d) => void (out += d) }, banner: '' });
+  s.feed('xCommand Broken\nxStatus SystemUnit Product\n');
+  s.endInput();
+  t.equal(await s.closed, 1);
+  t.match(out, /^\*r CommandResult \(status=Error\):\n     Reason: "Internal error; see the log"\n\*r\/end\n\nERROR\n\*s SystemUnit: \/\n     Product: "xway"\n/);
+  const logged = lines.map((l) => JSON.parse(l)).find((e) => e.event === 'session.internal-error');
+  t.ok(logged, 'logged');
+  t.match(logged.error, /TypeError/, 'with the stack');
+});

@@ -152,6 +152,11 @@ export class Bus {
     return s;
   }
 
+  /** A bug caught by a session: the user sees "Internal error; see the log", the log has the stack. */
+  internalError(actor: Actor, e: unknown): void {
+    this.logger.log({ event: 'session.internal-error', level: 'error', who: actor.user, session: actor.session, error: String((e as Error)?.stack ?? e) });
+  }
+
   /** A change or command the parser refused: audited with the reason. */
   auditRejected(actor: Actor, name: string, reason: string): void {
     this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what: name.replace(/Result$/, ''), result: 'Rejected', reason });

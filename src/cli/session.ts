@@ -77,15 +77,6 @@ export class CliSession implements Subscriber {
     return this.echoOn;
   }
 
-  get mode(): OutputMode {
-    return this.outputMode;
-  }
-
-  /** True while a multiline payload is being collected (the line editor shows no echo change). */
-  get collectingPayload(): boolean {
-    return this.payload !== undefined;
-  }
-
   start(): void {
     if (this.opts.mode === 'exec') return;
     this.write(`${this.opts.banner}\n*r Login successful\n\nOK\n`);
@@ -222,7 +213,7 @@ export class CliSession implements Subscriber {
         // A bug must not kill the session: answer with an error and carry on.
         this.failed = true;
         this.write(this.render({ kind: 'result', name: 'CommandResult', status: 'Error', fields: { Reason: 'Internal error; see the log' } }));
-        this.opts.bus.services.events.emit('InternalError', { Message: String((e as Error)?.message ?? e) });
+        this.opts.bus.internalError(this.opts.actor, e);
       })
       .finally(() => {
         this.busy = false;
