@@ -43,16 +43,6 @@ export function atomicWrite(file: string, data: string | Buffer, opts: WriteOpti
   fsyncDir(dir);
 }
 
-/**
- * Writes several files so that a crash leaves all old or all new: each is staged as a temp file,
- * then they are renamed in order. Callers that need a pair (certificate + key) to match after any
- * crash must also record which generation is current (see the certificate store), because two
- * renames are not one atomic step.
- */
-export function atomicWriteMany(files: readonly { file: string; data: string | Buffer; mode: number }[]): void {
-  for (const f of files) atomicWrite(f.file, f.data, { mode: f.mode });
-}
-
 export function ensureDir(dir: string, mode = 0o700): void {
   fs.mkdirSync(dir, { recursive: true, mode });
 }
