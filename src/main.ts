@@ -122,21 +122,26 @@ async function main(): Promise<void> {
   }
   let running: Running | undefined;
   let stopping = false;
+  // The first start and every `SystemUnit Boot` restart fail the same way: say why, exit
+  // 78 when the data directory is unusable (systemd will not loop), 1 otherwise.
+  const startOrExit = async (): Promise<Running> => {
+    try {
+      return await start(settings, reboot);
+    } catch (e) {
+      const msg = e instanceof DataDirError ? e.message : `Cannot start: ${(e as Error).message}`;
+      boot.log({ event: 'daemon.start-failed', level: 'error', error: msg });
+      process.stderr.write(msg + '\n');
+      process.exit(e instanceof DataDirError ? EXIT_DATA_DIR : 1);
+    }
+  };
   const reboot = async () => {
     if (!running || stopping) return;
     const old = running;
     running = undefined;
     await old.close();
-    running = await start(settings, reboot);
+    running = await startOrExit();
   };
-  try {
-    running = await start(settings, reboot);
-  } catch (e) {
-    const msg = e instanceof DataDirError ? e.message : `Cannot start: ${(e as Error).message}`;
-    boot.log({ event: 'daemon.start-failed', level: 'error', error: msg });
-    process.stderr.write(msg + '\n');
-    process.exit(e instanceof DataDirError ? EXIT_DATA_DIR : 1);
-  }
+  running = await startOrExit();
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;

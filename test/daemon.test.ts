@@ -125,3 +125,16 @@ t.test('a damaged database stops the start with the reason', async (t) => {
   t.equal(bad.code, 2);
   t.match(bad.stderr, /Invalid SSH port x/);
 });
+
+t.test('a restart (SystemUnit Boot) that cannot start says why and exits 78, like a first start', async (t) => {
+  const dir = tmpDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const d = daemon(dir, { XWAY_ADMIN_PASSWORD: PW });
+  t.teardown(() => void d.proc.kill('SIGKILL'));
+  const up = await d.waitFor('daemon.listening');
+  fs.writeFileSync(path.join(dir, 'ssh', 'ssh_host_ed25519_key'), 'not a key');
+  const r = await openssh(Number(up.ssh), ['xCommand SystemUnit Boot'], undefined, PW);
+  t.match(r.stdout, /SystemUnitBootResult \(status=OK\)/);
+  t.equal(await d.exited, 78);
+  t.match(d.log(), /ssh_host_ed25519_key is unreadable.*refusing to start/);
+});
