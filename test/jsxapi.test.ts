@@ -3,9 +3,9 @@
 // tags requests with resultId, frames multiline requests, and registers for feedback.
 import t from 'tap';
 import { createRequire } from 'node:module';
-import ssh2 from 'ssh2';
 import { startSsh, PASSWORD } from './helpers/ssh.js';
 import { ADMIN } from './helpers/app.js';
+import { generateSshKeyPair } from '../src/ssh/hostkeys.js';
 
 const require = createRequire(import.meta.url);
 const jsxapi = require('jsxapi');
@@ -48,7 +48,7 @@ t.test('jsxapi over SSH: status, configuration, commands, errors, multiline, fee
   t.equal(await xapi.config.get('Ssh IdleTimeout'), '900');
 
   // Commands with parameters; jsxapi sorts and quotes them.
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateSshKeyPair('ed25519');
   const added = await xapi.command('Ssh AuthorizedKey Add', { Key: `${pair.public} jsxapi@test` });
   t.equal(added.status, 'OK');
   t.match(added.Fingerprint, /^SHA256:/);

@@ -60,8 +60,8 @@ t.test('command parameters: missing, unknown, repeated, positional', async (t) =
 
 t.test('authorized keys round trip', async (t) => {
   const app = testApp(t);
-  const { default: ssh2 } = await import('ssh2');
-  const kp = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'me@laptop' });
+  const { generateSshKeyPair } = await import('../src/ssh/hostkeys.js');
+  const kp = generateSshKeyPair('ed25519', 'me@laptop');
   let r = await app.run(`xCommand Ssh AuthorizedKey Add Key: "${kp.public.trim()}"\n`, 'exec');
   t.match(r.out, /^\*r SshAuthorizedKeyAddResult \(status=OK\):\n     Fingerprint: "SHA256:[A-Za-z0-9+/]{43}"\n     Type: "ssh-ed25519"\n     Comment: "me@laptop"\n/);
   const fp = /Fingerprint: "([^"]+)"/.exec(r.out)![1]!;

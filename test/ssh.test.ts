@@ -8,6 +8,7 @@ import ssh2 from 'ssh2';
 import pty from 'node-pty';
 import { startSsh, openssh, run, connect, execOn, until, PASSWORD, OPENSSH_OPTS } from './helpers/ssh.js';
 import { ADMIN, tmpDir } from './helpers/app.js';
+import { generateSshKeyPair } from '../src/ssh/hostkeys.js';
 
 const noUptime = (s: string) => s.replace(/Uptime: \d+/g, 'Uptime: N');
 
@@ -167,7 +168,7 @@ t.test('keyboard-interactive (as jsxapi logs in) and public-key login', async (t
   kbd.end();
 
   // Public key: an ed25519 key authorized through the account service.
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateSshKeyPair('ed25519');
   f.app.services.accounts.addKey('admin', pair.public + ' test@key', ADMIN);
   const k = await connect(f.port, { password: undefined, privateKey: pair.private });
   const r2 = await execOn(k, 'xstat SystemUnit Product');
@@ -178,7 +179,7 @@ t.test('keyboard-interactive (as jsxapi logs in) and public-key login', async (t
   const dir = tmpDir('xway-key-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'id'), pair.private, { mode: 0o600 });
-  const other = ssh2.utils.generateKeyPairSync('ed25519');
+  const other = generateSshKeyPair('ed25519');
   fs.writeFileSync(path.join(dir, 'other'), other.private, { mode: 0o600 });
   const base = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-p', String(f.port)];
   const good = await run('ssh', [...base, '-i', path.join(dir, 'id'), 'admin@127.0.0.1', 'xstat SystemUnit Product']);
