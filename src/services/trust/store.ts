@@ -6,7 +6,7 @@
 import path from 'node:path';
 import tls from 'node:tls';
 import { CERTIFICATE_LIMITS, type Actor, type CaAddResult, type CertificateInfo, type TrustStore, type TrustedCa } from '../interfaces.js';
-import { ParameterError } from '../../errors.js';
+import { Internal, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { atomicWrite, ensureDir, readIfExists } from '../../platform/files.js';
@@ -30,9 +30,35 @@ function entry(d: Decoded): TrustedCa {
   return { ...d.info, pem: d.pem };
 }
 
+/**
+ * A comment line per entry keeps the bundle readable; openssl and our parser skip it. Subjects are
+ * free text from strangers (U+FFFD, NUL, C1 controls, bidi overrides, 64 KiB names): only printable
+ * ASCII reaches the file, everything else as \u{...}, and the line is bounded.
+ */
+export function commentFor(c: CertificateInfo): string {
+  const safe = [...c.subject].map((ch) => (/^[\x20-\x7e]$/.test(ch) ? ch : `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`)).join('');
+  return `# ${safe.length > 200 ? safe.slice(0, 200) + '...' : safe}`;
+}
+
 function serialize(list: readonly TrustedCa[]): string {
-  // A comment line per entry keeps the bundle readable; openssl and our parser skip it.
-  return list.map((c) => `# ${c.subject.replace(/[\r\n]/g, ' ')}\n${c.pem}`).join('');
+  return list.map((c) => `${commentFor(c)}\n${c.pem}`).join('');
+}
+
+/**
+ * Whatever is accepted must load again: the text about to be stored is parsed back the way a start
+ * reads it, and must give exactly the same certificates in the same order. Throws Internal otherwise
+ * (the store is left as it was).
+ */
+function proveRoundTrip(text: string, list: readonly TrustedCa[]): void {
+  let back: string[];
+  try {
+    back = text.trim() === '' ? [] : parsePem(text).map((b) => decodeCertificate(b, 'Stored CA').info.fingerprint);
+  } catch (e) {
+    throw new Internal(`The trust store could not be written so that it reads back (${(e as Error).message}); nothing was changed`);
+  }
+  if (back.length !== list.length || back.some((fp, i) => fp !== list[i]!.fingerprint)) {
+    throw new Internal('The trust store could not be written so that it reads back; nothing was changed');
+  }
 }
 
 export class FileTrustStore implements TrustStore {
@@ -150,9 +176,12 @@ export class FileTrustStore implements TrustStore {
   }
 
   private decodeStored(text: string): TrustedCa[] {
-    if (text.trim() === '') return [];
+    // Comment lines are ours and carry no data; dropping them first also loads bundles written before
+    // subjects were escaped (a raw U+FFFD there once stopped every start).
+    const pem = text.split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n');
+    if (pem.trim() === '') return [];
     const out: TrustedCa[] = [];
-    for (const b of parsePem(text)) {
+    for (const b of parsePem(pem)) {
       try {
         out.push(entry(decodeCertificate(b, 'Stored CA')));
       } catch {
@@ -164,7 +193,9 @@ export class FileTrustStore implements TrustStore {
 
   /** Durable first, then visible: a failed write leaves memory and disk as before. */
   private commit(list: TrustedCa[]): void {
-    atomicWrite(this.file, serialize(list), { mode: 0o644 });
+    const text = serialize(list);
+    proveRoundTrip(text, list);
+    atomicWrite(this.file, text, { mode: 0o644 });
     this.install(list);
     for (const l of this.listeners) {
       try {
