@@ -44,6 +44,21 @@ export class Internal extends XapiError {
   constructor(message = 'Internal error; see the log') { super('Internal', message); }
 }
 
+/** The data disk refused a write (full, or not writable). Writes are atomic, so nothing was changed. */
+export class DiskUnavailable extends Unavailable {}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+const DISK_READ_ONLY = new Set(['EACCES', 'EPERM', 'EROFS', 'SQLITE_READONLY', 'SQLITE_CANTOPEN']);
+
+/** A Node (errno) or SQLite error that means the data disk refused a write, in one sentence; else undefined. */
+export function diskFailure(err: unknown): DiskUnavailable | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (DISK_FULL.has(code)) return new DiskUnavailable('The data disk is full: nothing was changed');
+  if (DISK_READ_ONLY.has(code)) return new DiskUnavailable('The data disk is not writable: nothing was changed');
+  return undefined;
+}
+
 export function asXapiError(err: unknown): XapiError {
-  return err instanceof XapiError ? err : new Internal();
+  return err instanceof XapiError ? err : diskFailure(err) ?? new Internal();
 }

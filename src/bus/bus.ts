@@ -114,7 +114,7 @@ export class Bus {
       this.services.config.set([{ key: req.key, value: req.value }], actor);
     } catch (e) {
       const x = asXapiError(e);
-      if (x.code === 'Internal') this.logger.log({ event: 'config.error', level: 'error', key: req.key, error: String((e as Error)?.stack ?? e) });
+      if (!(e instanceof XapiError)) this.logger.log({ event: 'config.error', level: 'error', key: req.key, error: String((e as Error)?.stack ?? e) });
       this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result: x.code });
       return errorReply('ConfigurationResult', x);
     }
@@ -134,7 +134,7 @@ export class Bus {
       fields = await def.run(args, { services: this.services, actor, payload });
     } catch (e) {
       const x = asXapiError(e);
-      if (x.code === 'Internal') this.logger.log({ event: 'command.error', level: 'error', command: def.path.join(' '), error: String((e as Error)?.stack ?? e) });
+      if (!(e instanceof XapiError)) this.logger.log({ event: 'command.error', level: 'error', command: def.path.join(' '), error: String((e as Error)?.stack ?? e) });
       this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result: x.code, reason: x.message });
       return errorReply(name, x);
     }

@@ -4,7 +4,7 @@
 import type { Value } from '../../schema/types.js';
 import type { ConfigNode } from '../../schema/config.js';
 import type { Actor, ConfigChange, ConfigService } from '../services/interfaces.js';
-import { Internal, ParameterError } from '../errors.js';
+import { diskFailure, Internal, ParameterError } from '../errors.js';
 import type { Logger } from '../platform/log.js';
 import type { Db } from './database.js';
 
@@ -76,7 +76,7 @@ export class SqliteConfigStore implements ConfigService {
       })();
     } catch (e) {
       this.logger.log({ event: 'config.write-failed', level: 'error', error: (e as Error).message });
-      throw new Internal('The configuration could not be written; nothing was changed');
+      throw diskFailure(e) ?? new Internal('The configuration could not be written; nothing was changed');
     }
     for (const c of resolved) this.cache.set(c.key, c.value);
     this.announce(resolved, actor);

@@ -8,7 +8,7 @@ import type {
   Actor, AlarmService, CertificateInfo, CertificateService, ConfigService, EventSink, RevocationReason, StateStore,
   StatusService, StatusTree, TrustStore, UploadArea,
 } from '../interfaces.js';
-import { CommandError, ParameterError } from '../../errors.js';
+import { CommandError, ParameterError, diskFailure } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { AcmeFiles, ARCHIVE_PREFIX } from './files.js';
@@ -279,7 +279,7 @@ export class AcmeClientService implements AcmeService {
       } catch (e) {
         failure = e instanceof OrderFailure ? e.failure
           : e instanceof CommandError || e instanceof ParameterError ? { kind: 'local', reason: e.message, retryable: false }
-            : { kind: 'local', reason: 'Internal error while signing; see the log', retryable: false };
+            : { kind: 'local', reason: diskFailure(e)?.message ?? 'Internal error while signing; see the log', retryable: false };
         if (!(e instanceof OrderFailure)) this.deps.logger.log({ event: 'acme.sign-error', level: 'error', error: String(e) });
         const more = failure.retryable && attempt + 1 < this.limits.orderAttempts && !run.abort.signal.aborted;
         if (!more) break;
@@ -389,7 +389,7 @@ export class AcmeClientService implements AcmeService {
       this.job.checkAlarms();
       return { certificate: installed.info, servedSerial: served ?? installed.info.serial, previous };
     } catch (e) {
-      const reason = e instanceof Error && 'code' in e ? e.message : 'Internal error while deploying; see the log';
+      const reason = e instanceof Error && 'code' in e ? (diskFailure(e)?.message ?? e.message) : 'Internal error while deploying; see the log';
       if (!(e instanceof CommandError || e instanceof ParameterError)) this.deps.logger.log({ event: 'acme.deploy-error', level: 'error', error: String(e) });
       rec.latest = 'deploy';
       rec.lastDeploy = { status: 'Failed', time: this.nowIso(), reason };
