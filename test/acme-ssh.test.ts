@@ -11,6 +11,7 @@ import { findRoot } from '../src/platform/version.js';
 import { openssh, run } from './helpers/ssh.js';
 import { startPebble, freePort, type Pebble, type PebbleOptions } from './helpers/pebble.js';
 import { startFront, type Front } from './helpers/front.js';
+import { EventLog } from './helpers/events.js';
 
 const MAIN = path.join(findRoot(), 'dist/src/main.js');
 const PW = 'acme ssh test password';
@@ -52,16 +53,7 @@ async function box(t: Tap.Test, pebbleOpts: Partial<PebbleOptions> = {}, hold = 
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc = p;
-    let log = '';
-    p.stdout!.on('data', (d) => (log += d));
-    p.stderr!.on('data', (d) => (log += d));
-    for (let i = 0; i < 600; i++) {
-      const up = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'daemon.listening');
-      if (up) return up;
-      if (p.exitCode !== null) throw new Error(`daemon exited:\n${log}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`daemon not listening:\n${log}`);
+    return new EventLog(p).waitFor('daemon.listening');
   };
   const up = await launch();
   const b: Box = {

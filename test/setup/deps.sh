@@ -25,5 +25,19 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "test/setup/deps.sh: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Another program may hold the package lock (unattended upgrades, a parallel install): wait for it
+# (dpkg's lock via DPkg::Lock::Timeout; the lists lock of `update` by retrying), up to 15 minutes.
+apt_wait() {
+  local try
+  for try in $(seq 1 90); do
+    if apt-get -o DPkg::Lock::Timeout=600 "$@"; then return 0; fi
+    if ! fuser /var/lib/apt/lists/lock /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock >/dev/null 2>&1; then
+      [ "$try" -ge 3 ] && return 1
+    fi
+    echo "test/setup/deps.sh: the package lock is held; waiting" >&2
+    sleep 10
+  done
+  return 1
+}
+apt_wait update -qq
+apt_wait install -y -qq --no-install-recommends "${need[@]}" >/dev/null
