@@ -4,15 +4,15 @@
 import t from 'tap';
 import net from 'node:net';
 import { systemClock, type Clock } from '../src/platform/clock.js';
-import { Rfc2136Publisher, challengeName, type Rfc2136Options, type TxtValue } from '../src/services/acme/dns/publisher.js';
-import { TsigKey, signMessage, verifyReply } from '../src/services/acme/dns/tsig.js';
+import {
+  DnsBadKey, DnsBadReply, DnsBadSig, DnsBadTime, DnsNotVisible, DnsNotZone, DnsRefused, DnsUnreachable,
+  Rfc2136Publisher, TsigKey, challengeName, type Rfc2136Options, type TxtValue,
+} from '../src/services/acme/dns/index.js';
+import { signMessage, verifyReply } from '../src/services/acme/dns/tsig.js';
 import { exchangeTcp, exchangeUdp, type DnsServer } from '../src/services/acme/dns/exchange.js';
 import { findZone, txtValues } from '../src/services/acme/dns/lookup.js';
 import { updateError } from '../src/services/acme/dns/update.js';
 import { CLASS, OPCODE, TYPE, decodeMessage, encodeMessage, txtRdata } from '../src/services/acme/dns/wire.js';
-import {
-  DnsBadKey, DnsBadReply, DnsBadSig, DnsBadTime, DnsNotVisible, DnsNotZone, DnsRefused, DnsUnreachable,
-} from '../src/services/acme/dns/errors.js';
 import { startBind, type BindKey } from './helpers/bind.js';
 import { freePort } from './helpers/pebble.js';
 
@@ -74,6 +74,21 @@ t.test('nsupdate as the oracle, both ways', async (t) => {
   t.same(await bind.txt(name), ['from-us-2'], 'we delete exactly the value nsupdate added');
   await p.remove([{ name, value: 'from-us-2' }]);
   t.same(await bind.txt(name), []);
+});
+
+t.test('waitVisible keeps asking until a late record shows', async (t) => {
+  const v = { name: fresh('late'), value: 'late-value' };
+  // The poll's pause (37 ms, unlike any exchange timeout) tells us a round found the record missing.
+  let missed!: () => void;
+  const roundMissed = new Promise<void>((r) => { missed = r; });
+  const clock: Clock = { ...systemClock, setTimeout: (fn, ms) => { if (ms === 37) missed(); return systemClock.setTimeout(fn, ms); } };
+  const waiting = publisher({ clock, pollIntervalMs: 37 }).waitVisible([v], 20_000);
+  await roundMissed;
+  await bind.nsupdate([`update add ${v.name}. 60 TXT "${v.value}"`]);
+  const seen = await waiting;
+  t.ok(seen.elapsedMs > 0 && seen.elapsedMs < 20_000, `seen after ${Math.round(seen.elapsedMs)} ms`);
+  await publisher().remove([v]);
+  t.same(await bind.txt(v.name), []);
 });
 
 t.test('hmac-sha512, and many values at one name read back over TCP after a truncated UDP answer', async (t) => {
@@ -157,6 +172,11 @@ t.test('a server that is down is unreachable, at once', async (t) => {
   });
   await t.rejects(findZone({ host: '127.0.0.1', port }, 'example.test', O), { constructor: DnsUnreachable, message: /connection refused$/ });
   t.ok(performance.now() - start < 4000, 'no waiting for a timeout');
+  await t.rejects(publisher({ server: { host: 'no-such-host.invalid', port } }).add([{ name: fresh('nohost'), value: 'x' }]), {
+    // The system resolver says so (ENOTFOUND, or EAI_AGAIN where it cannot reach its upstream).
+    constructor: DnsUnreachable, message: /^DNS server no-such-host\.invalid:\d+ is unreachable: (no such host|its name does not resolve)$/,
+  });
+  await t.rejects(findZone({ host: 'no-such-host.invalid', port }, 'example.test', O), { constructor: DnsUnreachable, message: /(no such host|its name does not resolve)$/ });
 
   // A server that accepts and never answers: the exchange timeout bounds it.
   const silent = net.createServer(() => {});

@@ -75,7 +75,10 @@ export function exchangeUdp(server: DnsServer, request: Buffer, o: ExchangeOptio
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
     const id = request.readUInt16BE(0);
     // A connected socket hears only this server, and hears its ICMP "port unreachable" as ECONNREFUSED.
-    socket.connect(server.port, server.host, () => socket.send(request));
+    socket.connect(server.port, server.host, ((err?: NodeJS.ErrnoException) => {
+      if (err) reject(networkError(server, err));
+      else socket.send(request);
+    }) as () => void);
     socket.on('message', (msg) => {
       // Replies to someone else (or forged ones with a wrong ID) are ignored, not fatal.
       if (msg.length >= 2 && msg.readUInt16BE(0) === id) resolve(msg);

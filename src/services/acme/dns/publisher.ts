@@ -44,7 +44,9 @@ export interface TxtPublisher {
    * Adds every value in one update per zone (one zone in practice), next to whatever values the
    * names already have: a wildcard and its base name share one name and both stay. Resolves with
    * the zones written. Throws DnsNotZone, DnsBadSig, DnsBadKey, DnsRefused, DnsBadTime,
-   * DnsUnreachable, DnsBadReply, DnsServerError.
+   * DnsUnreachable, DnsBadReply, DnsServerError, or ParameterError for a name that is not a
+   * host name. When values span zones and a later zone fails, earlier ones stay written: after
+   * any failure, call remove() with the same values (it deletes only what exists).
    */
   add(values: readonly TxtValue[]): Promise<string[]>;
   /** Deletes exactly these values (others at the same names stay); absent ones are no error. Throws as add. */
@@ -199,11 +201,11 @@ export class Rfc2136Publisher implements TxtPublisher {
       await this.remove([probe]).catch(() => {});
       throw e;
     }
-    await this.remove([probe]);
     const t2 = clock.monotonic();
+    await this.remove([probe]);
     return {
       name: normalizeName(probe.name), zone: zone!, server: describeServer(this.opts.server),
-      addMs: t1 - t0, visibleMs: visible.elapsedMs, removeMs: t2 - t1 - visible.elapsedMs, servers: visible.servers,
+      addMs: t1 - t0, visibleMs: t2 - t1, removeMs: clock.monotonic() - t2, servers: visible.servers,
     };
   }
 }
