@@ -18,6 +18,10 @@ have dpkg-deb || need+=(dpkg)
 have systemd-analyze || need+=(systemd)
 have systemd-nspawn || need+=(systemd-container)
 have dpkg-shlibdeps || need+=(dpkg-dev)
+# dns-01: BIND as the RFC 2136 server (named, tsig-keygen), named-checkconf, and dig/nsupdate as oracles.
+[ -x /usr/sbin/named ] && [ -x /usr/sbin/tsig-keygen ] || need+=(bind9)
+have named-checkconf || need+=(bind9-utils)
+have dig && have nsupdate || need+=(bind9-dnsutils)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test/setup/deps.sh: missing Debian packages: ${need[*]} (run as root, or apt-get install them)" >&2
