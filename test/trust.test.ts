@@ -89,6 +89,12 @@ t.test('at most 1000: the 1001st is refused and nothing is added', async (t) => 
   const { store } = open(dir, () => []);
   t.throws(() => store.add(cas.map((c) => c.pem).join(''), actor), { message: /at most 1000 CA certificates: it has 0 and the input adds 1001/ });
   t.equal(store.count(), 0);
+  // Counted before decoding (issue 13.12): a leaf at the end is not even looked at, and repeats of
+  // the same certificates (an 8 MiB paste) count once.
+  const leaf = await makeLeaf(cas[0]!);
+  const paste = cas.map((c) => c.pem).join('');
+  t.throws(() => store.add(paste + paste + leaf.pem, actor), { message: /it has 0 and the input adds 1002$/ });
+  t.throws(() => store.add(cas.slice(0, 500).map((c) => c.pem).join('').repeat(2) + leaf.pem, actor), { message: /is not a CA certificate/ }, 'under the limit, every block is still checked');
   const r = store.add(cas.slice(0, 1000).map((c) => c.pem).join(''), actor);
   t.equal(r.added.length, 1000);
   const before = snapshot(dir);

@@ -3,6 +3,7 @@
 // tool reads (`openssl verify -CAfile`, Node's `ca` option, curl), one rename makes a change
 // atomic (a crash leaves the old list or the new one, never a torn append), and 1000 entries
 // (~2 MB) are rewritten in milliseconds. The decoded list lives in memory for cheap reads.
+import crypto from 'node:crypto';
 import path from 'node:path';
 import tls from 'node:tls';
 import { CERTIFICATE_LIMITS, type Actor, type CaAddResult, type CertificateInfo, type TrustStore, type TrustedCa } from '../interfaces.js';
@@ -10,7 +11,7 @@ import { Internal, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { atomicWrite, ensureDir, readIfExists } from '../../platform/files.js';
-import { isKeyBlock, parsePem } from '../certs/pem.js';
+import { isKeyBlock, parsePem, type PemBlock } from '../certs/pem.js';
 import { decodeCertificate, normalizeFingerprint, type Decoded } from '../certs/x509.js';
 
 export const MAX_TRUSTED_CAS = CERTIFICATE_LIMITS.maxTrustedCas;
@@ -100,6 +101,7 @@ export class FileTrustStore implements TrustStore {
       throw new ParameterError(`The CA certificate input is too large: at most ${MAX_CA_INPUT_BYTES} bytes`);
     }
     const blocks = parsePem(pemText, 'CA certificate');
+    this.checkRoom(blocks);
     const now = this.deps.clock.now();
     const fresh: TrustedCa[] = [];
     const duplicates: CertificateInfo[] = [];
@@ -139,6 +141,28 @@ export class FileTrustStore implements TrustStore {
       added: fresh.map((c) => c.fingerprint),
     });
     return { added: fresh, duplicates, warnings };
+  }
+
+  /**
+   * Refuses an input that would pass the limit before any certificate is decoded: decoding is the
+   * costly part (an 8 MiB paste took seconds of the event loop only to be refused at the end).
+   * Fingerprints of the raw DER tell duplicates apart without decoding.
+   */
+  private checkRoom(blocks: readonly PemBlock[]): void {
+    if (blocks.length <= MAX_TRUSTED_CAS - this.entries.length) return;
+    const fresh = new Set<string>();
+    blocks.forEach((b, i) => {
+      if (isKeyBlock(b)) {
+        throw new ParameterError(`Block ${i + 1} (line ${b.line}) is a private key: CA Add takes CA certificates only (nothing was stored)`);
+      }
+      const fp = crypto.createHash('sha256').update(b.der).digest('hex').toUpperCase().match(/../g)!.join(':');
+      if (!this.byFingerprint.has(fp)) fresh.add(fp);
+    });
+    if (this.entries.length + fresh.size > MAX_TRUSTED_CAS) {
+      throw new ParameterError(
+        `The trust store holds at most ${MAX_TRUSTED_CAS} CA certificates: it has ${this.entries.length} and the input adds ${fresh.size}`,
+      );
+    }
   }
 
   delete(fingerprints: readonly string[], actor: Actor): readonly CertificateInfo[] {
