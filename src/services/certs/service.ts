@@ -295,6 +295,7 @@ export class FileCertificateService implements CertificateService {
       server: this.activeCert.installed.info,
       pending: pending?.info,
       domains: [...this.domainMap].map(([name, d]) => ({ name, info: d.loaded?.installed.info })),
+      trusted: this.deps.trust.list(),
     }, this.deps.clock.now());
     const ids = new Set(wanted.map((w) => w.id));
     for (const a of this.deps.alarms.list()) {

@@ -44,6 +44,7 @@ export function buildCertificateServices(deps: CertificateWiringDeps): Certifica
     dir: paths.certs, clock, logger, alarms, trust, changed,
     systemName: () => String(config.get('SystemUnit Name') ?? '') || os.hostname(),
   });
+  trust.onChange(() => certificates.refreshAlarms());
   const material = certificates.listenerMaterial();
   const web = new WebListeners({
     server: material.server,

@@ -23,7 +23,7 @@ export interface TrustStoreDeps {
   readonly dir: string;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The default list; Node's bundled root certificates unless a test says otherwise. */
+  /** The default list; Node's bundled root certificates unless a test says otherwise (expired ones are left out). */
   readonly defaults?: () => readonly string[];
 }
 
@@ -188,11 +188,14 @@ export class FileTrustStore implements TrustStore {
 
   private defaultList(): TrustedCa[] {
     const pems = (this.deps.defaults ?? (() => tls.rootCertificates))();
+    const now = this.deps.clock.now().getTime();
     const out: TrustedCa[] = [];
     const seen = new Set<string>();
     for (const pem of pems) {
       const [block] = parsePem(pem);
       const e = entry(decodeCertificate(block!, 'Default CA'));
+      // Node's list can hold a root that has expired since Node was built; CA Add would refuse it.
+      if (Date.parse(e.notAfter) < now) continue;
       if (!seen.has(e.fingerprint)) out.push(e);
       seen.add(e.fingerprint);
     }
