@@ -14,6 +14,7 @@ import { OrderFailure } from '../src/services/acme/reasons.js';
 import { fetchDirectory, fetchRenewalInfo, renewalInfoUrl, type CaFetchOptions } from '../src/services/acme/ari-client.js';
 import { ariCertId, renewNow, ARI_RETRY_MIN_S, ARI_RETRY_MAX_S } from '../src/services/acme/ari.js';
 import { orderProfile, profilesOf } from '../src/services/acme/profiles.js';
+import { plan, renewalTime, deployDeadline, DAY_MS } from '../src/services/acme/scheduler.js';
 
 t.test('Pebble behind the ARI front', { timeout: 120_000 }, async (t) => {
   const host = await startChallengeHost();
@@ -102,10 +103,10 @@ t.test('Pebble behind the ARI front', { timeout: 120_000 }, async (t) => {
   t.equal(responder.active, false);
 });
 
-t.test('a front offering no profiles, refusing with malformed as Pebble-era CAs do', { timeout: 60_000 }, async (t) => {
+t.test('a front offering no profiles, refusing with malformed; a 300-second certificate planned from its real lifetime', { timeout: 60_000 }, async (t) => {
   const host = await startChallengeHost();
   t.teardown(() => host.close());
-  const pebble = await startPebble({ httpPort: host.port }, (fn) => t.teardown(fn));
+  const pebble = await startPebble({ httpPort: host.port, validitySeconds: 300 }, (fn) => t.teardown(fn));
   const front = await startAriFront(pebble, { profiles: {}, unknownProfileError: 'malformed', noRenewalInfo: true }, (fn) => t.teardown(fn));
   const http: CaFetchOptions = { caPems: [pebble.httpsCaPem], timeoutMs: 10_000, now: Date.now };
   const dir = await fetchDirectory(front.directoryUrl, http);
@@ -125,4 +126,20 @@ t.test('a front offering no profiles, refusing with malformed as Pebble-era CAs 
   }).catch((e: unknown) => e);
   t.same((err as OrderFailure).failure, { kind: 'refused', retryable: false, reason: 'The CA refused the request (malformed): profile "classic" is not offered; offered: none' });
   t.same(front.orders, [{ identifiers: ['p.example.com'], profile: 'classic', refused: 'malformed' }]);
+
+  // Without a profile the order goes through; Pebble's 300-second certificate is planned from
+  // its own notBefore/notAfter: signed again after 200 s, before the deploy deadline and expiry.
+  const pem = await issuer.order(provider, { keyPem: key, url: acct.accountUrl }, {
+    csrPem: await makeCsr(await generateKey('ECDSA-P256'), ['p.example.com']), names: ['p.example.com'],
+    signal: new AbortController().signal, progress: () => {}, challenges: { open: (tk) => responder.open('y', tk), close: () => responder.close('y') },
+  });
+  const x = new crypto.X509Certificate(pem);
+  const life = { notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo) };
+  t.ok(life.notAfter - life.notBefore <= 300_000 && life.notAfter - life.notBefore >= 299_000, `lifetime ${(life.notAfter - life.notBefore) / 1000} s`);
+  const p = plan({
+    now: life.notBefore, automated: true, signing: false, schedule: { days: 'Mon', time: '03:00' }, periodMs: DAY_MS, seed: 'x'.repeat(64),
+    deployed: { ...life, acme: true },
+  });
+  t.ok(p.nextSign! >= renewalTime(life) && p.nextSign! < deployDeadline(life), `renews ${(p.nextSign! - life.notBefore) / 1000} s into it`);
+  t.same(front.orders[1], { identifiers: ['p.example.com'] });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import forge from 'node-forge';
 import {
   ariCertId, parseRenewalInfo, boundedRetryAfter, chooseRenewalMoment, renewNow, ARI_RETRY_MIN_S, ARI_RETRY_MAX_S,
+  nextAriState, ariPollDue, ariWindowFor, readAriState, type AriState,
 } from '../src/services/acme/ari.js';
 import { profilesOf, orderProfile } from '../src/services/acme/profiles.js';
 import {
@@ -131,6 +132,31 @@ t.test('the moment drawn stays inside the window; renew now when it ended or the
   t.ok(renewNow(w, cert, w.end), 'the window ended');
   t.ok(renewNow(undefined, cert, cert.notAfter), 'expired, no ARI');
   t.notOk(renewNow(undefined, cert, cert.notAfter - 1));
+});
+
+t.test('ARI state per certificate: kept across failures and restarts, reset by a new certificate', async (t) => {
+  const now = Date.UTC(2027, 0, 1);
+  const w = { start: now + 10 * DAY_MS, end: now + 11 * DAY_MS };
+  const s1 = nextAriState(undefined, 'A.AQ', { ok: true, info: { window: w, explanationUrl: 'https://x.example/' }, retryAfterS: 21600, checkedAt: now });
+  t.same(s1, { certId: 'A.AQ', lastCheck: now, nextCheck: now + 21600_000, window: w, explanationUrl: 'https://x.example/' });
+  t.notOk(ariPollDue(s1, 'A.AQ', now + 21600_000 - 1));
+  t.ok(ariPollDue(s1, 'A.AQ', now + 21600_000), 'at Retry-After');
+  t.ok(ariPollDue(s1, 'B.AQ', now), 'another certificate deployed: ask at once');
+  t.ok(ariPollDue(undefined, 'A.AQ', now));
+  t.ok(ariPollDue(s1, 'A.AQ', now - 1000), 'the clock went back');
+  const s2 = nextAriState(s1, 'A.AQ', { ok: false, reason: 'CA unreachable: ca.example:443 (ECONNREFUSED)', retryAfterS: 3600, checkedAt: now + 21600_000 });
+  t.same(s2, { certId: 'A.AQ', lastCheck: now + 21600_000, nextCheck: now + 25200_000, window: w, explanationUrl: 'https://x.example/', error: 'CA unreachable: ca.example:443 (ECONNREFUSED)' }, 'a failed poll keeps the window');
+  const s3 = nextAriState(s2, 'B.AQ', { ok: false, reason: 'HTTP 404', status: 404, retryAfterS: 3600, checkedAt: now });
+  t.same(s3, { certId: 'B.AQ', lastCheck: now, nextCheck: now + 3600_000, error: 'HTTP 404' }, 'but never for another certificate');
+  t.same(ariWindowFor(s2, 'A.AQ'), w);
+  t.equal(ariWindowFor(s2, 'B.AQ'), undefined, 'a window only plans the certificate it was given for');
+
+  t.same(readAriState(JSON.parse(JSON.stringify(s2))), s2, 'stored as JSON and read back');
+  t.equal(readAriState(null), undefined);
+  t.equal(readAriState({ certId: 'A.AQ', lastCheck: 'x', nextCheck: 1 }), undefined);
+  t.same(readAriState({ certId: 'A.AQ', lastCheck: now, nextCheck: now + 1, window: { start: 5, end: 4 } }), { certId: 'A.AQ', lastCheck: now, nextCheck: now + 1 }, 'a bad window is dropped');
+  const far: AriState = { certId: 'A.AQ', lastCheck: now, nextCheck: now + 30 * DAY_MS };
+  t.equal(readAriState(far)!.nextCheck, now + ARI_RETRY_MAX_S * 1000, 'a stored next check beyond 24 h is pulled in');
 });
 
 t.test('profiles from the directory, checked by name', async (t) => {

@@ -7,7 +7,9 @@ import https from 'node:https';
 import { Unavailable } from '../../errors.js';
 import { secureContextFor } from './transport.js';
 import { oneLine } from './reasons.js';
-import { ARI_RETRY_MIN_S, boundedRetryAfter, parseRenewalInfo, type RenewalInfo } from './ari.js';
+import { ARI_RETRY_MIN_S, boundedRetryAfter, parseRenewalInfo, type RenewalInfoResult } from './ari.js';
+
+export type { RenewalInfoResult } from './ari.js';
 
 export interface CaFetchOptions {
   /** PEM certificates to trust (the trust store's); nothing else is trusted. */
@@ -81,10 +83,6 @@ export function renewalInfoUrl(directory: Record<string, unknown>): string | und
   const u = directory.renewalInfo;
   return typeof u === 'string' && u.startsWith('https://') ? u : undefined;
 }
-
-export type RenewalInfoResult =
-  | { readonly ok: true; readonly info: RenewalInfo; readonly retryAfterS: number; readonly checkedAt: number }
-  | { readonly ok: false; readonly reason: string; readonly status?: number; readonly retryAfterS: number; readonly checkedAt: number };
 
 /**
  * GETs `<renewalInfo>/<certId>`. Never rejects: a failure (network, HTTP status, unreadable

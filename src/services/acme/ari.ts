@@ -61,9 +61,14 @@ export function ariCertId(pem: string): string {
   for (const ext of children(children(extsWrapper)[0])) {
     const parts = children(ext);
     if (parts[0]?.type !== forge.asn1.Type.OID || forge.asn1.derToOid(parts[0].value as string) !== OID_AKI) continue;
-    const octets = parts[parts.length - 1]!.value as string;
+    const octets = parts[parts.length - 1]!.value;
     // AuthorityKeyIdentifier ::= SEQ { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, ... }
-    const aki = forge.asn1.fromDer(octets) as Asn1;
+    let aki: Asn1;
+    try {
+      aki = forge.asn1.fromDer(typeof octets === 'string' ? octets : '') as Asn1;
+    } catch {
+      throw new ParameterError("The certificate's Authority Key Identifier is not valid DER");
+    }
     const id = children(aki).find((n) => n.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && n.type === 0);
     if (id && typeof id.value === 'string' && id.value.length > 0) keyId = Buffer.from(id.value, 'binary');
   }
@@ -120,4 +125,61 @@ export function chooseRenewalMoment(w: RenewalWindow, unit: number): number {
 /** RFC 9773 §4.2: a window whose end has passed (a CA moving windows in a revocation), or an expired certificate, means renew at once. */
 export function renewNow(w: RenewalWindow | undefined, cert: Lifetime, now: number): boolean {
   return now >= cert.notAfter || (w !== undefined && now >= w.end);
+}
+
+/** One poll's outcome (ari-client.ts). A failure carries a sentence and still a next poll time. */
+export type RenewalInfoResult =
+  | { readonly ok: true; readonly info: RenewalInfo; readonly retryAfterS: number; readonly checkedAt: number }
+  | { readonly ok: false; readonly reason: string; readonly status?: number; readonly retryAfterS: number; readonly checkedAt: number };
+
+/**
+ * What the service keeps per certificate across restarts (in its state store): the window last
+ * received for `certId`, when it was checked, when to check next, and the last failure.
+ */
+export interface AriState {
+  readonly certId: string;
+  readonly window?: RenewalWindow;
+  readonly explanationUrl?: string;
+  /** Epoch ms of the last poll, successful or not. */
+  readonly lastCheck: number;
+  /** Epoch ms of the next poll (Retry-After, bounded). */
+  readonly nextCheck: number;
+  /** The last poll's failure sentence; absent after a success. */
+  readonly error?: string;
+}
+
+/** The state after a poll. A failed poll keeps the last window received for the same certificate. */
+export function nextAriState(prev: AriState | undefined, certId: string, r: RenewalInfoResult): AriState {
+  const base = { certId, lastCheck: r.checkedAt, nextCheck: r.checkedAt + r.retryAfterS * 1000 };
+  if (r.ok) return { ...base, window: r.info.window, ...(r.info.explanationUrl ? { explanationUrl: r.info.explanationUrl } : {}) };
+  const kept = prev?.certId === certId && prev.window ? { window: prev.window, ...(prev.explanationUrl ? { explanationUrl: prev.explanationUrl } : {}) } : {};
+  return { ...base, ...kept, error: r.reason };
+}
+
+/** Poll now: nothing known about this certificate yet (a new one was deployed), its time came, or the clock went back. */
+export function ariPollDue(s: AriState | undefined, certId: string, now: number): boolean {
+  return s === undefined || s.certId !== certId || now >= s.nextCheck || now < s.lastCheck;
+}
+
+/** The window to plan with: only one received for this very certificate. */
+export function ariWindowFor(s: AriState | undefined, certId: string): RenewalWindow | undefined {
+  return s?.certId === certId ? s.window : undefined;
+}
+
+/** Reads a stored AriState back (a state row from an older or damaged database): undefined when unusable. */
+export function readAriState(v: unknown): AriState | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (typeof o.certId !== 'string' || !num(o.lastCheck) || !num(o.nextCheck)) return undefined;
+  const w = o.window as Record<string, unknown> | undefined;
+  const window = w && num(w.start) && num(w.end) && w.end > w.start ? { start: w.start, end: w.end } : undefined;
+  // A stored next check beyond the bound (a clock set back) is pulled in to the bound.
+  const nextCheck = Math.min(o.nextCheck, o.lastCheck + ARI_RETRY_MAX_S * 1000);
+  return {
+    certId: o.certId, lastCheck: o.lastCheck, nextCheck,
+    ...(window ? { window } : {}),
+    ...(window && typeof o.explanationUrl === 'string' ? { explanationUrl: o.explanationUrl } : {}),
+    ...(typeof o.error === 'string' ? { error: o.error } : {}),
+  };
 }
