@@ -24,6 +24,10 @@ export interface AccountRef {
 export interface OrderRequest {
   readonly csrPem: string;
   readonly names: readonly string[];
+  /** Certificate profile (draft-ietf-acme-profiles), checked against the directory by the caller; omitted: the CA's default. */
+  readonly profile?: string;
+  /** ARI certificate ID of the certificate this order renews (RFC 9773 `replaces`). */
+  readonly replaces?: string;
   readonly signal: AbortSignal;
   readonly progress: (step: string) => void;
   /** Serves the order's tokens until `close()`; the caller also closes it when the order ends. */
@@ -180,7 +184,13 @@ export class AcmeClientIssuer implements CertificateIssuer {
     return this.run(p, req.signal, async (ctx) => {
       const client = this.client(p, account);
       req.progress('Creating order');
-      const order = await this.step(ctx, () => client.createOrder({ identifiers: req.names.map((value) => ({ type: 'dns', value })) }));
+      // acme-client posts the object as the payload: the extension fields go through as given.
+      const payload = {
+        identifiers: req.names.map((value) => ({ type: 'dns', value })),
+        ...(req.profile ? { profile: req.profile } : {}),
+        ...(req.replaces ? { replaces: req.replaces } : {}),
+      };
+      const order = await this.step(ctx, () => client.createOrder(payload));
       const authzs = (await this.step(ctx, () => client.getAuthorizations(order))) as unknown as Authz[];
 
       const tokens = new Map<string, string>();

@@ -4,7 +4,8 @@ import type { Problem, NetFailure } from './transport.js';
 
 export type FailureKind =
   | 'unreachable' | 'untrusted' | 'timeout' | 'rateLimited' | 'badNonce' | 'server'
-  | 'challenge' | 'eab' | 'account' | 'accountUnknown' | 'refused' | 'local' | 'cancelled';
+  | 'challenge' | 'eab' | 'account' | 'accountUnknown' | 'refused' | 'local' | 'cancelled'
+  | 'alreadyReplaced' | 'profile';
 
 export interface Failure {
   readonly kind: FailureKind;
@@ -60,6 +61,11 @@ function fromProblem(p: Problem, nowMs: number): Failure {
       return { kind: 'accountUnknown', retryable: false, reason: `The CA does not know the account (run xCommand Security Acme AcceptTerms): ${detail}` };
     case 'unauthorized':
       return { kind: 'account', retryable: false, reason: `The CA refused the account: ${detail}` };
+    case 'alreadyReplaced':
+      // RFC 9773: the named certificate was renewed already; the order may be placed again without `replaces`.
+      return { kind: 'alreadyReplaced', retryable: true, reason: `The CA says the certificate was already replaced: ${detail}` };
+    case 'invalidProfile':
+      return { kind: 'profile', retryable: false, reason: `The CA refused the certificate profile: ${detail}` };
     case 'serverInternal':
       return { kind: 'server', retryable: true, reason: `The CA failed (HTTP ${p.status}): ${detail}` };
     default:
