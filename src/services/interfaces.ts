@@ -284,6 +284,17 @@ export interface TlsService {
   currentServer(): { serial: string; fingerprint: string; certPem: string };
   /** Requests to /.well-known/acme-challenge/ go to the handler first, never redirected. */
   setChallengeHandler(handler: ChallengeHandler | undefined): void;
+  /**
+   * Sets (or with undefined, removes) the tls-alpn-01 challenge certificate (RFC 8737) of one name.
+   * While set, a ClientHello with that name as SNI that offers ALPN `acme-tls/1` gets this
+   * certificate, negotiates `acme-tls/1` and is closed after the handshake; clients that do not
+   * offer `acme-tls/1` never see it, and an `acme-tls/1` hello for a name without one is refused
+   * (no_application_protocol alert). Removal also ends open challenge connections. Throws
+   * ParameterError (changing nothing) if the pair does not match or the certificate's names are
+   * not exactly DNS:`name`. Callers set it only for the names of a running order and remove it when
+   * the order ends, whatever the outcome.
+   */
+  setAlpnChallenge(name: string, pair: { certPem: string; keyPem: string } | undefined): void;
   setRedirect(on: boolean): void;
 }
 
