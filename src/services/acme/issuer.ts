@@ -107,11 +107,30 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal, directoryUrl
   });
 }
 
-interface Authz {
+/** An authorization as the CA sends it (RFC 8555 section 7.1.4), the fields we read. */
+export interface Authz {
   url: string;
   status: string;
   identifier: { type: string; value: string };
   challenges: { type: string; url: string; token: string; status: string; error?: { type?: string; detail?: string } }[];
+}
+
+/** The challenge types of RFC 8555 section 8 and RFC 8737. */
+export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+
+const CHALLENGE_LABEL: Readonly<Record<ChallengeType, string>> = { 'http-01': 'HTTP-01', 'dns-01': 'DNS-01', 'tls-alpn-01': 'TLS-ALPN-01' };
+
+/**
+ * The challenge of `type` in a pending authorization, its token checked (every type's key
+ * authorization starts with it); an OrderFailure naming the identifier when the CA offers none
+ * (e.g. no TLS-ALPN-01 for a wildcard) or sent a malformed token.
+ */
+export function pickChallenge(a: Authz, type: ChallengeType): Authz['challenges'][number] {
+  const name = a.identifier?.value ?? '?';
+  const ch = a.challenges.find((c) => c.type === type);
+  if (!ch) throw fail('challenge', `Challenge failed for ${name}: the CA offers no ${CHALLENGE_LABEL[type]} challenge`);
+  if (typeof ch.token !== 'string' || !TOKEN.test(ch.token)) throw fail('challenge', `Challenge failed for ${name}: the CA sent a malformed token`);
+  return ch;
 }
 
 export class AcmeClientIssuer implements CertificateIssuer {
