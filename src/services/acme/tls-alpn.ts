@@ -11,7 +11,7 @@ import { buildCertificate, generateKey, privateKeyPem } from '../certs/build.js'
 const VALIDITY_MS = 7 * 86_400_000;
 
 /** The identifier as the certificate names it; ParameterError unless a plain DNS name (no wildcard, RFC 8737 section 3). */
-export function alpnIdentifier(name: string): string {
+function alpnIdentifier(name: string): string {
   const n = name.toLowerCase();
   if (n.endsWith('.') || !isFqdn(n)) throw new ParameterError(`tls-alpn-01 needs a DNS name, not ${JSON.stringify(name.slice(0, 80))}`);
   return n;
