@@ -25,6 +25,8 @@ export interface WebListenersOptions {
   /** The HTTPS port named in redirects; defaults to the port the HTTPS listener is bound to. */
   readonly publicHttpsPort?: number;
   readonly ticketKeys?: Buffer;
+  /** How long an HTTPS connection may take for its headers, and stay idle between requests (default 5 s). */
+  readonly idleMs?: number;
 }
 
 export const CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
@@ -135,9 +137,9 @@ export class WebListeners implements TlsService {
       {
         ...contextOptions(pair.certPem, pair.keyPem, this.ticketKeys),
         handshakeTimeout: 10_000,
-        requestTimeout: 10_000,
-        headersTimeout: 5_000,
-        keepAliveTimeout: 5_000,
+        headersTimeout: this.opts.idleMs ?? 5_000,
+        keepAliveTimeout: this.opts.idleMs ?? 5_000,
+        requestTimeout: Math.max(10_000, (this.opts.idleMs ?? 0) * 2),
         maxHeaderSize: 8192,
         // Node checks the two timeouts above only this often (default 30 s): a slow-header
         // client would otherwise hold a connection six times longer than headersTimeout says.
