@@ -1,6 +1,7 @@
 // The xStatus tree, declared once: every leaf a service may report, with its value space and help.
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
+import { ACME_PROVIDERS, CERTIFICATE_SOURCES, SEVERITIES, TRUE_FALSE } from './sets.js';
 
 export interface StatusNode {
   readonly path: readonly string[];
@@ -19,7 +20,7 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['SystemUnit', 'Uptime'], type: count(), help: 'Seconds since the daemon started' },
   { path: ['Alarm', '#', 'Id'], type: text(), help: 'Stable alarm identifier' },
   { path: ['Alarm', '#', 'Title'], type: text(), help: 'What is wrong, in one sentence' },
-  { path: ['Alarm', '#', 'Severity'], type: literal('Warning', 'Error', 'Critical'), help: 'Severity' },
+  { path: ['Alarm', '#', 'Severity'], type: literal(...SEVERITIES), help: 'Severity' },
   { path: ['Alarm', '#', 'State'], type: literal('Active'), help: 'Active while the condition lasts' },
   { path: ['Alarm', '#', 'Raised'], type: text(), help: 'When it was raised (ISO 8601, UTC)' },
   // Security Certificates (issue 3): the server certificate the HTTPS listener presents, trust store, CSR, SNI domains.
@@ -32,8 +33,8 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Certificates', 'Server', 'SubjectAltNames'], type: text(), help: 'Subject alternative names, comma-separated' },
   { path: ['Security', 'Certificates', 'Server', 'KeyType'], type: text(), help: 'Key type, e.g. RSA-2048 or ECDSA-P256' },
   { path: ['Security', 'Certificates', 'Server', 'Fingerprint'], type: text(), help: 'SHA-256 fingerprint' },
-  { path: ['Security', 'Certificates', 'Server', 'Source'], type: literal('SelfSigned', 'Uploaded', 'Acme'), help: 'Where the certificate in use came from' },
-  { path: ['Security', 'Certificates', 'Server', 'RestartRequired'], type: literal('True', 'False'), help: 'An uploaded certificate waits for xCommand SystemUnit Boot' },
+  { path: ['Security', 'Certificates', 'Server', 'Source'], type: literal(...CERTIFICATE_SOURCES), help: 'Where the certificate in use came from' },
+  { path: ['Security', 'Certificates', 'Server', 'RestartRequired'], type: literal(...TRUE_FALSE), help: 'An uploaded certificate waits for xCommand SystemUnit Boot' },
   { path: ['Security', 'Certificates', 'TrustedCA', 'Count'], type: count(), help: 'Number of trusted CA certificates' },
   { path: ['Security', 'Certificates', 'CSR', 'State'], type: literal('None', 'InProgress'), help: 'Whether a certificate signing request is in progress' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name)' },
@@ -42,10 +43,10 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Certificates', 'Domain', '#', 'NotAfter'], type: text(), help: 'End of validity of the domain certificate' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'DaysLeft'], type: count(), help: 'Whole days until the domain certificate expires' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'Fingerprint'], type: text(), help: 'SHA-256 fingerprint of the domain certificate' },
-  { path: ['Security', 'Certificates', 'Domain', '#', 'Source'], type: literal('None', 'SelfSigned', 'Uploaded', 'Acme'), help: 'Where the domain certificate came from; None until one is installed' },
+  { path: ['Security', 'Certificates', 'Domain', '#', 'Source'], type: literal('None', ...CERTIFICATE_SOURCES), help: 'Where the domain certificate came from; None until one is installed' },
   // Security Acme (issue 4): the ACME certificate service, per target (server, then each SNI domain).
   ...acmeTarget(['Security', 'Acme']),
-  { path: ['Security', 'Acme', 'Provider'], type: literal('LetsEncrypt', 'LetsEncryptStaging', 'Custom'), help: 'The configured ACME provider' },
+  { path: ['Security', 'Acme', 'Provider'], type: literal(...ACME_PROVIDERS), help: 'The configured ACME provider' },
   { path: ['Security', 'Acme', 'Account', 'Status'], type: literal('None', 'Valid', 'Deactivated'), help: 'ACME account with the configured provider: None until AcceptTerms' },
   { path: ['Security', 'Acme', 'Account', 'TermsUrl'], type: text(), help: 'Terms of service the account was created under' },
   { path: ['Security', 'Acme', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name) this ACME status is for' },

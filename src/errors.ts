@@ -30,6 +30,12 @@ export class CommandError extends XapiError {
   constructor(message: string, fields: Record<string, string | number> = {}) { super('CommandError', message, fields); }
 }
 
+/** A configuration commit that an owner's verify refused; nothing was written. */
+export class ConfigurationRefused extends XapiError {
+  /** One sentence per problem; the reason shows them all, in owner order. */
+  constructor(readonly problems: readonly string[]) { super('CommandError', problems.join('; ')); }
+}
+
 export class PermissionDenied extends XapiError {
   constructor(what: string) { super('PermissionDenied', `Permission denied: ${what} needs the Admin role`); }
 }

@@ -8,6 +8,7 @@ import type {
   Actor, AlarmService, CertificateInfo, CertificateService, ConfigService, EventSink, RevocationReason, StateStore,
   StatusService, StatusTree, TrustStore, UploadArea,
 } from '../interfaces.js';
+import { KEY_TYPES } from '../../../schema/sets.js';
 import { CommandError, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -21,11 +22,12 @@ import { DEFAULT_LIMITS, REVOCATION_CODES, type AcmeLimits } from './settings.js
 import { RenewalJob, alarmId, label } from './renewal.js';
 import { AcmeAccounts, commandFailure, type AccountRecords } from './accounts.js';
 import { certificateFromFile, checkRevocation } from './revoke.js';
+import { acmeOwner } from './owner.js';
 export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 import { acmeTree, iso, NO_DEPLOY, NO_SIGN, type AccountStatus, type DeployStatus, type Outcome, type SignStatus, type TargetView } from './status.js';
 
 export interface AcmeServiceDeps {
-  readonly config: Pick<ConfigService, 'get' | 'onChange'>;
+  readonly config: Pick<ConfigService, 'value' | 'own'>;
   readonly state: StateStore;
   readonly status: Pick<StatusService, 'changed'>;
   readonly alarms: AlarmService;
@@ -103,30 +105,32 @@ export class AcmeClientService implements AcmeService {
     }
     this.save();
     this.accounts = new AcmeAccounts({
-      cfg: (k) => this.cfg(k), files: this.files, issuer: this.issuer, clock: deps.clock, timeoutMs: this.limits.orderTimeoutMs,
+      config: deps.config, files: this.files, issuer: this.issuer, clock: deps.clock, timeoutMs: this.limits.orderTimeoutMs,
       records: this.data.accounts, save: () => { this.save(); this.changed(); }, audit: (...a) => this.audit(...a),
     });
     this.job = new RenewalJob({
       targets: () => [undefined, ...this.deps.certificates.domains().map((d) => d.name.toLowerCase())],
       plan: (d) => this.planFor(d),
       deployed: (d) => this.deployed(d),
-      automated: () => this.cfg('Scheduler Mode') === 'On',
+      automated: () => this.deps.config.value('Security Acme Scheduler Mode') === 'On',
       signing: (d) => this.running.has(targetKey(d)),
       sign: (d) => this.automatedSign(d),
       deploy: (d) => this.deploy(d, SCHEDULER).catch(() => undefined),
       changed: () => this.changed(),
     }, { clock: deps.clock, alarms: deps.alarms, logger: deps.logger, tickMaxMs: this.limits.tickMaxMs, alarmCheckMs: this.limits.alarmCheckMs });
+    // The service owns `Security Acme` from the start, so its rules hold for every commit.
+    this.unsubscribe = deps.config.own(acmeOwner(this));
   }
 
   /** Starts the renewal job and the alarm watchdog. */
   start(): void {
-    this.unsubscribe = this.deps.config.onChange((changes) => {
-      if (changes.some((c) => c.key.startsWith('Security Acme'))) {
-        this.changed();
-        this.job.reschedule(0);
-      }
-    });
     this.job.start();
+  }
+
+  /** A committed `Security Acme` change: status and the renewal plan follow it. */
+  configured(): void {
+    this.changed();
+    this.job.reschedule(0);
   }
 
   /** Stops timers and cancels running orders (their answers stop at once). */
@@ -148,10 +152,6 @@ export class AcmeClientService implements AcmeService {
   /** Raises or lowers the renewal alarms now. */
   checkAlarms(): void {
     this.job.checkAlarms();
-  }
-
-  private cfg(key: string): string {
-    return String(this.deps.config.get(`Security Acme ${key}`));
   }
 
   // ---- account ----
@@ -197,7 +197,7 @@ export class AcmeClientService implements AcmeService {
     let keyPem = this.files.domainKey(domain);
     if (!keyPem) {
       const type = this.deps.certificates.csr()?.keyType ?? this.deps.certificates.active().info.keyType;
-      keyPem = await generateKey(['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'].includes(type) ? type : 'ECDSA-P256');
+      keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');
       this.files.writeDomainKey(domain, keyPem);
     }
     return { csrPem: await makeCsr(keyPem, [domain]), keyPem, names: [domain] };
@@ -301,7 +301,7 @@ export class AcmeClientService implements AcmeService {
     rec.signNotBefore = Math.max(f.notBefore ?? 0, this.deps.clock.now().getTime() + 1);
     this.save();
     // A cancelled order (stop, restart) says nothing about the CA: no alarm for it.
-    if (this.cfg('Scheduler Mode') === 'On' && f.kind !== 'cancelled') {
+    if (this.deps.config.value('Security Acme Scheduler Mode') === 'On' && f.kind !== 'cancelled') {
       this.deps.alarms.raise(alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${f.reason}`, 'Error');
     }
     this.event(domain, 'Failed', f.reason);
@@ -422,7 +422,7 @@ export class AcmeClientService implements AcmeService {
       ? this.files.readArchived(certPath, MAX_CERT_FILE)
       : this.deps.uploads.read(certPath, MAX_CERT_FILE);
     const { info, pem } = certificateFromFile(raw, certPath);
-    const providerName = providerIn ?? (this.cfg('Provider') as AcmeProvider);
+    const providerName = providerIn ?? this.deps.config.value('Security Acme Provider');
     const { provider: p, account } = this.accounts.forRevocation(providerName);
     const domains = this.deps.certificates.domains();
     checkRevocation({
@@ -454,7 +454,7 @@ export class AcmeClientService implements AcmeService {
   // ---- automated mode ----
 
   private planFor(domain: string | undefined): Plan {
-    const automated = this.cfg('Scheduler Mode') === 'On' && this.accounts.status().status === 'Valid';
+    const automated = this.deps.config.value('Security Acme Scheduler Mode') === 'On' && this.accounts.status().status === 'Valid';
     const deployed = this.deployed(domain);
     // Domains join automated renewal once ACME has deployed their certificate.
     if (domain !== undefined && !deployed?.acme) return {};
@@ -468,7 +468,7 @@ export class AcmeClientService implements AcmeService {
       signing: this.running.has(targetKey(domain)),
       signNotBefore: rec.signNotBefore,
       deployNotBefore: rec.deployNotBefore,
-      schedule: { days: this.cfg('Scheduler Days'), time: this.cfg('Scheduler Time') },
+      schedule: { days: this.deps.config.value('Security Acme Scheduler Days'), time: this.deps.config.value('Security Acme Scheduler Time') },
       periodMs: this.limits.signPeriodMs,
       seed: this.data.seed,
     });
@@ -517,7 +517,7 @@ export class AcmeClientService implements AcmeService {
     const run = this.running.get(targetKey(domain));
     return {
       account,
-      automated: this.cfg('Scheduler Mode') === 'On',
+      automated: this.deps.config.value('Security Acme Scheduler Mode') === 'On',
       signing: run !== undefined,
       progress: run?.progress ?? '',
       lastSign: rec.lastSign,
