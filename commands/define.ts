@@ -3,6 +3,7 @@
 // plain data that one renderer per output mode turns into text, XML or JSON.
 import type { Role, Value, ValueSpace } from '../schema/types.js';
 import type { Services, Actor } from '../src/services/interfaces.js';
+import { advise } from './advice.js';
 
 export interface ParamOptions {
   readonly required?: boolean;
@@ -66,8 +67,13 @@ export interface CommandDef<P extends Params = Params> {
 
 /** Declares a command; the handler's argument types follow from `params`. */
 export function defineCommand<const P extends Params>(def: CommandDef<P>): CommandDef {
+  const declared = {
+    ...def,
+    // A service's refusal reaches the user with its advice worded (advice.ts).
+    run: (args: ArgsOf<P>, ctx: CommandContext) => def.run(args, ctx).catch((e: unknown) => { throw advise(e); }),
+  };
   // The parser checks every argument against these same declarations before `run` is called.
-  return def as unknown as CommandDef;
+  return declared as unknown as CommandDef;
 }
 
 export function param<T extends Value, const O extends ParamOptions = Record<never, never>>(

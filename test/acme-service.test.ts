@@ -101,7 +101,8 @@ t.test('RSA-2048 CSR', async (t) => {
 
 t.test('sign without waiting returns at once; refusals are clear and change nothing', async (t) => {
   const env = await acmeEnv(t);
-  await t.rejects(env.acme.sign(undefined, false, ADMIN), { name: 'CommandError', message: /^No ACME account with LetsEncrypt: run xCommand Security Acme AcceptTerms first$/ });
+  // The service states the fact and names the remedy; the command words it (commands/advice.ts).
+  await t.rejects(env.acme.sign(undefined, false, ADMIN), { name: 'CommandError', message: /^No ACME account with LetsEncrypt$/, remedy: 'AcceptTerms' });
   await env.configure();
   await t.rejects(env.acme.sign(undefined, false, ADMIN), { message: /^No CSR is in progress/ });
   await t.rejects(env.acme.sign('nope.example.com', false, ADMIN), { name: 'ParameterError', message: /^No hosted domain is named nope\.example\.com/ });

@@ -2,11 +2,11 @@
 // from the configuration, the account key (kept in acme/accounts/, reused), the account URL and
 // status as the CA last told them. Records live in the service's persisted state.
 import type { AcmeProvider, Actor, ConfigService } from '../interfaces.js';
-import { CommandError, Unavailable } from '../../errors.js';
+import { CommandError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { AcmeFiles } from './files.js';
 import { Deadline, generateKey, type CertificateIssuer, type ProviderRef } from './issuer.js';
-import { OrderFailure, type Failure } from './reasons.js';
+import { failureError, OrderFailure, type Failure } from './reasons.js';
 import { DIRECTORIES } from './settings.js';
 import { iso, type AccountStatus } from './status.js';
 
@@ -30,12 +30,6 @@ export interface AccountsDeps {
   readonly records: AccountRecords;
   readonly save: () => void;
   readonly audit: (actor: Actor, what: string, result: string, extra?: Record<string, unknown>) => void;
-}
-
-/** An issuer failure as the error a command shows: Unavailable when the CA cannot be reached. */
-export function commandFailure(e: OrderFailure): CommandError | Unavailable {
-  const k = e.failure.kind;
-  return k === 'unreachable' || k === 'untrusted' || k === 'timeout' ? new Unavailable(e.message) : new CommandError(e.message);
 }
 
 export class AcmeAccounts {
@@ -93,7 +87,7 @@ export class AcmeAccounts {
       if (!(e instanceof OrderFailure)) throw e;
       this.note(p, e.failure);
       this.deps.audit(actor, 'Security Acme AcceptTerms', 'failed', { provider: p.name, reason: e.message });
-      throw commandFailure(e);
+      throw failureError(e);
     } finally {
       timer.cancel();
     }
@@ -114,9 +108,9 @@ export class AcmeAccounts {
     const record = this.deps.records[p.name];
     const keyPem = this.deps.files.accountKey(p.name);
     if (!record || record.directoryUrl !== p.directoryUrl || !keyPem) {
-      throw new CommandError(`No ACME account with ${p.name}: run xCommand Security Acme AcceptTerms first`);
+      throw new CommandError(`No ACME account with ${p.name}`).needs('AcceptTerms');
     }
-    if (record.status !== 'Valid') throw new CommandError(`The ACME account with ${p.name} is deactivated: run xCommand Security Acme AcceptTerms`);
+    if (record.status !== 'Valid') throw new CommandError(`The ACME account with ${p.name} is deactivated`).needs('AcceptTermsAgain');
     return { keyPem, url: record.url };
   }
 
@@ -124,7 +118,7 @@ export class AcmeAccounts {
   forRevocation(name: AcmeProvider): { provider: ProviderRef; account: { keyPem: string; url: string } } {
     const record = this.deps.records[name];
     const keyPem = this.deps.files.accountKey(name);
-    if (!record || !keyPem) throw new CommandError(`No ACME account with ${name}: run xCommand Security Acme AcceptTerms first`);
+    if (!record || !keyPem) throw new CommandError(`No ACME account with ${name}`).needs('AcceptTerms');
     return { provider: { name, directoryUrl: record.directoryUrl }, account: { keyPem, url: record.url } };
   }
 }

@@ -9,18 +9,18 @@ import type {
   StatusService, StatusTree, TrustStore, UploadArea,
 } from '../interfaces.js';
 import { KEY_TYPES } from '../../../schema/sets.js';
-import { CommandError, ParameterError } from '../../errors.js';
+import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { AcmeFiles, ARCHIVE_PREFIX } from './files.js';
 import { AcmeClientIssuer, Deadline, DEFAULT_ISSUER_LIMITS, generateKey, makeCsr, raceAbort, type CertificateIssuer, type ProviderRef } from './issuer.js';
-import { OrderFailure, type Failure } from './reasons.js';
+import { failureError, OrderFailure, type Failure } from './reasons.js';
 import { ChallengeResponder, type ChallengeHost } from './responder.js';
 import { backoff, plan, type Plan } from './scheduler.js';
 import { lifetimeOf, splitChain, stagedLifetime } from './chain.js';
 import { DEFAULT_LIMITS, REVOCATION_CODES, type AcmeLimits } from './settings.js';
 import { RenewalJob, alarmId, label } from './renewal.js';
-import { AcmeAccounts, commandFailure, type AccountRecords } from './accounts.js';
+import { AcmeAccounts, type AccountRecords } from './accounts.js';
 import { certificateFromFile, checkRevocation } from './revoke.js';
 import { acmeOwner } from './owner.js';
 export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
@@ -166,7 +166,7 @@ export class AcmeClientService implements AcmeService {
     if (domain === undefined || domain === '') return undefined;
     const n = domain.toLowerCase().replace(/\.$/, '');
     if (!this.deps.certificates.domains().some((d) => d.name.toLowerCase() === n)) {
-      throw new ParameterError(`No hosted domain is named ${n}: add it with xCommand Security Certificates Domain Add`);
+      throw new DomainNotHosted(n).needs('AddDomain');
     }
     return n;
   }
@@ -190,7 +190,7 @@ export class AcmeClientService implements AcmeService {
     if (domain === undefined) {
       const csr = this.deps.certificates.csr();
       const keyPem = this.deps.certificates.csrKeyPem();
-      if (!csr || !keyPem) throw new CommandError('No CSR is in progress: create one with xCommand Security Certificates CSR Create');
+      if (!csr || !keyPem) throw new CommandError('No CSR is in progress').needs('CreateCsr');
       const names = [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
       return { csrPem: csr.pem, keyPem, names };
     }
@@ -362,7 +362,7 @@ export class AcmeClientService implements AcmeService {
   async deploy(domainIn: string | undefined, actor: Actor): Promise<AcmeDeployResult> {
     const domain = this.checkDomain(domainIn);
     const staged = this.files.readPending(domain);
-    if (!staged) throw new CommandError(`There is no pending ACME certificate for ${label(domain)}: sign one with xCommand Security Acme Sign`);
+    if (!staged) throw new CommandError(`There is no pending ACME certificate for ${label(domain)}`).needs('Sign');
     const k = targetKey(domain);
     if (this.deploying.has(k)) throw new CommandError(`A deploy of ${label(domain)} is already running`);
     this.deploying.add(k);
@@ -443,7 +443,7 @@ export class AcmeClientService implements AcmeService {
     } catch (e) {
       if (e instanceof OrderFailure) {
         this.audit(actor, 'Acmerevoke', 'failed', { serial: info.serial, provider: providerName, reason: e.message });
-        throw commandFailure(e);
+        throw failureError(e);
       }
       throw e;
     } finally {
