@@ -32,3 +32,16 @@ export const TLS_VERIFY_MODES = ['Permissive', 'Enforce'] as const;
 
 /** How Show commands present a certificate. */
 export const CERTIFICATE_FORMATS = ['Decoded', 'PEM'] as const;
+
+/** `xStatus Security Acme ... Status`: the ACME state of one target. */
+export const ACME_STATUSES = ['Disabled', 'Configured', 'Signing', 'PendingDeploy', 'Deployed', 'Automated', 'Failed'] as const;
+export type AcmeStatusWord = (typeof ACME_STATUSES)[number];
+
+export const ACME_ACCOUNT_STATUSES = ['None', 'Valid', 'Deactivated'] as const;
+export type AccountStatus = (typeof ACME_ACCOUNT_STATUSES)[number];
+
+export const SIGN_STATUSES = ['None', 'InProgress', 'Succeeded', 'Failed'] as const;
+export type SignStatus = (typeof SIGN_STATUSES)[number];
+
+export const DEPLOY_STATUSES = ['None', 'Succeeded', 'Failed'] as const;
+export type DeployStatus = (typeof DEPLOY_STATUSES)[number];

@@ -1,7 +1,9 @@
 // The xStatus tree, declared once: every leaf a service may report, with its value space and help.
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
-import { ACME_PROVIDERS, CERTIFICATE_SOURCES, SEVERITIES, TRUE_FALSE } from './sets.js';
+import {
+  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CERTIFICATE_SOURCES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
+} from './sets.js';
 
 export interface StatusNode {
   readonly path: readonly string[];
@@ -47,7 +49,7 @@ export const STATUS: readonly StatusNode[] = [
   // Security Acme (issue 4): the ACME certificate service, per target (server, then each SNI domain).
   ...acmeTarget(['Security', 'Acme']),
   { path: ['Security', 'Acme', 'Provider'], type: literal(...ACME_PROVIDERS), help: 'The configured ACME provider' },
-  { path: ['Security', 'Acme', 'Account', 'Status'], type: literal('None', 'Valid', 'Deactivated'), help: 'ACME account with the configured provider: None until AcceptTerms' },
+  { path: ['Security', 'Acme', 'Account', 'Status'], type: literal(...ACME_ACCOUNT_STATUSES), help: 'ACME account with the configured provider: None until AcceptTerms' },
   { path: ['Security', 'Acme', 'Account', 'TermsUrl'], type: text(), help: 'Terms of service the account was created under' },
   { path: ['Security', 'Acme', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name) this ACME status is for' },
   ...acmeTarget(['Security', 'Acme', 'Domain', '#']),
@@ -59,14 +61,14 @@ function acmeTarget(base: readonly string[]): StatusNode[] {
   return [
     {
       path: [...base, 'Status'],
-      type: literal('Disabled', 'Configured', 'Signing', 'PendingDeploy', 'Deployed', 'Automated', 'Failed'),
+      type: literal(...ACME_STATUSES),
       help: 'ACME state: Disabled (no account), Configured, Signing (an order runs), PendingDeploy (a signed certificate waits), Deployed (the certificate in use came from ACME), Automated (scheduler on), Failed (the latest sign or deploy failed)',
     },
-    { path: [...base, 'LastSign', 'Status'], type: literal('None', 'InProgress', 'Succeeded', 'Failed'), help: 'Outcome of the latest signing (order)' },
+    { path: [...base, 'LastSign', 'Status'], type: literal(...SIGN_STATUSES), help: 'Outcome of the latest signing (order)' },
     { path: [...base, 'LastSign', 'Time'], type: text(), help: `When the latest signing started or ended (${time})` },
     { path: [...base, 'LastSign', 'Reason'], type: text(), help: 'Why the latest signing failed, in one sentence; empty otherwise' },
     { path: [...base, 'LastSign', 'Progress'], type: text(), help: 'The step a running order is at; empty when none runs' },
-    { path: [...base, 'LastDeploy', 'Status'], type: literal('None', 'Succeeded', 'Failed'), help: 'Outcome of the latest deploy' },
+    { path: [...base, 'LastDeploy', 'Status'], type: literal(...DEPLOY_STATUSES), help: 'Outcome of the latest deploy' },
     { path: [...base, 'LastDeploy', 'Time'], type: text(), help: `When the latest deploy happened (${time})` },
     { path: [...base, 'LastDeploy', 'Reason'], type: text(), help: 'Why the latest deploy failed; empty otherwise' },
     { path: [...base, 'Pending', 'Subject'], type: text(), help: 'Subject of the signed certificate waiting to be deployed; empty when none' },

@@ -19,6 +19,7 @@ import { clusteringOwner } from '../src/services/cluster/owner.js';
 import type { ConfigOwner } from '../src/services/interfaces.js';
 import { ConfigurationRefused } from '../src/errors.js';
 import { ADMIN, testApp, tmpDir } from './helpers/app.js';
+import { buildApp } from '../src/app.js';
 
 const CUSTOM_NEEDS_URL = 'Security Acme Provider Custom needs Security Acme DirectoryUrl: set the directory URL first';
 const DAYS_NEEDED = 'Security Acme Scheduler Mode On needs at least one day in Security Acme Scheduler Days';
@@ -145,6 +146,24 @@ t.test('shell: refusals are one Cisco line each and change nothing; Import goes 
   r = await app.run('xCommand Security Acme ExternalAccount Set KeyId: kid-1 HmacKey: "c2VjcmV0"\nxConfiguration Security Acme ExternalAccount KeyId\n', 'exec');
   t.match(r.out, /\*c xConfiguration Security Acme ExternalAccount KeyId: "kid-1"/);
   t.notMatch(app.logLines.join('\n'), /c2VjcmV0/, 'the HMAC key is never logged');
+});
+
+t.test('a stored configuration that breaks a rule (an older database) boots, with an alarm', async (t) => {
+  const dir = tmpDir();
+  const first = buildApp({ dataDir: dir, adminPassword: 'correct horse battery', logSink: memorySink(), announce: () => {} });
+  await first.close();
+  const db = openDatabase(path.join(dir, 'xway.db'));
+  db.prepare("INSERT INTO config (key, value, is_number, changed_at, changed_by) VALUES ('Security Acme ExternalAccount KeyId', 'kid-1', 0, '', 'old')").run();
+  db.close();
+  const app = testApp(t, { dataDir: dir });
+  const alarm = app.services.alarms.list().find((a) => a.id === 'config-verify');
+  t.equal(alarm?.title, 'The stored configuration breaks a rule: Security Acme ExternalAccount KeyId needs HmacKey: set both with xCommand Security Acme ExternalAccount Set, or neither');
+  t.equal(app.services.config.value('Security Acme ExternalAccount KeyId'), 'kid-1', 'it runs as stored');
+  const r = await app.run('xConfiguration Security Acme AdminEmail: a@example.com\n', 'exec');
+  t.match(r.out, /status=Error[^]*KeyId needs HmacKey/, 'the next commit has to mend it');
+  const mended = await app.run('xCommand Security Acme ExternalAccount Set KeyId: "" HmacKey: ""\n', 'exec');
+  t.equal(mended.code, 0, mended.out);
+  t.equal(app.services.alarms.list().find((a) => a.id === 'config-verify'), undefined, 'lowered once a commit passes verify');
 });
 
 type Tap = typeof t;

@@ -67,7 +67,7 @@ t.test('through the shell: the same facts, with the advice where there is someth
   t.equal(r.out, '*r FeedbackResult (status=Error):\n     Reason: "No match on address expression"\n     XPath: "/Status/Nope"\n*r/end\n\nERROR\n');
 });
 
-t.test('services never word advice for the shell', async (t) => {
+t.test('no error thrown in services or stores names an xCommand', async (t) => {
   const root = findRoot();
   const offenders: string[] = [];
   const walk = (dir: string) => {

@@ -20,6 +20,8 @@ export interface ConfigurationDeps {
 }
 
 export const applyAlarmId = (owner: string) => `config-apply:${owner.replace(/\s+/g, '-').toLowerCase()}`;
+/** Raised at boot when the stored configuration breaks an owner's rule; lowered by the next commit. */
+export const VERIFY_ALARM = 'config-verify';
 
 export class Configuration implements ConfigService {
   private readonly nodes = new Map<string, { key: string; node: ConfigNode }>();
@@ -80,9 +82,17 @@ export class Configuration implements ConfigService {
     if (problems.length) throw new Error(`Configuration ownership: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`);
   }
 
-  /** What the owners say about the stored configuration (a database written by an older version). */
+  /**
+   * Boot check of the stored configuration (a database written before a rule existed): it runs as
+   * stored, and the problems are logged and raised as an alarm until a commit passes verify.
+   */
   verifyStored(): string[] {
-    return this.owners.flatMap((o) => o.verify(this));
+    const problems = this.owners.flatMap((o) => o.verify(this));
+    if (problems.length) {
+      this.deps.logger.log({ event: 'config.stored-problems', level: 'warn', problems });
+      this.deps.alarms?.raise(VERIFY_ALARM, `The stored configuration breaks a rule: ${problems.join('; ')}`, 'Warning');
+    }
+    return problems;
   }
 
   set(changes: readonly ConfigChange[], actor: Actor): void {
@@ -106,6 +116,8 @@ export class Configuration implements ConfigService {
       throw new Internal('The configuration could not be written; nothing was changed');
     }
     for (const c of resolved) this.cache.set(c.key, c.value);
+    // Verify passed on the whole configuration: whatever the boot check found is mended.
+    this.deps.alarms?.lower(VERIFY_ALARM);
     // 4. Apply, then tell feedback subscribers.
     this.apply(resolved.map((c) => c.key), actor);
     for (const l of this.listeners) {
