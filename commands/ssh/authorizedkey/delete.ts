@@ -12,7 +12,7 @@ export default defineCommand({
   },
   async run(args, { services, actor }) {
     const user = args.User ?? 'admin';
-    const fps = args.Fingerprint ?? [];
+    const fps = args.Fingerprint;
     // Check them all first, so a bad fingerprint deletes nothing.
     const known = new Set(services.accounts.listKeys(user).map((k) => k.fingerprint));
     const missing = fps.filter((f) => !known.has(f));
