@@ -20,6 +20,9 @@ import type { ConfigOwner } from '../src/services/interfaces.js';
 import { ConfigurationRefused } from '../src/errors.js';
 import { ADMIN, testApp, tmpDir } from './helpers/app.js';
 import { buildApp } from '../src/app.js';
+import http from 'node:http';
+import type { ClientChannel } from 'ssh2';
+import { connect, startSsh } from './helpers/ssh.js';
 
 const CUSTOM_NEEDS_URL = 'Security Acme Provider Custom needs Security Acme DirectoryUrl: set the directory URL first';
 const DAYS_NEEDED = 'Security Acme Scheduler Mode On needs at least one day in Security Acme Scheduler Days';
@@ -164,6 +167,34 @@ t.test('a stored configuration that breaks a rule (an older database) boots, wit
   const mended = await app.run('xCommand Security Acme ExternalAccount Set KeyId: "" HmacKey: ""\n', 'exec');
   t.equal(mended.code, 0, mended.out);
   t.equal(app.services.alarms.list().find((a) => a.id === 'config-verify'), undefined, 'lowered once a commit passes verify');
+});
+
+t.test('owners apply at once: the HTTP listener redirects, open SSH sessions take the new idle timeout', async (t) => {
+  const f = await startSsh(t);
+  const httpPort = await f.app.web.web.listenHttp(0);
+  const status = () => new Promise<number>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: httpPort, path: '/x' }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
+  });
+  t.equal(await status(), 404);
+  let r = await f.app.run('xConfiguration Http Redirect Mode: On\n', 'exec');
+  t.equal(r.code, 0, r.out);
+  t.equal(await status(), 301, 'the Http owner switched the listener');
+
+  // A session opened under the default (1800 s) closes soon after the timeout is lowered:
+  // its timer is re-armed by the Ssh owner's apply, not found by polling.
+  const c = await connect(f.port);
+  t.teardown(() => c.end());
+  const opened = await new Promise<ClientChannel>((resolve, reject) => c.shell(false, (err, ch) => (err ? reject(err) : resolve(ch))));
+  opened.resume();
+  const closed = new Promise<number>((resolve) => opened.on('close', () => resolve(Date.now())));
+  let told = 0;
+  f.app.sshSettings.onChange(() => void told++);
+  const changed = Date.now();
+  r = await f.app.run('xConfiguration Ssh IdleTimeout: 1\n', 'exec');
+  t.equal(told, 1, 'the commit told the SSH layer once');
+  t.equal(r.code, 0, r.out);
+  const after = (await closed) - changed;
+  t.ok(after < 8000, `closed ${after} ms after the change`);
 });
 
 type Tap = typeof t;
