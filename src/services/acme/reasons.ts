@@ -1,6 +1,8 @@
 // Turning whatever an ACME operation threw into one clear sentence for `LastSign Reason`, and
-// deciding whether trying again soon can help. Pure: the error, what the transport saw, the time.
+// deciding whether trying again soon can help, and the error class a command shows for it. Pure:
+// the error, what the transport saw, the time.
 import type { Problem, NetFailure } from './transport.js';
+import { CommandError, Unavailable } from '../../errors.js';
 
 export type FailureKind =
   | 'unreachable' | 'untrusted' | 'timeout' | 'rateLimited' | 'badNonce' | 'server'
@@ -22,6 +24,15 @@ export class OrderFailure extends Error {
     super(failure.reason);
     this.name = 'OrderFailure';
   }
+}
+
+/**
+ * The one mapping from an ACME failure to the error a command shows: Unavailable when the CA
+ * could not be reached or trusted in time, CommandError when it answered and refused.
+ */
+export function failureError(e: OrderFailure): CommandError | Unavailable {
+  const k = e.failure.kind;
+  return k === 'unreachable' || k === 'untrusted' || k === 'timeout' ? new Unavailable(e.message) : new CommandError(e.message);
 }
 
 const TLS_TRUST_CODES = new Set([

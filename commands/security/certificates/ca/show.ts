@@ -1,6 +1,7 @@
 import { literal } from '../../../../schema/types.js';
+import { CERTIFICATE_FORMATS } from '../../../../schema/sets.js';
 import { ParameterError } from '../../../../src/errors.js';
-import { defineCommand, many, one, param, type Fields } from '../../../define.js';
+import { defineCommand, param, type Fields } from '../../../define.js';
 import { fingerprintParam } from './delete.js';
 import { certFields, pemLines, trustOf } from '../service.js';
 
@@ -10,11 +11,11 @@ export default defineCommand({
   role: 'ReadOnly',
   params: {
     Fingerprint: { ...fingerprintParam, required: false },
-    Format: param(literal('Decoded', 'PEM'), 'Decoded (default) or PEM'),
+    Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default) or PEM'),
   },
   async run(args, { services }) {
     const trust = trustOf(services);
-    const fps = many(args, 'Fingerprint').map(String);
+    const fps = args.Fingerprint ?? [];
     const picked = fps.length
       ? fps.map((fp) => {
           const c = trust.get(fp);
@@ -22,7 +23,7 @@ export default defineCommand({
           return c;
         })
       : trust.list();
-    const pem = one(args, 'Format') === 'PEM';
+    const pem = args.Format === 'PEM';
     return {
       Count: picked.length,
       Certificate: picked.map((c): Fields => (pem ? { Fingerprint: c.fingerprint, Pem: pemLines(c.pem) } : { ...certFields(c), CA: c.isCA ? 'True' : 'False' })),

@@ -1,6 +1,7 @@
 import { literal } from '../../../../schema/types.js';
+import { CERTIFICATE_FORMATS } from '../../../../schema/sets.js';
 import type { InstalledCertificate } from '../../../../src/services/interfaces.js';
-import { defineCommand, one, param, type Fields } from '../../../define.js';
+import { defineCommand, param, type Fields } from '../../../define.js';
 import { certFields, certsOf, pemLines } from '../service.js';
 
 function fields(c: InstalledCertificate, pem: boolean): Fields {
@@ -12,10 +13,10 @@ export default defineCommand({
   path: ['Security', 'Certificates', 'Server', 'Show'],
   help: 'Show the server certificate in use (and one waiting for a restart), decoded or with its PEM',
   role: 'ReadOnly',
-  params: { Format: param(literal('Decoded', 'PEM'), 'Decoded (default), or PEM to add the certificate and chain') },
+  params: { Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default), or PEM to add the certificate and chain') },
   async run(args, { services }) {
     const certs = certsOf(services);
-    const pem = one(args, 'Format') === 'PEM';
+    const pem = args.Format === 'PEM';
     const pending = certs.pendingRestart();
     return { Active: fields(certs.active(), pem), ...(pending ? { PendingRestart: fields(pending, pem) } : {}) };
   },
