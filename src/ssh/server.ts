@@ -95,18 +95,10 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     const ip = info.ip ?? 'unknown';
     const remote = `${ip}:${info.port}`;
     const sessionId = crypto.randomBytes(3).toString('hex');
-    client.on('error', () => {
-      /* a reset connection is normal; nothing to do */
-    });
-
-    // ssh2 1.17 always lists `ssh-rsa` (SHA-1 signatures) after rsa-sha2-* when it holds an RSA
-    // host key, whatever the configured list says. Modern clients never pick it; one that does is
-    // disconnected before it can authenticate.
-    client.on('handshake', (negotiated: { serverHostKey?: string }) => {
-      if (negotiated.serverHostKey === 'ssh-rsa') {
-        app.logger.log({ event: 'ssh.refused', level: 'warn', from: remote, reason: 'client chose ssh-rsa (SHA-1) host key signatures' });
-        client.end();
-      }
+    // A reset connection is normal. A failed key exchange (a client with only old algorithms,
+    // such as ssh-rsa host keys) is worth a line: the client was told the same in its disconnect.
+    client.on('error', (e: Error & { level?: string }) => {
+      if (e.level === 'handshake') app.logger.log({ event: 'ssh.handshake-failed', level: 'warn', from: remote, reason: e.message });
     });
 
     const release = (authenticated: boolean) => admitted.get(remote)?.release(authenticated);
