@@ -49,7 +49,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   const channelContext = { app, now, sftp: opts.sftp };
 
   /** Admitted TCP connections by ip:port, until they authenticate or close. */
-  const admitted = new Map<string, { release(authenticated: boolean): void }>();
+  const admitted = new Map<string, { identified(): void; release(authenticated: boolean): void }>();
 
   // Connections are accepted here, before any SSH byte is read, so that the limits also hold
   // for sockets that never send an SSH identification; ssh2 then takes the socket over.
@@ -69,17 +69,26 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       return;
     }
     let released = false;
-    const grace = setTimeout(() => {
-      app.logger.log({ event: 'ssh.grace-expired', level: 'warn', from: key });
+    const expire = (event: string) => {
+      app.logger.log({ event, level: 'warn', from: key });
       entry.release(false);
       sock.destroy();
-    }, limits.policy.graceMs);
+    };
+    const grace = setTimeout(() => expire('ssh.grace-expired'), limits.policy.graceMs);
     grace.unref();
+    // Every SSH client sends its identification line as soon as it connects: a socket that stays
+    // silent gives its slot back long before the login grace time.
+    const ident = setTimeout(() => expire('ssh.ident-timeout'), Math.min(limits.policy.identMs, limits.policy.graceMs));
+    ident.unref();
     const entry = {
+      identified() {
+        clearTimeout(ident);
+      },
       release(authenticated: boolean) {
         if (released) return;
         released = true;
         clearTimeout(grace);
+        clearTimeout(ident);
         admitted.delete(key);
         limits.release(ip, authenticated);
       },
@@ -94,6 +103,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     open.add(client);
     const ip = info.ip ?? 'unknown';
     const remote = `${ip}:${info.port}`;
+    // ssh2 announces a connection once the client's identification line has arrived.
+    admitted.get(remote)?.identified();
     const sessionId = crypto.randomBytes(3).toString('hex');
     // A reset connection is normal. A failed key exchange (a client with only old algorithms,
     // such as ssh-rsa host keys) is worth a line: the client was told the same in its disconnect.
