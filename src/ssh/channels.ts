@@ -13,7 +13,8 @@ import type { DataPaths } from '../platform/paths.js';
 import type { Logger } from '../platform/log.js';
 import type { CliSession, SessionIO, SessionMode } from '../cli/session.js';
 import { LineEditor } from '../cli/lineeditor.js';
-import { serveSftp, type SftpLimits } from './sftp.js';
+import { serveSftp } from './sftp.js';
+import type { BufferBudget, UploadArea } from './uploads.js';
 
 /** What the SSH layer needs from the appliance (src/app.ts builds it). */
 export interface SshApp {
@@ -26,7 +27,14 @@ export interface SshApp {
 export interface ChannelContext {
   readonly app: SshApp;
   readonly now: () => number;
-  readonly sftp?: Partial<SftpLimits>;
+  /** The upload area, shared by every connection. */
+  readonly uploads: UploadArea;
+}
+
+/** What the channels of one SSH connection share. */
+export interface ConnectionContext extends ChannelContext {
+  /** Memory for this connection's uploads in progress. */
+  readonly buffers: BufferBudget;
 }
 
 /** The pty's width, kept current by window-change requests. */
@@ -44,7 +52,7 @@ export interface ChannelHooks {
 }
 
 /** One session channel: waits for pty/shell/exec/sftp and runs it. */
-export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks: ChannelHooks): void {
+export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, hooks: ChannelHooks): void {
   const { app } = ctx;
   // Once per channel: when what it ran is over, or when it closes without having run anything.
   let finished = false;
@@ -94,9 +102,9 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks
     });
     serveSftp(sftp, {
       onActivity: () => idle.touch(),
-      dir: app.paths.uploads,
+      area: ctx.uploads,
+      budget: ctx.buffers,
       writable: actor.role === 'Admin',
-      limits: ctx.sftp,
       onChange: (what, name, bytes) =>
         app.logger.audit({ who: actor.user, from: actor.remote, what: `sftp ${what} /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
     });

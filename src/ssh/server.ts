@@ -8,7 +8,7 @@ import type { Connection } from 'ssh2';
 import type { Actor } from '../services/interfaces.js';
 import { ALGORITHMS } from './algorithms.js';
 import { LoginLimits, type LoginPolicy } from './limits.js';
-import type { SftpLimits } from './sftp.js';
+import { UploadArea, type UploadLimits } from './uploads.js';
 import { authenticator } from './auth.js';
 import { idleWatch, wireSession, type SshApp } from './channels.js';
 
@@ -22,7 +22,8 @@ export interface SshServerOptions {
   port: number;
   hostKeys: Buffer[];
   policy?: Partial<LoginPolicy>;
-  sftp?: Partial<SftpLimits>;
+  /** Limits of the upload area (SFTP and SCP). */
+  sftp?: Partial<UploadLimits>;
   /** TCP connections at once, authenticated or not. */
   maxConnections?: number;
   /** Channels (sessions) per connection, as OpenSSH's MaxSessions. */
@@ -46,7 +47,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   const maxSessions = opts.maxSessionsPerConnection ?? 10;
   const open = new Set<Connection>();
   const sockets = new Set<net.Socket>();
-  const channelContext = { app, now, sftp: opts.sftp };
+  const channelContext = { app, now, uploads: new UploadArea(app.paths.uploads, opts.sftp) };
 
   /** Admitted TCP connections by ip:port, until they authenticate or close. */
   const admitted = new Map<string, { identified(): void; release(authenticated: boolean): void }>();
@@ -140,6 +141,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       let running = 0;
       let opened = 0;
       const base: Actor = { user, role, remote, session: sessionId };
+      const connection = { ...channelContext, buffers: channelContext.uploads.connectionBudget() };
       // A logged-in connection with nothing running (no channel, or channels that never start a
       // shell, exec or sftp) is idle too: it is closed after the same timeout.
       let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end());
@@ -151,7 +153,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
         const s = accept();
         const actor: Actor = { ...base, session: opened === 1 ? sessionId : `${sessionId}.${opened}` };
         let counted = false;
-        wireSession(channelContext, s, actor, {
+        wireSession(connection, s, actor, {
           start: () => {
             counted = true;
             running++;
