@@ -237,6 +237,14 @@ t.test('the KEXINIT offers no ssh-rsa (SHA-1) host key signatures; a client with
   t.ok(f.app.logLines.some((l) => /"event":"ssh\.handshake-failed".*"reason":"Handshake failed: no matching host key format"/.test(l)), 'logged');
 });
 
+t.test('ssh-audit finds nothing to fail', async (t) => {
+  const f = await startSsh(t);
+  const r = await run('ssh-audit', ['-n', '-p', String(f.port), '127.0.0.1'], undefined, 60_000);
+  t.match(r.stdout, /# host-key algorithms/, r.stderr);
+  t.notMatch(r.stdout, /\[fail\]/);
+  t.same(r.stdout.match(/^\(key\) \S+/gm), ['(key) ssh-ed25519', '(key) rsa-sha2-512', '(key) rsa-sha2-256'], 'no ssh-rsa (SHA-1) host key signatures');
+});
+
 t.test('idle timeout from the configuration closes a silent session', async (t) => {
   const f = await startSsh(t);
   f.app.services.config.set([{ key: 'Ssh IdleTimeout', value: 1 }], ADMIN);
