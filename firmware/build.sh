@@ -106,9 +106,11 @@ find "$app/node_modules" -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mt
 
 # Dependencies the project fixes (patches/, applied by npm's postinstall through patch-package)
 # must be in the image as fixed: a node_modules installed without scripts would ship the bug.
+# The ceiling keeps git from finding this repository above the stage (the default output is
+# inside it): there, git apply would check paths against the repository and pass vacuously.
 for patch in "$repo"/patches/*.patch; do
   [ -e "$patch" ] || continue
-  (cd "$app" && git apply --check -R "$patch" 2>/dev/null) \
+  (cd "$app" && GIT_CEILING_DIRECTORIES="$(dirname "$app")" git apply --check -R "$patch" 2>/dev/null) \
     || die "$(basename "$patch") is not applied in node_modules: run 'npm ci' (or 'npx patch-package')"
 done
 
