@@ -7,7 +7,7 @@ import type { Args, CommandDef } from '../../commands/define.js';
 import { Registry, resultName } from '../bus/registry.js';
 import { walk, search, type TreeNode } from '../bus/tree.js';
 import type { Reply } from '../bus/reply.js';
-import { tokenize, TokenizeError, type Token } from './tokenize.js';
+import { excerpt, tokenize, TokenizeError, type Token } from './tokenize.js';
 
 export type OutputMode = 'terminal' | 'xml' | 'json';
 
@@ -45,7 +45,7 @@ const paramErr = (name: string, reason: string): Request => ({
   kind: 'reply',
   reply: { kind: 'result', name, status: 'ParameterError', fields: { Reason: reason } },
 });
-const noMatch = (name: string, xpath: string) => err(name, 'No match on address expression', { XPath: xpath });
+const noMatch = (name: string, xpath: string) => err(name, 'No match on address expression', { XPath: excerpt(xpath) });
 
 function matchVerb(word: string): Verb | { ambiguous: string[] } | undefined {
   const lower = word.toLowerCase();
@@ -67,10 +67,11 @@ function wordsOf(tokens: Token[]): string[] | undefined {
   return out;
 }
 
+/** The answer to a line over MAX_LINE characters (the session gives it once per such line). */
+export const lineTooLong = (): Request => err('CommandResult', `Line too long: at most ${MAX_LINE} characters`);
+
 export function parseLine(line: string, reg: Registry): ParsedLine {
-  if (line.length > MAX_LINE) {
-    return { request: err('CommandResult', `Line too long: at most ${MAX_LINE} characters`) };
-  }
+  if (line.length > MAX_LINE) return { request: lineTooLong() };
   let tk;
   try {
     tk = tokenize(line);
@@ -91,7 +92,7 @@ function parseTokens(tokens: Token[], reg: Registry): Request {
   const verb = matchVerb(first.text);
   if (verb === undefined) return { kind: 'reply', reply: { kind: 'unrecognized' } };
   if (typeof verb === 'object') {
-    return err('CommandResult', `Ambiguous command ${first.text}: could be ${verb.ambiguous.join(', ')}`);
+    return err('CommandResult', `Ambiguous command ${excerpt(first.text)}: could be ${verb.ambiguous.join(', ')}`);
   }
   const rest = tokens.slice(1);
   switch (verb) {
@@ -165,7 +166,7 @@ function parseConfig(rest: Token[], reg: Registry): Request {
   if (last.value === '?' && !last.quoted) return { kind: 'help', scope: 'config', path: w.canonical, values: true };
   const parsed = node.type.parse(last.value);
   if (!parsed.ok) {
-    const shown = node.secret ? '(hidden)' : last.value;
+    const shown = node.secret ? '(hidden)' : excerpt(last.value);
     return err('ConfigurationResult', `Invalid value ${shown} for ${key}: ${parsed.reason}`);
   }
   return { kind: 'config-set', key, node, value: parsed.value, raw: last.value };
@@ -211,18 +212,18 @@ function parseCommand(rest: Token[], reg: Registry): Request {
     let value: string | undefined;
     if (t.kind === 'param') {
       pname = matchParam(t.name);
-      if (!pname) return paramErr(name, `Unknown parameter ${t.name}: expected one of ${names.join(', ') || '(none)'}`);
+      if (!pname) return paramErr(name, `Unknown parameter ${excerpt(t.name)}: expected one of ${names.join(', ') || '(none)'}`);
       value = t.value;
       if (value === undefined) return paramErr(name, `Missing value for ${pname} ${def.params[pname]!.type.space}`);
     } else {
       // Positional values fill the parameters not yet given, in declared order.
       pname = positional.find((n) => args[n] === undefined);
-      if (!pname) return paramErr(name, `Unexpected value ${t.text}`);
+      if (!pname) return paramErr(name, `Unexpected value ${excerpt(t.text)}`);
       value = t.text;
     }
     const p = def.params[pname]!;
     const parsed = p.type.parse(value);
-    if (!parsed.ok) return paramErr(name, `Invalid value ${p.secret ? '(hidden)' : value} for ${pname}: ${parsed.reason}`);
+    if (!parsed.ok) return paramErr(name, `Invalid value ${p.secret ? '(hidden)' : excerpt(value)} for ${pname}: ${parsed.reason}`);
     const prev = args[pname];
     if (prev !== undefined && !p.multiple) return paramErr(name, `Parameter ${pname} given more than once`);
     if (p.multiple) {
@@ -264,7 +265,7 @@ function parsePreferences(rest: Token[]): Request {
   const usage = 'Usage: xPreferences outputmode <terminal/xml/json>';
   if (!words || words.length !== 2 || !'outputmode'.startsWith(words[0]!.toLowerCase())) return paramErr('PreferencesResult', usage);
   const mode = (['terminal', 'xml', 'json'] as const).find((m) => m === words[1]!.toLowerCase());
-  if (!mode) return paramErr('PreferencesResult', `Invalid value ${words[1]} for outputmode: expected <terminal/xml/json>`);
+  if (!mode) return paramErr('PreferencesResult', `Invalid value ${excerpt(words[1]!)} for outputmode: expected <terminal/xml/json>`);
   return { kind: 'preferences', outputMode: mode };
 }
 

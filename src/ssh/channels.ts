@@ -149,13 +149,27 @@ function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: Sess
   let over = false;
   const crlf = pty !== undefined && mode !== 'interactive';
   let editor: LineEditor | undefined;
-  // A client that sends requests but does not read the replies: stop reading its input until
-  // the replies have drained, so output never piles up in memory.
+  // SSH flow control: while the channel is paused ssh2 stops opening the client's window, so
+  // the client stops sending. Paused while replies have not drained (a client that does not read
+  // them) or while the session's unprocessed input is over its bound (a client flooding it).
+  let outputBlocked = false;
+  let inputFull = false;
+  const flow = () => (outputBlocked || inputFull ? ch.pause() : ch.resume());
   const send = (text: string) => {
-    if (!ch.write(text)) ch.pause();
+    if (!ch.write(text) && !outputBlocked) {
+      outputBlocked = true;
+      flow();
+    }
   };
-  ch.on('drain', () => ch.resume());
+  ch.on('drain', () => {
+    outputBlocked = false;
+    flow();
+  });
   const session = app.newSession(actor, mode, {
+    flow(stop) {
+      inputFull = stop;
+      flow();
+    },
     write(data) {
       if (over) return;
       if (editor && editor.line !== '' && session.echo) {
