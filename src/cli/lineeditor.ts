@@ -5,13 +5,17 @@
 //
 // Keys: printable text; Backspace; Delete; Left/Right (and Ctrl-B/F); Home/End (and Ctrl-A/E);
 // Ctrl-K/U/W kill to end / to start / the word before the cursor; Up/Down (Ctrl-P/N) history;
-// Ctrl-R reverse search; Tab completion through `complete`; `?` typed at the end of a line
-// (outside quotes) submits the line at once as a help request; Ctrl-C drops the line; Ctrl-L
+// Ctrl-R reverse search; Tab completion through `complete`; Ctrl-C drops the line; Ctrl-L
 // redraws. CR, LF and CRLF each count as one Enter, also when CR and LF arrive in two chunks.
+// `?` is text like any other: `xStatus ?` and `xStatus ??` are asked with Enter, whether typed
+// or pasted (submitting at the first `?` made `??` impossible to type).
 //
 // Lines longer than the terminal is wide wrap: cursor moves are computed in rows and columns of
 // `cols` (from the pty request and window changes), and a line ending exactly at the right margin
-// is moved to the next row at once, so the terminal's cursor and ours always agree. Every
+// is moved to the next row at once, so the terminal's cursor and ours always agree. That move is
+// a soft wrap, as readline does it (a space that makes the terminal wrap, then CR and erase), never
+// CRLF: a terminal that reflows on resize (tmux, VTE, kitty) keeps the wrapped rows one line,
+// whereas a hard line end would leave the redraw one row off after the terminal shrinks. Every
 // character counts as one column.
 
 export type EditorAction =
@@ -44,17 +48,8 @@ const left = (n: number) => (n > 0 ? `${ESC}[${n}D` : '');
 const right = (n: number) => (n > 0 ? `${ESC}[${n}C` : '');
 /** Clears from the cursor to the end of the screen: a wrapped line may span several rows. */
 const CLEAR = `${ESC}[J`;
-
-/** True when the text has an unclosed double quote (`\"` and `\\` escape inside quotes). */
-function insideQuotes(text: string): boolean {
-  let open = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (open && c === '\\') i++;
-    else if (c === '"') open = !open;
-  }
-  return open;
-}
+/** From the pending-wrap state at the right margin to column 0 of the next row, soft-wrapped. */
+const SOFT_WRAP = ` \r${ESC}[K`;
 
 export class LineEditor {
   /** The line as code points, so the cursor never splits a character. */
@@ -102,9 +97,9 @@ export class LineEditor {
     return (rows > 0 ? `${ESC}[${rows}A` : '') + '\r';
   }
 
-  /** After text ending at `end` was written: at the right margin, go to the next row now. */
+  /** After text ending at `end` was written: at the right margin, wrap to the next row now. */
   private wrapAt(end: number): string {
-    return end > 0 && end % this.cols === 0 ? '\r\n' : '';
+    return end > 0 && end % this.cols === 0 ? SOFT_WRAP : '';
   }
 
   /**
@@ -276,14 +271,6 @@ export class LineEditor {
         return;
       case '\t':
         return this.tab(echo);
-      case '?':
-        if (this.cursor === this.buf.length && !insideQuotes(this.line)) {
-          this.buf.push('?');
-          this.cursor++;
-          echo('?' + this.wrapAt(this.cursor));
-          return this.enter(out, echo);
-        }
-        return this.insert(k, echo);
       default:
         if (k.length > 1 && k.startsWith(ESC)) return; // an escape sequence we do not use
         if (k.length === 1 && (k.charCodeAt(0) < 0x20 || k === '\x7f')) return; // other control keys
