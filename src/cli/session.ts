@@ -156,6 +156,12 @@ export class CliSession implements Subscriber {
     return complete(this.opts.bus.registry, lineBeforeCursor, this.opts.files);
   }
 
+  /** The idle timeout ran out: one line saying so, then the session ends. */
+  closeIdle(seconds: number): void {
+    this.write(`Closing the session: no activity for ${seconds} seconds (xConfiguration Ssh IdleTimeout)\n`);
+    this.dispose();
+  }
+
   dispose(): void {
     this.removeSubscriber();
     this.registrations.length = 0;

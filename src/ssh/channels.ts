@@ -5,7 +5,9 @@
 //   exec           → CliSession 'exec' running the command (CRLF line ends when a pty was asked for)
 //   sftp subsystem → the upload area as /tmp (src/ssh/sftp.ts)
 // Channel EOF ends the input; the exit status (0 when every request succeeded, 1 otherwise) goes
-// out with the channel close. Sessions idle for `Ssh IdleTimeout` seconds are closed.
+// out with the channel close. Sessions idle for `Ssh IdleTimeout` seconds are closed; output,
+// anything the client sends on the connection (keepalives included) and held feedback
+// registrations count as activity, and a shell closed for idleness says so first.
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerChannel, Session } from 'ssh2';
 import type { Actor, Services } from '../services/interfaces.js';
@@ -29,6 +31,15 @@ export interface ChannelContext {
   readonly sftp?: Partial<SftpLimits>;
 }
 
+/** What counts as activity besides a channel's own traffic. */
+export interface IdleOptions {
+  /** When the client last sent anything on the connection: OpenSSH's ServerAliveInterval sends
+   *  global requests, other clients channel requests; both are input. */
+  lastInput?: () => number;
+  /** True while the session must be kept, e.g. it holds feedback registrations. */
+  busy?: () => boolean;
+}
+
 /** The pty's width, kept current by window-change requests. */
 interface Terminal {
   cols: number;
@@ -41,6 +52,8 @@ const IDLE_KEY = 'Ssh IdleTimeout';
 export interface ChannelHooks {
   start(): void;
   done(): void;
+  /** When the client last sent anything on this connection. */
+  lastInput?(): number;
 }
 
 /** One session channel: waits for pty/shell/exec/sftp and runs it. */
@@ -74,20 +87,20 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks
     if (started) return reject?.();
     started = true;
     hooks.start();
-    runCli(ctx, accept(), actor, pty ? 'interactive' : 'shell', pty ? term : undefined, undefined, done);
+    runCli(ctx, accept(), actor, pty ? 'interactive' : 'shell', pty ? term : undefined, undefined, done, hooks.lastInput);
   });
   s.on('exec', (accept, reject, info) => {
     if (started) return reject?.();
     started = true;
     hooks.start();
-    runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done);
+    runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done, hooks.lastInput);
   });
   s.on('sftp', (accept, reject) => {
     if (started) return reject?.();
     started = true;
     hooks.start();
     const sftp = accept();
-    const idle = idleWatch(ctx, actor, () => sftp.end());
+    const idle = idleWatch(ctx, actor, () => sftp.end(), { lastInput: hooks.lastInput });
     sftp.on('close', () => {
       idle.stop();
       done();
@@ -107,18 +120,20 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks
  * Idle timeout (`Ssh IdleTimeout` seconds, 0 = never): `onIdle` runs once no activity was seen
  * for that long. The setting is re-read at least every 10 s, so a change reaches open sessions.
  */
-export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void): { touch(): void; stop(): void } {
+export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: (seconds: number) => void, opts: IdleOptions = {}): { touch(): void; stop(): void } {
   const { app, now } = ctx;
   let last = now();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const arm = () => {
     if (stopped) return;
+    if (opts.busy?.()) last = now();
+    last = Math.max(last, opts.lastInput?.() ?? 0);
     const secs = idleSeconds(app);
     const left = secs > 0 ? last + secs * 1000 - now() : 10_000;
     if (secs > 0 && left <= 0) {
       app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
-      onIdle();
+      onIdle(secs);
       return;
     }
     // Wake at least every 10 s, so a changed setting reaches open sessions soon.
@@ -144,7 +159,10 @@ function idleSeconds(app: SshApp): number {
   }
 }
 
-function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: SessionMode, pty: Terminal | undefined, command: string | undefined, done: () => void): void {
+function runCli(
+  ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: SessionMode, pty: Terminal | undefined, command: string | undefined,
+  done: () => void, lastInput: (() => number) | undefined,
+): void {
   const { app, now } = ctx;
   let over = false;
   const crlf = pty !== undefined && mode !== 'interactive';
@@ -172,6 +190,7 @@ function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: Sess
     },
     write(data) {
       if (over) return;
+      idle.touch();
       if (editor && editor.line !== '' && session.echo) {
         // Output (feedback, or a reply while the next line is typed ahead) arrives over a
         // half-typed line: clear it, write the output, and paint the line again below.
@@ -183,7 +202,10 @@ function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: Sess
     },
   });
 
-  const idle = idleWatch(ctx, actor, () => session.dispose());
+  const idle = idleWatch(ctx, actor, (secs) => session.closeIdle(secs), {
+    lastInput,
+    busy: () => session.registrations.length > 0,
+  });
   const started = now();
 
   const decoder = new StringDecoder('utf8');
