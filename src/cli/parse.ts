@@ -5,9 +5,10 @@ import type { StatusNode } from '../../schema/status.js';
 import type { Value } from '../../schema/types.js';
 import type { Args, CommandDef } from '../../commands/define.js';
 import { Registry, resultName } from '../bus/registry.js';
-import { walk, search, type TreeNode } from '../bus/tree.js';
+import { walk, search, type TreeNode, type Walk } from '../bus/tree.js';
 import type { Reply } from '../bus/reply.js';
 import { excerpt, tokenize, TokenizeError, type Token } from './tokenize.js';
+import { feedbackHelp } from './help.js';
 
 export type OutputMode = 'terminal' | 'xml' | 'json';
 
@@ -45,7 +46,11 @@ const paramErr = (name: string, reason: string): Request => ({
   kind: 'reply',
   reply: { kind: 'result', name, status: 'ParameterError', fields: { Reason: reason } },
 });
-const noMatch = (name: string, xpath: string) => err(name, 'No match on address expression', { XPath: excerpt(xpath) });
+const noMatch = (name: string, xpath: string, w?: Walk<unknown>) => {
+  // A number out of an indexed node's range: say the range (`Clustering Peer` is 1 to 6).
+  const range = w && !w.ok && w.range ? `: ${w.canonical.join(' ')} takes an index from ${w.range.min} to ${w.range.max}` : '';
+  return err(name, `No match on address expression${range}`, { XPath: excerpt(xpath) });
+};
 
 function matchVerb(word: string): Verb | { ambiguous: string[] } | undefined {
   const lower = word.toLowerCase();
@@ -103,7 +108,7 @@ function parseTokens(tokens: Token[], reg: Registry): Request {
     case 'xCommand':
       return parseCommand(rest, reg);
     case 'xFeedback':
-      return parseFeedback(rest);
+      return parseFeedback(rest, reg);
     case 'xPreferences':
       return parsePreferences(rest);
     case 'echo': {
@@ -133,7 +138,7 @@ function parseGet<L>(rest: Token[], tree: TreeNode<L>, scope: 'status' | 'config
   const help = helpSuffix(words);
   if (help) {
     const w = walk(tree, help.words);
-    if (!w.ok) return noMatch(name, `${root}/${help.words.join('/')}`);
+    if (!w.ok) return noMatch(name, `${root}/${help.words.join('/')}`, w);
     return { kind: 'help', scope, path: w.canonical, values: help.values };
   }
   if (words.length === 1 && words[0]!.startsWith('//')) {
@@ -142,7 +147,7 @@ function parseGet<L>(rest: Token[], tree: TreeNode<L>, scope: 'status' | 'config
     return scope === 'status' ? { kind: 'status', path: [], search: term } : { kind: 'config-get', path: [], search: term };
   }
   const w = walk(tree, words);
-  if (!w.ok) return noMatch(name, `${root}/${words.join('/')}`);
+  if (!w.ok) return noMatch(name, `${root}/${words.join('/')}`, w);
   return scope === 'status' ? { kind: 'status', path: w.canonical } : { kind: 'config-get', path: w.canonical };
 }
 
@@ -157,7 +162,7 @@ function parseConfig(rest: Token[], reg: Registry): Request {
   if (!before) return err('ConfigurationResult', 'Expected: xConfiguration <path>: <value>');
   const words = [...before, last.name];
   const w = walk(reg.config, words);
-  if (!w.ok || !w.node.leaf) return noMatch('ConfigurationResult', `/Configuration/${words.join('/')}`);
+  if (!w.ok || !w.node.leaf) return noMatch('ConfigurationResult', `/Configuration/${words.join('/')}`, w);
   const key = w.canonical.join(' ');
   const node = w.node.leaf;
   if (last.value === undefined) {
@@ -242,8 +247,12 @@ function parseCommand(rest: Token[], reg: Registry): Request {
   return { kind: 'command', def, args, needsPayload };
 }
 
-function parseFeedback(rest: Token[]): Request {
+function parseFeedback(rest: Token[], reg: Registry): Request {
   const words = wordsOf(rest);
+  // `xFeedback ?`, `xFeedback register ?`: help, not "No match".
+  if (words?.length && (words[words.length - 1] === '?' || words[words.length - 1] === '??') && words.length <= 2) {
+    return { kind: 'reply', reply: feedbackHelp(reg) };
+  }
   const op = words?.[0]?.toLowerCase();
   const usage = 'Usage: xFeedback register <path> | deregister <path> | deregisterall | list';
   if (!words || !op) return paramErr('FeedbackResult', usage);
