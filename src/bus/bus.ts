@@ -9,7 +9,7 @@ import { Logger, REDACTED } from '../platform/log.js';
 import { Registry, resultName } from './registry.js';
 import type { Reply } from './reply.js';
 import { FeedbackHub, type Feedback, type Registration } from './feedback.js';
-import { changes, cut, graft, merge } from './statustree.js';
+import { changes, cut, graft, merge, prune } from './statustree.js';
 import { search, walk, leaves } from './tree.js';
 
 /** The requests the bus executes (the parser builds them). */
@@ -58,6 +58,12 @@ export class Bus {
   private known: StatusTree;
 
   private statusChanged(path: readonly string[]): void {
+    const matches = [...this.feedback.matches('Status', path)];
+    if (!matches.length) {
+      // Nobody listens: no snapshot; the part is forgotten, so a later listener gets it whole.
+      this.known = prune(this.known, path);
+      return;
+    }
     const snap = this.services.status.snapshot();
     const before = cut(this.known, path);
     const after = cut(snap, path);
@@ -65,7 +71,7 @@ export class Bus {
     if (!after) return;
     const changed = changes(before, after) as StatusTree | undefined;
     if (!changed) return;
-    for (const m of this.feedback.matches('Status', path)) {
+    for (const m of matches) {
       // One message per session and change, holding what each of its registrations covers.
       let tree: StatusTree | undefined;
       for (const p of m.paths) {

@@ -112,6 +112,18 @@ export function graft(base: StatusTree, path: readonly string[], from: StatusTre
   return out;
 }
 
+/** `tree` without the part under `path`: what is no longer known (copies along the way). */
+export function prune(tree: StatusTree, path: readonly string[]): StatusTree {
+  if (path.length === 0) return {};
+  const key = findKey(tree, path[0]!);
+  if (key === undefined) return tree;
+  const out: StatusTree = { ...tree };
+  const v = tree[key];
+  if (path.length > 1 && isTree(v)) out[key] = prune(v, path.slice(1));
+  else delete out[key];
+  return out;
+}
+
 /** Every leaf path in a tree, indexes included: for checking providers against the schema. */
 export function leafPaths(tree: StatusTree, prefix: string[] = []): string[][] {
   const out: string[][] = [];
