@@ -181,7 +181,7 @@ t.test('long lines wrap: moves cross rows, a full row moves the cursor on at onc
   let a = ed.feed('123456789');
   t.equal(echo(a), '123456789');
   a = ed.feed('0');
-  t.equal(echo(a), '0 \r\x1b[K', 'the tenth character fills the row: a soft wrap takes the cursor to the next row');
+  t.equal(echo(a), '0 \x1b[J\r', 'the tenth character fills the row: a soft wrap takes the cursor to the next row');
   a = ed.feed('abc');
   t.equal(echo(a), 'abc');
   a = ed.feed('\x01');
@@ -203,7 +203,7 @@ t.test('long lines wrap: moves cross rows, a full row moves the cursor on at onc
   t.equal(echo(enter), '\r\n');
   ed.setColumns(4);
   a = ed.feed('abcd');
-  t.equal(echo(a), 'abcd \r\x1b[K');
+  t.equal(echo(a), 'abcd \x1b[J\r');
   t.equal(echo(ed.feed('\r')), '', 'a line that filled its last row: the cursor is already on a fresh row');
 });
 
@@ -270,8 +270,12 @@ class Screen {
           case 'B': this.r += n; break;
           case 'C': this.c = Math.min(this.cols - 1, this.c + n); break;
           case 'D': this.c = Math.max(0, this.c - n); break;
-          case 'K': this.row(this.r).length = Math.min(this.row(this.r).length, this.c); break;
+          case 'K':
+            if (this.c === 0) this.soft.delete(this.r - 1); // tmux: erasing from column 0 unwraps
+            this.row(this.r).length = Math.min(this.row(this.r).length, this.c);
+            break;
           case 'J':
+            if (this.c === 0) this.soft.delete(this.r - 1);
             this.row(this.r).length = Math.min(this.row(this.r).length, this.c);
             this.rows.length = Math.min(this.rows.length, this.r + 1);
             break;

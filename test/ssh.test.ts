@@ -355,9 +355,9 @@ t.test('the line editor wraps at the width the pty asked for, and follows window
     c.shell({ term: 'xterm', cols: 10, rows: 40 }, (err, s) => (err ? reject(err) : resolve(s))),
   );
   await until(ch, /OK\r\n$/);
-  let p = until(ch, /Syst \r\x1b\[K$/);
+  let p = until(ch, /Syst \x1b\[J\r$/);
   ch.write('xstat Syst');
-  t.equal(await p, 'xstat Syst \r\x1b[K', 'the tenth column filled: a soft wrap moves the cursor to the next row at once');
+  t.equal(await p, 'xstat Syst \x1b[J\r', 'the tenth column filled: a soft wrap moves the cursor to the next row at once');
   p = until(ch, /\x1b\[1A\r$/);
   ch.write('\x01');
   t.equal(await p, '\x1b[1A\r', 'Home goes up a row');
