@@ -135,6 +135,10 @@ export function buildApp(opts: AppOptions): App {
     Software: { Version: version.version, ReleaseDate: version.releaseDate },
     Uptime: system.uptimeSeconds(),
   }));
+  // The name shows in status too: announce it, or `xFeedback register /Status/SystemUnit` misses it.
+  config.onChange((changes) => {
+    if (changes.some((c) => c.key === 'SystemUnit Name')) status.changed(['SystemUnit', 'Name']);
+  });
   status.provide('Security', () => ({ Certificates: web.status(), Acme: acme.status() }));
   status.provide('Alarm', () => alarms.statusTree());
   acme.start();

@@ -49,6 +49,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   const sockets = new Set<net.Socket>();
   const channelContext = { app, now, uploads: new UploadArea(app.paths.uploads, opts.sftp) };
 
+  /** When each connection (by ip:port) last sent anything. */
+  const lastInput = new Map<string, number>();
   /** Admitted TCP connections by ip:port, until they authenticate or close. */
   const admitted = new Map<string, { identified(): void; release(authenticated: boolean): void }>();
 
@@ -95,8 +97,14 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       },
     };
     admitted.set(key, entry);
-    sock.on('close', () => entry.release(false));
+    sock.on('close', () => {
+      entry.release(false);
+      lastInput.delete(key);
+    });
     server.injectSocket(sock);
+    // Any bytes from the client count against the idle timeout, keepalive requests included
+    // (ssh2 answers those itself and tells nobody). Added after ssh2 paused the socket.
+    sock.on('data', () => lastInput.set(key, now()));
   });
   tcp.maxConnections = opts.maxConnections ?? 1000;
 
@@ -144,7 +152,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       const connection = { ...channelContext, buffers: channelContext.uploads.connectionBudget() };
       // A logged-in connection with nothing running (no channel, or channels that never start a
       // shell, exec or sftp) is idle too: it is closed after the same timeout.
-      let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end());
+      const inputAt = () => lastInput.get(remote) ?? 0;
+      let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end(), { lastInput: inputAt });
       client.on('close', () => idle?.stop());
       client.on('session', (accept, reject) => {
         if (channels >= maxSessions) return reject();
@@ -162,8 +171,9 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
           },
           done: () => {
             channels--;
-            if (counted && --running === 0 && !closed) idle = idleWatch(channelContext, base, () => client.end());
+            if (counted && --running === 0 && !closed) idle = idleWatch(channelContext, base, () => client.end(), { lastInput: inputAt });
           },
+          lastInput: inputAt,
         });
       });
     });
