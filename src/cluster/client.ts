@@ -290,10 +290,10 @@ export class ClusterClient {
     });
   }
 
-  /** Removes the member `name`; false when there is none by that name. */
-  async removeMember(name: string): Promise<boolean> {
-    return this.call(`removing member ${name}`, async () => {
-      const m = (await this.etcd.cluster.memberList({})).members.find((x) => x.name === name);
+  /** Removes the member named `nameOrPeerUrl` (or not yet started at that peer URL); false when there is none. */
+  async removeMember(nameOrPeerUrl: string): Promise<boolean> {
+    return this.call(`removing member ${nameOrPeerUrl}`, async () => {
+      const m = (await this.etcd.cluster.memberList({})).members.find((x) => x.name === nameOrPeerUrl || x.peerURLs.includes(nameOrPeerUrl));
       if (!m) return false;
       await this.etcd.cluster.memberRemove({ ID: m.ID });
       return true;

@@ -124,6 +124,8 @@ export class EtcdMember extends EventEmitter {
   get state(): MemberState { return this.current; }
   get pid(): number | undefined { return this.child?.pid; }
   get name(): string { return this.config.name; }
+  /** The URL other members dial, as in `--initial-cluster`. */
+  get peerUrl(): string { return `https://${host(this.config.address)}:${this.config.peerPort}`; }
   /** The member's last log lines, for error messages and the log. */
   logTail(): string { return this.tail.join('\n'); }
 
