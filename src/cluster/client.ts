@@ -129,6 +129,9 @@ export class ClusterClient {
   private failure(what: string, e: unknown): Error {
     if (e instanceof Unavailable) return e;
     const err = e as Error;
+    // etcd's own refusals ("etcdserver: unhealthy cluster", "... too many requests") say why.
+    const reason = /etcdserver: [^\n]*/.exec(err.message)?.[0];
+    if (reason && !(err instanceof GRPCDeadlineExceededError)) return new ClusterUnavailable(`The cluster refused ${what}: ${reason}`);
     if (isRecoverableError(err) || (err as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) {
       return new ClusterUnavailable(`The cluster did not confirm ${what} within ${this.timeoutMs / 1000} s: no quorum or no member reachable`);
     }

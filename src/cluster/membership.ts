@@ -8,21 +8,13 @@
 // - A join retried after a crash between the add and the start finds its own unstarted entry and
 //   starts with it instead of adding a second one.
 // - Both need a quorum (ClusterUnavailable otherwise); etcd itself refuses an addition or removal
-//   that would leave fewer started members than a quorum.
-import type { ClusterClient } from './client.js';
+//   that would leave fewer started members than a quorum, and any reconfiguration in the first 5 s
+//   after its leader reached the members (joinCluster waits that out, up to 20 s).
+import { ClusterUnavailable, type ClusterClient } from './client.js';
 import type { EtcdMember } from './member.js';
 
-export async function joinCluster(client: ClusterClient, member: EtcdMember): Promise<void> {
-  const existing = (await client.members()).find((m) => m.peerUrls.includes(member.peerUrl));
-  let initialCluster: string;
-  if (existing && existing.name === '') {
-    const list = await client.members();
-    initialCluster = list.flatMap((m) => m.peerUrls.map((u) => `${m.id === existing.id ? member.name : m.name}=${u}`)).join(',');
-  } else if (existing) {
-    throw new Error(`${member.peerUrl} is already member ${existing.name} of the cluster`);
-  } else {
-    initialCluster = (await client.addMember(member.name, member.peerUrl)).initialCluster;
-  }
+export async function joinCluster(client: ClusterClient, member: EtcdMember, boundMs = 20_000): Promise<void> {
+  const initialCluster = await addMember(client, member, boundMs);
   // Old data from an earlier membership would carry the wrong cluster and member IDs.
   await member.stop();
   member.wipe();
@@ -33,6 +25,28 @@ export async function joinCluster(client: ClusterClient, member: EtcdMember): Pr
     await member.stop();
     await client.removeMember(member.peerUrl).catch(() => undefined);
     throw e;
+  }
+}
+
+/**
+ * Adds the member (or finds its unstarted entry) and returns its --initial-cluster. etcd refuses a
+ * reconfiguration until its leader has been connected to every member for 5 s ("unhealthy
+ * cluster"), as right after a bootstrap or a restart, and an addition whose answer was lost may
+ * still have happened: so this lists, adds, and tries again on any ClusterUnavailable, up to boundMs.
+ */
+async function addMember(client: ClusterClient, member: EtcdMember, boundMs: number): Promise<string> {
+  const end = Date.now() + boundMs;
+  for (;;) {
+    try {
+      const list = await client.members();
+      const mine = list.find((m) => m.peerUrls.includes(member.peerUrl));
+      if (mine && mine.name !== '') throw new Error(`${member.peerUrl} is already member ${mine.name} of the cluster`);
+      if (mine) return list.flatMap((m) => m.peerUrls.map((u) => `${m.id === mine.id ? member.name : m.name}=${u}`)).join(',');
+      return (await client.addMember(member.name, member.peerUrl)).initialCluster;
+    } catch (e) {
+      if (!(e instanceof ClusterUnavailable) || Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 
