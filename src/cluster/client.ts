@@ -89,8 +89,10 @@ export class ClusterClient {
   private readonly locks = new Set<Lock>();
   private readonly probes = new Map<string, Etcd3>();
   private closed = false;
+  readonly logger: Logger | undefined;
 
   constructor(private readonly opts: ClusterClientOptions) {
+    this.logger = opts.logger;
     this.timeoutMs = opts.callTimeoutMs ?? 3000;
     this.etcd = new Etcd3({
       hosts: [...opts.endpoints],

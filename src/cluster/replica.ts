@@ -17,7 +17,7 @@ export class ReplicatedPrefix extends EventEmitter {
   private watcher: Watcher | undefined;
   private closed = false;
 
-  private constructor(private readonly client: ClusterClient, readonly prefix: string, private readonly logger?: Logger) {
+  private constructor(private readonly client: ClusterClient, readonly prefix: string, private readonly logger = client.logger) {
     super();
   }
 
@@ -59,8 +59,10 @@ export class ReplicatedPrefix extends EventEmitter {
   private async resync(w: Watcher, err: Error): Promise<void> {
     if (this.closed || this.watcher !== w) return;
     this.watcher = undefined;
-    this.logger?.log({ event: 'cluster.watch.resync', level: 'warn', prefix: this.prefix, reason: err.message });
-    await w.cancel().catch(() => undefined);
+    this.logger?.log({ event: 'cluster.watch.resync', level: 'warn', prefix: this.prefix, reason: err.message || 'cancelled' });
+    // Not awaited: cancelling a watcher the server already cancelled waits for an answer that never comes.
+    w.removeAllListeners();
+    void w.cancel().catch(() => undefined);
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2000)) {
       try {
         await this.load();
