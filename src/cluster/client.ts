@@ -3,15 +3,18 @@
 // - Every call that needs the cluster either answers within `callTimeoutMs` (default 3 s) or
 //   throws ClusterUnavailable (an Unavailable: one sentence, the shell shows it as is). A write that
 //   timed out was not confirmed; it may still have been applied, never half.
-// - A call that finds its member gone is retried once on another member (the per-member breaker
-//   opens after 3 failures for 1 s); a deadline is not retried, so no quorum means one deadline.
+// - Each call gets two attempts of half that time each, the second on another member (per-member
+//   breakers open after 3 failures for 1 s): a write caught in flight when the leader dies is
+//   retried after the election (1-2 s) instead of failing; no quorum still fails in one callTimeoutMs.
+//   Retried writes are idempotent (put, delete, lease put); a compare-and-set whose first attempt
+//   landed unconfirmed reports success when it finds its own value.
 // - Watches reconnect by themselves (50 ms doubling to 1 s) and resume from the last revision seen.
 // - close() revokes the leases this client holds (challenge answers, heartbeats, locks) before
 //   closing, so nothing it held outlives it; etcd3's own close() would leave keep-alives running.
 //   A holder that dies without close() loses its keys when its lease's TTL runs out.
 import crypto from 'node:crypto';
 import tls from 'node:tls';
-import { Etcd3, EtcdLockFailedError, GRPCDeadlineExceededError, isRecoverableError, type Lease, type Lock, type IKeyValue } from 'etcd3';
+import { Etcd3, EtcdLockFailedError, GRPCDeadlineExceededError, isRecoverableError, type Lease, type Lock, type IKeyValue, type Watcher } from 'etcd3';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Unavailable } from '../errors.js';
 import type { Logger } from '../platform/log.js';
@@ -87,6 +90,7 @@ export class ClusterClient {
   private readonly timeoutMs: number;
   private readonly leases = new Set<Lease>();
   private readonly locks = new Set<Lock>();
+  private readonly watchers = new Set<Watcher>();
   private readonly probes = new Map<string, Etcd3>();
   private closed = false;
   readonly logger: Logger | undefined;
@@ -98,12 +102,12 @@ export class ClusterClient {
       hosts: [...opts.endpoints],
       credentials: this.credentials(),
       dialTimeout: this.timeoutMs,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + Math.ceil(this.timeoutMs / 2) }),
       faultHandling: {
         // A member that refused or vanished is skipped for 1 s, not etcd3's default 5 s.
         host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
-        // Retry on another member, but never after a deadline: no quorum must fail in one deadline.
-        global: retry(handleWhen((e) => isRecoverableError(e) && !(e instanceof GRPCDeadlineExceededError)), { maxAttempts: 2 }),
+        // One retry, on another member: two half-deadline attempts make one callTimeoutMs.
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: 1 }),
         // etcd3 takes a backoff step (it calls next() on it), not a factory.
         watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }).next(),
       },
@@ -165,7 +169,10 @@ export class ClusterClient {
       const r = await cond.then(this.etcd.put(key).value(value)).else(this.etcd.get(key)).commit();
       if (r.succeeded) return { ok: true };
       const kv = r.responses[0]?.response_range?.kvs[0];
-      return { ok: false, current: kv ? text(kv.value) : undefined };
+      const current = kv ? text(kv.value) : undefined;
+      // A first attempt that landed but timed out leaves our own value: the change is made.
+      if (current === value) return { ok: true };
+      return { ok: false, current };
     });
   }
 
@@ -178,8 +185,23 @@ export class ClusterClient {
   }
 
   /** Watches `prefix` from `fromRevision` (inclusive). Internal: use ReplicatedPrefix. */
-  watchFrom(prefix: string, fromRevision: number) {
-    return this.etcd.watch().prefix(prefix).startRevision(String(fromRevision)).create();
+  async watchFrom(prefix: string, fromRevision: number): Promise<Watcher> {
+    if (this.closed) throw new ClusterUnavailable(`The cluster client is closed: ${prefix}* is not watched`);
+    const w = await this.etcd.watch().prefix(prefix).startRevision(String(fromRevision)).create();
+    this.watchers.add(w);
+    return w;
+  }
+
+  /**
+   * Cancels a watcher, bounded by callTimeoutMs: cancelling one the server already cancelled (its
+   * revision compacted) waits for an answer that never comes.
+   */
+  async unwatch(w: Watcher): Promise<void> {
+    this.watchers.delete(w);
+    w.removeAllListeners();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([w.cancel().catch(() => undefined), new Promise<void>((r) => { timer = setTimeout(r, this.timeoutMs); })]);
+    clearTimeout(timer);
   }
 
   // ---- leases and locks -----------------------------------------------------------------------
@@ -305,10 +327,17 @@ export class ClusterClient {
     });
   }
 
-  /** Revokes held leases and locks (bounded by the call deadline), then closes every channel. */
+  /**
+   * Revokes held leases and locks and cancels watchers (each bounded by the call deadline), then
+   * closes every channel; a watcher left open would retry its stream forever on a closed client.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
-    await Promise.allSettled([...[...this.locks].map((l) => l.release()), ...[...this.leases].map((l) => l.revoke())]);
+    await Promise.allSettled([
+      ...[...this.locks].map((l) => l.release()),
+      ...[...this.leases].map((l) => l.revoke()),
+      ...[...this.watchers].map((w) => this.unwatch(w)),
+    ]);
     this.closed = true;
     for (const l of this.leases) l.release();
     this.etcd.close();

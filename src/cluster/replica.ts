@@ -40,7 +40,7 @@ export class ReplicatedPrefix extends EventEmitter {
     this.revision_ = snap.revision;
     const w = await this.client.watchFrom(this.prefix, snap.revision + 1);
     if (this.closed) {
-      await w.cancel();
+      await this.client.unwatch(w);
       return;
     }
     this.watcher = w;
@@ -60,9 +60,7 @@ export class ReplicatedPrefix extends EventEmitter {
     if (this.closed || this.watcher !== w) return;
     this.watcher = undefined;
     this.logger?.log({ event: 'cluster.watch.resync', level: 'warn', prefix: this.prefix, reason: err.message || 'cancelled' });
-    // Not awaited: cancelling a watcher the server already cancelled waits for an answer that never comes.
-    w.removeAllListeners();
-    void w.cancel().catch(() => undefined);
+    void this.client.unwatch(w);
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2000)) {
       try {
         await this.load();
@@ -76,7 +74,8 @@ export class ReplicatedPrefix extends EventEmitter {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.watcher?.cancel().catch(() => undefined);
+    const w = this.watcher;
     this.watcher = undefined;
+    if (w) await this.client.unwatch(w);
   }
 }
