@@ -99,6 +99,24 @@ t.test('Enforce: three members form a cluster; a put on member 2 is seen by watc
   t.equal((await bad.health()).state, 'NoQuorum', 'and sees no member');
 });
 
+t.test('Enforce: a member whose certificate no trusted CA issued cannot join the others', async (t) => {
+  const c = await testCluster(t, { verify: 'Enforce' });
+  const stranger = await makeLeaf(await makeCa({ cn: 'Stranger CA' }), { cn: '127.0.0.4', sans: ['127.0.0.4', '127.0.0.1'] });
+  const certFile = `${c.dir}/stranger.pem`;
+  const keyFile = `${c.dir}/stranger.key`;
+  fs.writeFileSync(certFile, stranger.pem);
+  fs.writeFileSync(keyFile, stranger.keyPem, { mode: 0o600 });
+  await Promise.all([0, 1].map((i) => c.member(i).start()));
+  const m3 = new EtcdMember(c.config(2, { tls: { ...c.config(2).tls, certFile, keyFile } }), { logger: c.logger, restart: false, readyTimeoutMs: 8000 });
+  t.teardown(async () => { if (m3.pid) process.kill(m3.pid, 'SIGKILL'); await m3.stop(); });
+  await t.rejects(m3.start(), /peer3 was not ready within 8 s/, 'never admitted');
+  t.match(m3.logTail(), /certificate signed by unknown authority|bad certificate|tls:/, 'refused at the TLS handshake');
+  const cl = c.client(c.plan.endpoints.slice(0, 2), 0);
+  await cl.put('cfg/two', 'still writable');
+  const h = await cl.health();
+  t.same([h.state, h.voters, h.reachable], ['Degraded', 3, 2], 'the two trusted members carry on, one voter short');
+});
+
 t.test('Permissive: peers with self-signed certificates form a cluster; the client pins what they present', async (t) => {
   const c = await testCluster(t, { verify: 'Permissive', selfSigned: true });
   await Promise.all([0, 1, 2].map((i) => c.member(i).start()));

@@ -276,27 +276,31 @@ export class ClusterClient {
 
   /**
    * Asks every endpoint for its status (each bounded by min(callTimeout, 1 s)) and counts the voters
-   * that answer and agree on a leader. Never throws.
+   * that answer and agree on a leader, against the voters the members list. Never throws.
    */
   async health(): Promise<ClusterHealth> {
-    const answers = await Promise.all(this.opts.endpoints.map(async (endpoint): Promise<MemberHealth & { id?: string; leaderId?: string }> => {
+    const answers = await Promise.all(this.opts.endpoints.map(async (endpoint): Promise<MemberHealth & { id?: string; leaderId?: string; voters?: number }> => {
       try {
         const c = this.probe(endpoint);
         const [s, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({})]);
         const byId = new Map(list.members.map((m) => [m.ID, m.name]));
-        return { endpoint, reachable: true, name: byId.get(s.header.member_id) ?? '', leader: s.leader === '0' ? '' : byId.get(s.leader) ?? '', id: s.header.member_id, leaderId: s.leader };
+        return {
+          endpoint, reachable: true, name: byId.get(s.header.member_id) ?? '', leader: s.leader === '0' ? '' : byId.get(s.leader) ?? '',
+          id: s.header.member_id, leaderId: s.leader, voters: list.members.filter((m) => !m.isLearner).length,
+        };
       } catch (e) {
         return { endpoint, reachable: false, error: (e as Error).message };
       }
     }));
-    const voters = this.opts.endpoints.length;
+    // Voters as the members themselves list them: a member missing from `endpoints` counts as unreachable.
+    const voters = Math.max(this.opts.endpoints.length, ...answers.map((a) => a.voters ?? 0));
     const withLeader = answers.filter((a) => a.reachable && a.leaderId && a.leaderId !== '0');
     const reachable = answers.filter((a) => a.reachable).length;
     const quorum = Math.floor(voters / 2) + 1;
     // A leader is only trusted when the leader itself, with a quorum behind it, is among the answers.
     const leaderUp = withLeader.some((a) => answers.some((b) => b.reachable && b.id === a.leaderId));
     const state: ClusterState = withLeader.length >= quorum && leaderUp ? (reachable === voters ? 'Active' : 'Degraded') : 'NoQuorum';
-    return { state, voters, reachable, members: answers.map(({ id: _i, leaderId: _l, ...m }) => m) };
+    return { state, voters, reachable, members: answers.map(({ id: _i, leaderId: _l, voters: _v, ...m }) => m) };
   }
 
   async members(): Promise<MemberInfo[]> {
