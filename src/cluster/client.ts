@@ -137,8 +137,9 @@ export class ClusterClient {
     const err = e as Error;
     // etcd's own refusals ("etcdserver: unhealthy cluster", "... too many requests") say why.
     const reason = /etcdserver: [^\n]*/.exec(err.message)?.[0];
-    if (reason && !(err instanceof GRPCDeadlineExceededError)) return new ClusterUnavailable(`The cluster refused ${what}: ${reason}`);
-    if (isRecoverableError(err) || (err as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) {
+    const unconfirmed = /timed out|leader changed|no leader/.test(reason ?? '');
+    if (reason && !unconfirmed && !(err instanceof GRPCDeadlineExceededError)) return new ClusterUnavailable(`The cluster refused ${what}: ${reason}`);
+    if (unconfirmed || isRecoverableError(err) || (err as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) {
       return new ClusterUnavailable(`The cluster did not confirm ${what} within ${this.timeoutMs / 1000} s: no quorum or no member reachable`);
     }
     return err;
