@@ -15,7 +15,10 @@
 // - Enforce: members verify each other against the trust store (`--peer-trusted-ca-file`,
 //   `--peer-client-cert-auth`), and clients must present a certificate the trust store vouches for
 //   (`--trusted-ca-file`, `--client-cert-auth`). Certificates need the peer's address in their SAN and,
-//   being used both ways, must allow TLS client use (no EKU, or EKU with clientAuth).
+//   being used both ways, must allow TLS client use (no EKU, or EKU with clientAuth). etcd also
+//   checks that a connecting certificate names the address the connection comes from (an IP SAN,
+//   or a DNS SAN resolving to it): on one host, loopback connections come from 127.0.0.1, so peers
+//   sharing a machine (tests) need 127.0.0.1 in their certificates as well.
 // - Permissive: peer traffic is encrypted with certificates etcd makes itself (`--peer-auto-tls`)
 //   and not verified; the client listener serves the peer's own certificate and asks clients for none.
 import { spawn, type ChildProcess } from 'node:child_process';
