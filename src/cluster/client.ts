@@ -354,6 +354,7 @@ export class ClusterClient {
  * Permissive mode: the certificate each endpoint presents, unverified (trust on first use), as PEM
  * roots for ClientTls.caPem. The top of the presented chain is taken, so a self-signed certificate
  * or a chain sent up to its root works; a chain whose root is not sent needs the trust store.
+ * An endpoint that does not answer within timeoutMs contributes nothing (it is pinned next time).
  */
 export async function presentedCertificates(endpoints: readonly string[], timeoutMs = 3000): Promise<string> {
   const pems = await Promise.all(endpoints.map((e) => new Promise<string>((resolve, reject) => {
