@@ -25,6 +25,9 @@ have dpkg-shlibdeps || need+=(dpkg-dev)
 [ -x /usr/sbin/named ] && [ -x /usr/sbin/tsig-keygen ] || need+=(bind9)
 have named-checkconf || need+=(bind9-utils)
 have dig && have nsupdate || need+=(bind9-dnsutils)
+# Clustering: real etcd members (etcd-server brings `etcd`; etcd-client brings `etcdctl`, used as an oracle).
+have etcd || need+=(etcd-server)
+have etcdctl || need+=(etcd-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test/setup/deps.sh: missing Debian packages: ${need[*]} (run as root, or apt-get install them)" >&2
