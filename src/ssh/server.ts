@@ -65,6 +65,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     const admission = limits.admit(ip);
     if (!admission.ok) {
       app.logger.log({ event: 'ssh.refused', level: 'warn', from: key, reason: admission.reason });
+      app.sshActivity?.loginRefused('limits');
       sock.destroy();
       return;
     }
@@ -105,6 +106,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     client.on('handshake', (negotiated: { serverHostKey?: string }) => {
       if (negotiated.serverHostKey === 'ssh-rsa') {
         app.logger.log({ event: 'ssh.refused', level: 'warn', from: remote, reason: 'client chose ssh-rsa (SHA-1) host key signatures' });
+        app.sshActivity?.loginRefused('algorithm');
         client.end();
       }
     });
@@ -123,6 +125,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
         remote,
         session: sessionId,
         closed: () => closed,
+        onFailure: () => app.sshActivity?.loginRefused('credentials'),
         onSuccess: (name) => {
           user = name;
           release(true);
@@ -132,6 +135,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     );
 
     client.on('ready', () => {
+      app.sshActivity?.sessionOpened();
+      client.on('close', () => app.sshActivity?.sessionClosed());
       const role = app.services.accounts.roleOf(user) ?? 'ReadOnly';
       let channels = 0;
       let running = 0;
