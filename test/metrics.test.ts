@@ -208,3 +208,14 @@ t.test('alarms: one log line per raise, change and lower, with severity', async 
     { level: 'info', event: 'alarm.lowered', id: 'test.one', severity: 'Error', title: 'Second title' },
   ], 'a repeated raise or lower logs nothing');
 });
+
+t.test('SSH refusals by the login limits are counted apart from wrong credentials', async (t) => {
+  // One failure locks the source out: its next connection is refused at accept.
+  const { app, port } = await startSsh(t, { policy: { lockoutFailures: 1, penaltyBaseMs: 1 } });
+  await t.rejects(connect(port, { password: 'wrong password!' }), /authentication methods failed/i);
+  await t.rejects(connect(port), 'the locked-out source is refused');
+  const p = await parse(app.metrics.text());
+  t.equal(value(p, 'xway_ssh_logins_refused_total', { reason: 'credentials' }), 1);
+  t.equal(value(p, 'xway_ssh_logins_refused_total', { reason: 'limits' }), 1);
+  t.equal(value(p, 'xway_ssh_sessions_open'), 0);
+});

@@ -1,5 +1,5 @@
 // The HTTPS listener (server certificate, SNI domain certificates, tls-alpn-01 challenge
-// certificates) and the plain HTTP listener (ACME challenges first, then a redirect to HTTPS or 404). Building is separate from listening:
+// certificates; `/` and the paths services register, such as /metrics) and the plain HTTP listener (ACME challenges first, then a redirect to HTTPS or 404). Building is separate from listening:
 // tests start both on port 0; main.ts listens on the configured ports.
 import crypto from 'node:crypto';
 import http from 'node:http';
