@@ -5,6 +5,7 @@ import t from 'tap';
 import https from 'node:https';
 import ssh2 from 'ssh2';
 import { startSsh, connect, execOn, run } from './helpers/ssh.js';
+import { testApp } from './helpers/app.js';
 import { makeCa, makeLeaf } from './helpers/pki.js';
 import { render, type MetricFamily } from '../src/services/metrics/exposition.js';
 import { collect } from '../src/services/metrics/collect.js';
@@ -218,4 +219,17 @@ t.test('SSH refusals by the login limits are counted apart from wrong credential
   t.equal(value(p, 'xway_ssh_logins_refused_total', { reason: 'credentials' }), 1);
   t.equal(value(p, 'xway_ssh_logins_refused_total', { reason: 'limits' }), 1);
   t.equal(value(p, 'xway_ssh_sessions_open'), 0);
+});
+
+t.test('Mode and token are kept across a restart: served at boot, still keyed', async (t) => {
+  const first = testApp(t);
+  const r = await first.run(`xConfiguration Metrics Token: "${TOKEN}"\nxConfiguration Metrics Mode: On\n`);
+  t.notMatch(r.out, /status=Error/);
+  await first.close();
+  const second = testApp(t, { dataDir: first.dir });
+  const port = await second.web.web.listenHttps(0);
+  t.equal((await scrape(port)).status, 401);
+  const ok = await scrape(port, { authorization: `Bearer ${TOKEN}` });
+  t.equal(ok.status, 200);
+  t.ok(value(await parse(ok.body), 'xway_trusted_cas')! > 0);
 });
