@@ -12,7 +12,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerChannel, Session } from 'ssh2';
 import type { SshSettings } from './owner.js';
-import type { Actor, Services } from '../services/interfaces.js';
+import type { Actor, Services, SshActivityRecorder } from '../services/interfaces.js';
 import type { DataPaths } from '../platform/paths.js';
 import type { Logger } from '../platform/log.js';
 import type { CliSession, SessionIO, SessionMode } from '../cli/session.js';
@@ -28,6 +28,8 @@ export interface SshApp {
   readonly sshSettings: SshSettings;
   readonly paths: DataPaths;
   readonly logger: Logger;
+  /** Counts sessions and refused logins for monitoring (absent: nothing is counted). */
+  readonly sshActivity?: SshActivityRecorder;
   newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
 }
 

@@ -68,6 +68,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     const admission = limits.admit(ip);
     if (!admission.ok) {
       app.logger.log({ event: 'ssh.refused', level: 'warn', from: key, reason: admission.reason });
+      app.sshActivity?.loginRefused('limits');
       sock.destroy();
       return;
     }
@@ -118,7 +119,10 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     // A reset connection is normal. A failed key exchange (a client with only old algorithms,
     // such as ssh-rsa host keys) is worth a line: the client was told the same in its disconnect.
     client.on('error', (e: Error & { level?: string }) => {
-      if (e.level === 'handshake') app.logger.log({ event: 'ssh.handshake-failed', level: 'warn', from: remote, reason: e.message });
+      if (e.level === 'handshake') {
+        app.logger.log({ event: 'ssh.handshake-failed', level: 'warn', from: remote, reason: e.message });
+        app.sshActivity?.loginRefused('algorithm');
+      }
     });
 
     const release = (authenticated: boolean) => admitted.get(remote)?.release(authenticated);
@@ -135,6 +139,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
         remote,
         session: sessionId,
         closed: () => closed,
+        onFailure: () => app.sshActivity?.loginRefused('credentials'),
         onSuccess: (name) => {
           user = name;
           release(true);
@@ -144,6 +149,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     );
 
     client.on('ready', () => {
+      app.sshActivity?.sessionOpened();
+      client.on('close', () => app.sshActivity?.sessionClosed());
       const role = app.services.accounts.roleOf(user) ?? 'ReadOnly';
       let channels = 0;
       let running = 0;

@@ -14,6 +14,8 @@ have ssh-audit || need+=(ssh-audit)
 have tmux || need+=(tmux)
 have openssl || need+=(openssl)
 /usr/bin/python3 -c 'import netmiko' >/dev/null 2>&1 || need+=(python3-netmiko)
+# /metrics: the Prometheus project's own text parser reads what the endpoint serves.
+/usr/bin/python3 -c 'import prometheus_client.parser' >/dev/null 2>&1 || need+=(python3-prometheus-client)
 have certbot || need+=(certbot)
 have lego || need+=(lego)
 have mmdebstrap || need+=(mmdebstrap)
