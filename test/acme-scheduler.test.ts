@@ -23,7 +23,8 @@ import { SqliteConfigStore } from '../src/stores/config.js';
 import { SqliteStateStore } from '../src/stores/state.js';
 import { Status } from '../src/services/status.js';
 import { Alarms } from '../src/services/alarms.js';
-import { Uploads } from '../src/services/uploads.js';
+import { Uploads } from '../src/stores/uploads.js';
+import { MemoryStorage } from '../src/stores/memorystorage.js';
 import { FileTrustStore } from '../src/services/trust/store.js';
 import { FileCertificateService } from '../src/services/certs/service.js';
 import { Logger, memorySink } from '../src/platform/log.js';
@@ -141,14 +142,14 @@ async function simEnv(t: Tap.Test, limits: Record<string, number> = {}) {
   const state = new SqliteStateStore(db);
   const status = new Status();
   const alarms = new Alarms(status, logger, () => clock.now());
-  fs.mkdirSync(path.join(dir, 'uploads'));
-  const trust = new FileTrustStore({ dir: path.join(dir, 'trust'), clock, logger, defaults: () => [] });
-  const certs = await FileCertificateService.open({ dir: path.join(dir, 'certs'), clock, logger, alarms, trust, systemName: () => 'sim.example.com' });
+  const storage = new MemoryStorage(() => clock.now().getTime());
+  const trust = new FileTrustStore({ storage, clock, logger, defaults: () => [] });
+  const certs = await FileCertificateService.open({ storage, clock, logger, alarms, trust, systemName: () => 'sim.example.com' });
   const ca = new SimCa(clock);
   let seed = 7;
   const acme = new AcmeClientService({
-    config, state, status, alarms, trust, certificates: certs, uploads: new Uploads(path.join(dir, 'uploads')),
-    challengeHost: { setChallengeHandler() {} }, events: { emit() {} }, dir: path.join(dir, 'acme'), clock, logger,
+    config, state, status, alarms, trust, certificates: certs, uploads: new Uploads(storage),
+    challengeHost: { setChallengeHandler() {} }, events: { emit() {} }, storage, clock, logger,
     random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647), issuer: ca,
     limits: { alarmCheckMs: 3600_000, ...limits },
   });

@@ -4,7 +4,7 @@
 import type { AcmeProvider, Actor } from '../interfaces.js';
 import { CommandError, Unavailable } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
-import type { AcmeFiles } from './files.js';
+import type { AcmeStore } from '../../stores/acme.js';
 import { Deadline, generateKey, type CertificateIssuer, type ProviderRef } from './issuer.js';
 import { OrderFailure, type Failure } from './reasons.js';
 import { DIRECTORIES } from './settings.js';
@@ -23,7 +23,7 @@ export type AccountRecords = Partial<Record<AcmeProvider, AccountRecord>>;
 export interface AccountsDeps {
   /** `Security Acme <key>` from the configuration. */
   readonly cfg: (key: string) => string;
-  readonly files: AcmeFiles;
+  readonly files: AcmeStore;
   readonly issuer: CertificateIssuer;
   readonly clock: Clock;
   readonly timeoutMs: number;

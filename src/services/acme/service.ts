@@ -11,7 +11,9 @@ import type {
 import { CommandError, ParameterError, diskFailure } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { AcmeFiles, ARCHIVE_PREFIX } from './files.js';
+import { AcmeStore, ARCHIVE_PREFIX } from '../../stores/acme.js';
+import type { Storage } from '../../stores/storage.js';
+import { targetOf } from './target.js';
 import { AcmeClientIssuer, Deadline, DEFAULT_ISSUER_LIMITS, generateKey, makeCsr, raceAbort, type CertificateIssuer, type ProviderRef } from './issuer.js';
 import { OrderFailure, type Failure } from './reasons.js';
 import { ChallengeResponder, type ChallengeHost } from './responder.js';
@@ -37,8 +39,7 @@ export interface AcmeServiceDeps {
   readonly challengeHost: ChallengeHost;
   /** A fresh TLS handshake with the HTTPS listener: the serial it presents for `servername`. */
   readonly probe?: (servername: string | undefined) => Promise<string>;
-  /** <data>/acme */
-  readonly dir: string;
+  readonly storage: Storage;
   readonly clock: Clock;
   /** Random source in [0, 1): the scheduler seed and retry jitter come from it. */
   readonly random: () => number;
@@ -75,7 +76,7 @@ const MAX_CERT_FILE = 64 * 1024;
 const targetKey = (domain: string | undefined) => (domain === undefined ? SERVER : `domain:${domain}`);
 
 export class AcmeClientService implements AcmeService {
-  private readonly files: AcmeFiles;
+  private readonly files: AcmeStore;
   private readonly limits: AcmeLimits;
   private readonly issuer: CertificateIssuer;
   private readonly responder: ChallengeResponder;
@@ -87,7 +88,7 @@ export class AcmeClientService implements AcmeService {
   private unsubscribe?: () => void;
 
   constructor(private readonly deps: AcmeServiceDeps) {
-    this.files = new AcmeFiles(deps.dir);
+    this.files = new AcmeStore(deps.storage);
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
     this.issuer = deps.issuer ?? new AcmeClientIssuer(() => deps.trust.caPems(), { ...DEFAULT_ISSUER_LIMITS, requestTimeoutMs: this.limits.requestTimeoutMs }, deps.random);
     this.responder = new ChallengeResponder(deps.challengeHost);
@@ -331,7 +332,7 @@ export class AcmeClientService implements AcmeService {
       throw new OrderFailure({ kind: 'refused', retryable: false, reason: 'The CA sent a certificate that does not match the CSR key' });
     }
     const full = parts.leaf + parts.chain.join('');
-    this.files.writePending(domain, { pem: full, keyPem, provider, signed: this.nowIso() });
+    this.files.writePending(targetOf(domain).file, { pem: full, keyPem, provider, signed: this.nowIso() });
     this.files.archiveCertificate(parts.info.serial, full);
     return parts.info;
   }
@@ -340,7 +341,7 @@ export class AcmeClientService implements AcmeService {
 
   pending(domainIn: string | undefined): AcmePendingCertificate | undefined {
     const domain = this.checkDomain(domainIn);
-    const staged = this.files.readPending(domain);
+    const staged = this.files.readPending(targetOf(domain).file);
     if (!staged) return undefined;
     const { info } = splitChain(staged.pem);
     return { info, pem: staged.pem, provider: staged.provider, signed: staged.signed };
@@ -350,7 +351,7 @@ export class AcmeClientService implements AcmeService {
     const domain = this.checkDomain(domainIn);
     const p = this.pending(domain);
     if (!p) throw new CommandError(`There is no pending ACME certificate for ${label(domain)}`);
-    this.files.removePending(domain);
+    this.files.removePending(targetOf(domain).file);
     this.audit(actor, 'Security Acme Pending Discard', 'discarded', { target: domain ?? 'server', serial: p.info.serial });
     this.changed();
     this.job.reschedule(0);
@@ -361,7 +362,7 @@ export class AcmeClientService implements AcmeService {
 
   async deploy(domainIn: string | undefined, actor: Actor): Promise<AcmeDeployResult> {
     const domain = this.checkDomain(domainIn);
-    const staged = this.files.readPending(domain);
+    const staged = this.files.readPending(targetOf(domain).file);
     if (!staged) throw new CommandError(`There is no pending ACME certificate for ${label(domain)}: sign one with xCommand Security Acme Sign`);
     const k = targetKey(domain);
     if (this.deploying.has(k)) throw new CommandError(`A deploy of ${label(domain)} is already running`);
@@ -379,7 +380,7 @@ export class AcmeClientService implements AcmeService {
         if (domain === undefined) await this.deps.certificates.rollback(actor).catch(() => undefined);
         throw new CommandError(`After the swap the listener still presents serial ${served}, not ${installed.info.serial}; the previous certificate is back`);
       }
-      this.files.removePending(domain);
+      this.files.removePending(targetOf(domain).file);
       rec.latest = 'deploy';
       rec.lastDeploy = { status: 'Succeeded', time: this.nowIso(), reason: '' };
       rec.deployNotBefore = undefined;
@@ -430,7 +431,7 @@ export class AcmeClientService implements AcmeService {
       provider: providerName,
       inUse: [this.deps.certificates.active().info, ...domains.flatMap((d) => (d.certificate ? [d.certificate.info] : []))],
       pending: [undefined, ...domains.map((d) => d.name.toLowerCase())].flatMap((d) => {
-        const staged = this.files.readPending(d);
+        const staged = this.files.readPending(targetOf(d).file);
         return staged ? [{ info: splitChain(staged.pem).info, provider: staged.provider }] : [];
       }),
     });
@@ -458,7 +459,7 @@ export class AcmeClientService implements AcmeService {
     const deployed = this.deployed(domain);
     // Domains join automated renewal once ACME has deployed their certificate.
     if (domain !== undefined && !deployed?.acme) return {};
-    const staged = this.files.readPending(domain);
+    const staged = this.files.readPending(targetOf(domain).file);
     const rec = this.record(domain);
     return plan({
       now: this.deps.clock.now().getTime(),
@@ -503,7 +504,7 @@ export class AcmeClientService implements AcmeService {
 
   private view(domain: string | undefined, account: AccountStatus): TargetView {
     const rec = this.data.targets[targetKey(domain)] ?? { lastSign: NO_SIGN, lastDeploy: NO_DEPLOY };
-    const staged = this.files.readPending(domain);
+    const staged = this.files.readPending(targetOf(domain).file);
     let pending: TargetView['pending'];
     if (staged) {
       try {
