@@ -1,7 +1,6 @@
 import { literal, str } from '../schema/types.js';
 import { defineCommand, param, one } from './define.js';
 import type { AcmeProvider, RevocationReason } from '../src/services/interfaces.js';
-import { acmeOf } from './security/acme/service.js';
 
 export default defineCommand({
   path: ['Acmerevoke'],
@@ -13,7 +12,7 @@ export default defineCommand({
     Reason: param(literal('Unspecified', 'KeyCompromise', 'AffiliationChanged', 'Superseded', 'CessationOfOperation'), 'Revocation reason (default Unspecified)'),
   },
   async run(args, { services, actor }) {
-    const r = await acmeOf(services).revoke(
+    const r = await services.acme.revoke(
       String(one(args, 'CertPath')),
       one(args, 'Provider') as AcmeProvider | undefined,
       (one(args, 'Reason') as RevocationReason | undefined) ?? 'Unspecified',

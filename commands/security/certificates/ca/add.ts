@@ -1,6 +1,6 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { fileParam, pemInput, trustOf, withWarnings } from '../service.js';
+import { fileParam, pemInput, withWarnings } from '../service.js';
 
 const MAX_CA_INPUT_BYTES = CERTIFICATE_LIMITS.caInputBytes;
 
@@ -11,11 +11,11 @@ export default defineCommand({
   params: { File: fileParam },
   payload: { help: 'PEM CA certificates', unless: ['File'], maxBytes: MAX_CA_INPUT_BYTES },
   async run(args, ctx) {
-    const r = trustOf(ctx.services).add(pemInput(args, ctx, MAX_CA_INPUT_BYTES), ctx.actor);
+    const r = ctx.services.trust.add(pemInput(args, ctx, MAX_CA_INPUT_BYTES), ctx.actor);
     return withWarnings({
       Added: r.added.length,
       Skipped: r.duplicates.length,
-      Count: trustOf(ctx.services).count(),
+      Count: ctx.services.trust.count(),
       Certificate: [
         ...r.added.map((c) => ({ Status: 'Added', Subject: c.subject, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),
         ...r.duplicates.map((c) => ({ Status: 'Duplicate', Subject: c.subject, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),

@@ -2,7 +2,7 @@ import { literal } from '../../../../schema/types.js';
 import { ParameterError } from '../../../../src/errors.js';
 import { defineCommand, many, one, param, type Fields } from '../../../define.js';
 import { fingerprintParam } from './delete.js';
-import { certFields, pemLines, trustOf } from '../service.js';
+import { certFields, pemLines } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CA', 'Show'],
@@ -13,7 +13,7 @@ export default defineCommand({
     Format: param(literal('Decoded', 'PEM'), 'Decoded (default) or PEM'),
   },
   async run(args, { services }) {
-    const trust = trustOf(services);
+    const trust = services.trust;
     const fps = many(args, 'Fingerprint').map(String);
     const picked = fps.length
       ? fps.map((fp) => {

@@ -1,7 +1,7 @@
 import { literal, str } from '../../../../schema/types.js';
 import { KEY_TYPES, type KeyType } from '../../../../src/services/interfaces.js';
 import { defineCommand, many, one, param } from '../../../define.js';
-import { certsOf, csrFields } from '../service.js';
+import { csrFields } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Create'],
@@ -15,7 +15,7 @@ export default defineCommand({
   },
   async run(args, { services, actor }) {
     const alternativeNames = many(args, 'AlternativeNames').flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter((s) => s !== '');
-    const csr = await certsOf(services).createCsr({
+    const csr = await services.certificates.createCsr({
       commonName: String(one(args, 'CommonName')),
       alternativeNames,
       keyType: (one(args, 'KeyType') as KeyType | undefined) ?? 'RSA-2048',

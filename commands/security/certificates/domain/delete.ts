@@ -1,5 +1,4 @@
 import { defineCommand, one } from '../../../define.js';
-import { certsOf } from '../service.js';
 import { nameParam } from './add.js';
 
 export default defineCommand({
@@ -8,7 +7,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Name: nameParam },
   async run(args, { services, actor }) {
-    certsOf(services).deleteDomain(String(one(args, 'Name')), actor);
+    services.certificates.deleteDomain(String(one(args, 'Name')), actor);
     return { Message: `The domain ${String(one(args, 'Name')).toLowerCase()} was deleted` };
   },
 });

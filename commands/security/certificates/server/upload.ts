@@ -1,6 +1,6 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { certsOf, fileParam, pemInput, withWarnings } from '../service.js';
+import { fileParam, pemInput, withWarnings } from '../service.js';
 
 const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
 
@@ -11,7 +11,7 @@ export default defineCommand({
   params: { File: fileParam },
   payload: { help: 'PEM: the server certificate, then chain certificates, then the private key (omit the key when it is the CSR key)', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
   async run(args, ctx) {
-    const r = certsOf(ctx.services).upload(pemInput(args, ctx, MAX_UPLOAD_BYTES), ctx.actor);
+    const r = ctx.services.certificates.upload(pemInput(args, ctx, MAX_UPLOAD_BYTES), ctx.actor);
     return withWarnings({
       Subject: r.certificate.subject,
       SerialNumber: r.certificate.serial,
