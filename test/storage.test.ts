@@ -157,3 +157,22 @@ t.test('FileStorage: temp files and trash a crash left are swept when it opens (
   t.notOk(fs.existsSync(path.join(dir, 'certs', 'domains', '.trash-0123456789ab')), 'an interrupted delete is finished');
   t.ok(fs.existsSync(path.join(dir, '.xway.db.0123456789ab.tmp')), 'the data directory root is not the storage\'s to sweep');
 });
+
+t.test('a data directory as earlier versions left it loads without migration', async (t) => {
+  const { testApp } = await import('./helpers/app.js');
+  const dir = tmpDir(t, 'xway-upgrade-');
+  let app = testApp(t, { dataDir: dir });
+  await app.run('xCommand Security Certificates Domain Add Name: old.example.com\n');
+  const serial = app.services.certificates.active().info.serial;
+  await app.close();
+  // Earlier versions kept a certificate-less domain as an empty directory, without a pointer,
+  // and a file copied into uploads/ by hand is as good as one sent over SFTP.
+  fs.rmSync(path.join(dir, 'certs', 'domains', 'old.example.com', 'current.json'));
+  t.same(fs.readdirSync(path.join(dir, 'certs', 'domains', 'old.example.com')), []);
+  fs.writeFileSync(path.join(dir, 'uploads', 'note.txt'), 'hello');
+  app = testApp(t, { dataDir: dir });
+  t.equal(app.services.certificates.active().info.serial, serial, 'the same server certificate');
+  t.same(app.services.certificates.domains().map((d) => d.name), ['old.example.com'], 'the empty domain directory is a hosted domain');
+  t.equal(app.services.uploads.read('/tmp/note.txt', 100).toString(), 'hello');
+  t.match((await app.run('xCommand Security Certificates Domain List\n')).out, /Name: "old\.example\.com"/);
+});
