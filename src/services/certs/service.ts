@@ -11,7 +11,7 @@ import { CommandError, ParameterError } from '../../errors.js';
 import { isFqdn } from '../../../schema/types.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { CertificateFiles, GenerationStore, type GenerationRef, type Pair } from '../../stores/generations.js';
+import { CertificateFiles, type GenerationStore, type GenerationRef, type Pair } from '../../stores/generations.js';
 import type { Storage } from '../../stores/storage.js';
 import { loadCurrent, pairMatches, toInstalled, type Loaded } from './installed.js';
 import { checkUpload, isCertName } from './checks.js';
