@@ -2,7 +2,7 @@
 //   accounts.ts   one account per provider          runner.ts    the order loop (sign, retry, stage)
 //   pending.ts    what is persisted, per target     deployer.ts  deploy, check the handshake, roll back
 //   views.ts      the renewal plan and status view  renewal.ts   the automated job and its alarms
-//   revoke.ts     revocation rules                  target.ts    the server certificate or a domain
+//   revoker.ts    revocation (rules in revoke.ts)   target.ts    the server certificate or a domain
 // Decisions live in scheduler.ts and status.ts (pure).
 import type {
   AcmeDeployResult, AcmePendingCertificate, AcmeProvider, AcmeRevokeResult, AcmeService, AcmeSignResult,
@@ -12,16 +12,15 @@ import type {
 import { CommandError, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { AcmeStore, ARCHIVE_PREFIX } from '../../stores/acme.js';
+import { AcmeStore } from '../../stores/acme.js';
 import type { Storage } from '../../stores/storage.js';
-import { AcmeClientIssuer, Deadline, DEFAULT_ISSUER_LIMITS, type CertificateIssuer } from './issuer.js';
-import { OrderFailure } from './reasons.js';
+import { AcmeClientIssuer, DEFAULT_ISSUER_LIMITS, type CertificateIssuer } from './issuer.js';
 import { ChallengeResponder, type ChallengeHost } from './responder.js';
 import { splitChain } from './chain.js';
-import { DEFAULT_LIMITS, REVOCATION_CODES, type AcmeLimits } from './settings.js';
+import { DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 import { RenewalJob } from './renewal.js';
-import { AcmeAccounts, commandFailure } from './accounts.js';
-import { certificateFromFile, checkRevocation } from './revoke.js';
+import { AcmeAccounts } from './accounts.js';
+import { Revoker } from './revoker.js';
 import { PendingRepository } from './pending.js';
 import { OrderRunner } from './runner.js';
 import { Deployer, deployedOf } from './deployer.js';
@@ -53,8 +52,6 @@ export interface AcmeServiceDeps {
   readonly limits?: Partial<AcmeLimits>;
 }
 
-const MAX_CERT_FILE = 64 * 1024;
-
 export class AcmeClientService implements AcmeService {
   private readonly limits: AcmeLimits;
   private readonly issuer: CertificateIssuer;
@@ -63,6 +60,7 @@ export class AcmeClientService implements AcmeService {
   private readonly accounts: AcmeAccounts;
   private readonly runner: OrderRunner;
   private readonly deployer: Deployer;
+  private readonly revoker: Revoker;
   private readonly views: ViewSources;
   private readonly job: RenewalJob;
   private unsubscribe?: () => void;
@@ -91,6 +89,10 @@ export class AcmeClientService implements AcmeService {
       audit: (...a) => this.audit(...a),
       deployed: () => this.job.checkAlarms(),
       finished: () => { this.changed(); this.job.reschedule(0); },
+    });
+    this.revoker = new Revoker({
+      issuer: this.issuer, repo: this.repo, uploads: deps.uploads, accounts: this.accounts, certificates,
+      provider: () => this.cfg('Provider') as AcmeProvider, clock, limits: this.limits, audit: (...a) => this.audit(...a),
     });
     this.views = {
       cfg: (k) => this.cfg(k), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
@@ -187,39 +189,8 @@ export class AcmeClientService implements AcmeService {
     return this.deployer.deploy(this.target(domain), actor);
   }
 
-  async revoke(certPath: string, providerIn: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
-    const raw = certPath.startsWith(ARCHIVE_PREFIX)
-      ? this.repo.files.readArchived(certPath, MAX_CERT_FILE)
-      : this.deps.uploads.read(certPath, MAX_CERT_FILE);
-    const { info, pem } = certificateFromFile(raw, certPath);
-    const providerName = providerIn ?? (this.cfg('Provider') as AcmeProvider);
-    const { provider: p, account } = this.accounts.forRevocation(providerName);
-    const domains = this.deps.certificates.domains();
-    const targets = [SERVER_TARGET, ...domains.map((d) => domainTarget(d.name))];
-    checkRevocation({
-      target: info,
-      provider: providerName,
-      inUse: [this.deps.certificates.active().info, ...domains.flatMap((d) => (d.certificate ? [d.certificate.info] : []))],
-      pending: targets.flatMap((t) => {
-        const staged = this.repo.staged(t);
-        return staged ? [{ info: splitChain(staged.pem).info, provider: staged.provider }] : [];
-      }),
-    });
-    const abort = new AbortController();
-    const timer = this.deps.clock.setTimeout(() => abort.abort(new Deadline(Math.round(this.limits.orderTimeoutMs / 1000))), this.limits.orderTimeoutMs);
-    try {
-      const answer = await this.issuer.revoke(p, account, pem, REVOCATION_CODES[reason], abort.signal);
-      this.audit(actor, 'Acmerevoke', 'revoked', { serial: info.serial, provider: providerName, reason });
-      return { serial: info.serial, reason, answer };
-    } catch (e) {
-      if (e instanceof OrderFailure) {
-        this.audit(actor, 'Acmerevoke', 'failed', { serial: info.serial, provider: providerName, reason: e.message });
-        throw commandFailure(e);
-      }
-      throw e;
-    } finally {
-      timer.cancel();
-    }
+  revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
+    return this.revoker.revoke(certPath, provider, reason, actor);
   }
 
   status(): StatusTree {
