@@ -17,6 +17,7 @@ import { buildCertificate, generateKey, privateKeyPem } from '../src/services/ce
 import { WebListeners } from '../src/services/tls/listener.js';
 import { contextOptions, newTicketKeys } from '../src/services/tls/options.js';
 import type { Figure } from './report.js';
+import { FileStorage } from '../src/stores/filestorage.js';
 
 const actor: Actor = { user: 'admin', role: 'Admin', remote: 'bench', session: 'bench' };
 const DAY = 86_400_000;
@@ -92,7 +93,7 @@ async function trustFigures(dir: string): Promise<Figure[]> {
   const adds: number[] = [];
   let added = 0;
   for (let i = 0; i < 3; i++) {
-    const store = new FileTrustStore({ dir: path.join(dir, `trust-alone-${i}`), clock: systemClock, logger: quiet, defaults: () => [] });
+    const store = new FileTrustStore({ storage: new FileStorage(path.join(dir, `trust-alone-${i}`)), clock: systemClock, logger: quiet, defaults: () => [] });
     const t0 = performance.now();
     added = store.add(paste, actor).added.length;
     adds.push(performance.now() - t0);

@@ -1,7 +1,7 @@
 import { literal, str } from '../schema/types.js';
 import { ACME_PROVIDERS, REVOCATION_REASONS } from '../schema/sets.js';
 import { defineCommand, param } from './define.js';
-import { acmeOf } from './security/acme/service.js';
+
 
 export default defineCommand({
   path: ['Acmerevoke'],
@@ -13,7 +13,7 @@ export default defineCommand({
     Reason: param(literal(...REVOCATION_REASONS), 'Revocation reason (default Unspecified)'),
   },
   async run(args, { services, actor }) {
-    const r = await acmeOf(services).revoke(
+    const r = await services.acme.revoke(
       args.CertPath,
       args.Provider,
       args.Reason ?? 'Unspecified',

@@ -11,7 +11,6 @@ import { CliSession, type SessionIO, type SessionMode } from './cli/session.js';
 import type { Actor, EventSink, Services, SystemService } from './services/interfaces.js';
 import { Status } from './services/status.js';
 import { Alarms } from './services/alarms.js';
-import { Uploads } from './services/uploads.js';
 import { openDatabase, type Db } from './stores/database.js';
 import { SqliteConfigStore } from './stores/config.js';
 import { Configuration } from './services/config/configuration.js';
@@ -22,11 +21,15 @@ import { SqliteStateStore } from './stores/state.js';
 import { SqliteAccountStore } from './stores/accounts.js';
 import { DataPaths } from './platform/paths.js';
 import { ensureDir, atomicWrite } from './platform/files.js';
+import { Uploads } from './stores/uploads.js';
+import { FileStorage } from './stores/filestorage.js';
+import type { Storage } from './stores/storage.js';
+import type { CertificateIssuer } from './services/acme/issuer.js';
 import { Logger, stderrSink, type LogSink } from './platform/log.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { readVersion, type VersionInfo } from './platform/version.js';
 import { buildCertificateServices, type CertificateServices } from './services/certs/wire.js';
-import { AcmeClientService } from './services/acme/service.js';
+import { AcmeClientService, type AcmeLimits } from './services/acme/service.js';
 import { tlsProbe } from './services/acme/probe.js';
 import { SshCounters } from './services/metrics/ssh-activity.js';
 import { MetricsEndpoint } from './services/metrics/endpoint.js';
@@ -49,6 +52,17 @@ export interface AppOptions {
   httpsAddress?: () => { host: string; port: number } | undefined;
   /** Random source in [0, 1) for the renewal scheduler (tests inject a seeded one). */
   random?: () => number;
+  // Overrides for tests; each defaults to the real thing.
+  /** Certificates, trust bundle, ACME state and uploads (default: files in the data directory). */
+  storage?: Storage;
+  /** Talks to the ACME CA (default: acme-client over HTTPS). */
+  issuer?: CertificateIssuer;
+  /** The first self-signed certificate's key (default: a new RSA-2048 key). */
+  keySource?: () => crypto.KeyObject;
+  /** The CA list a first boot and `CA Reset` install (default: Node's bundled roots). */
+  defaultCas?: () => readonly string[];
+  /** ACME timeouts, retries and renewal periods (default: DEFAULT_LIMITS). */
+  acmeLimits?: Partial<AcmeLimits>;
 }
 
 export interface App {
@@ -81,7 +95,8 @@ export function buildApp(opts: AppOptions): App {
   const version = opts.version ?? readVersion();
   const paths = new DataPaths(opts.dataDir);
   ensureDir(paths.root);
-  for (const d of [paths.hostKeys, paths.certs, paths.trust, paths.acme, paths.uploads, paths.logs]) ensureDir(d);
+  for (const d of [paths.hostKeys, paths.logs]) ensureDir(d);
+  const storage = opts.storage ?? new FileStorage(paths.root);
 
   const db: Db = openDatabase(paths.database);
   const registry = new Registry(CONFIG, STATUS, COMMANDS);
@@ -91,7 +106,7 @@ export function buildApp(opts: AppOptions): App {
   const alarms = new Alarms(status, logger, now);
   const config = new Configuration({ store: new SqliteConfigStore(db), declared: registry.allConfig(), logger, alarms, now });
   const sshSettings = new SshSettings(config);
-  const uploads = new Uploads(paths.uploads);
+  const uploads = new Uploads(storage);
   const started = clock.monotonic();
 
   firstBootAdmin(accounts, paths, opts, logger);
@@ -111,7 +126,7 @@ export function buildApp(opts: AppOptions): App {
   let bus: Bus | undefined;
   const events: EventSink = { emit: (name, fields) => bus?.emitEvent(name, fields) };
 
-  const web = buildCertificateServices({ paths, clock, logger, alarms, status, config });
+  const web = buildCertificateServices({ storage, clock, logger, alarms, status, config, firstKey: opts.keySource, defaultCas: opts.defaultCas });
   const acme = new AcmeClientService({
     config, state, status, alarms, events, uploads,
     trust: web.trust,
@@ -124,7 +139,9 @@ export function buildApp(opts: AppOptions): App {
           return tlsProbe(a.host, a.port, servername);
         }
       : undefined,
-    dir: paths.acme,
+    storage,
+    issuer: opts.issuer,
+    limits: opts.acmeLimits,
     clock,
     random: opts.random ?? Math.random,
     logger,

@@ -22,7 +22,6 @@ t.test('30-second certificates renewed and deployed by the scheduler', { timeout
   const hhmm = new Date(slot).toISOString().slice(11, 16);
   env.set({ 'Security Acme Scheduler Days': 'Mon,Tue,Wed,Thu,Fri,Sat,Sun', 'Security Acme Scheduler Time': hhmm, 'Security Acme Scheduler Mode': 'On' });
   const selfSigned = env.certs.active().info.serial;
-  env.acme.start();
 
   const served: { at: number; serial: string }[] = [];
   const expiredServed: string[] = [];

@@ -4,32 +4,13 @@
 // expired; and when renewal fails or hangs, alarms raised independently of the renewal job.
 import t from 'tap';
 import fc from 'fast-check';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import forge from 'node-forge';
 import {
   renewalTime, overdueTime, deployDeadline, signMoments, nextSignMoment, nextSlot, plan, backoff, DAY_MS, type PlanInput,
 } from '../src/services/acme/scheduler.js';
-import { AcmeClientService } from '../src/services/acme/service.js';
-import type { CertificateIssuer, OrderRequest } from '../src/services/acme/issuer.js';
-import { OrderFailure } from '../src/services/acme/reasons.js';
-import { CONFIG } from '../schema/config.js';
-import { STATUS } from '../schema/status.js';
-import { Registry } from '../src/bus/registry.js';
-import { openDatabase } from '../src/stores/database.js';
-import { SqliteConfigStore } from '../src/stores/config.js';
-import { Configuration } from '../src/services/config/configuration.js';
-import { SqliteStateStore } from '../src/stores/state.js';
-import { Status } from '../src/services/status.js';
-import { Alarms } from '../src/services/alarms.js';
-import { Uploads } from '../src/services/uploads.js';
-import { FileTrustStore } from '../src/services/trust/store.js';
-import { FileCertificateService } from '../src/services/certs/service.js';
-import { Logger, memorySink } from '../src/platform/log.js';
 import type { Actor } from '../src/services/interfaces.js';
-import { simClock, type SimClock } from './helpers/simclock.js';
+import { simClock } from './helpers/simclock.js';
+import { FakeIssuer } from './helpers/fake-issuer.js';
+import { testApp } from './helpers/app.js';
 
 const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: 'sim', session: 'sim' };
 const T0 = Date.UTC(2027, 0, 4, 0, 0, 0); // a Monday
@@ -87,73 +68,20 @@ t.test('pure: renewal points, moments, slots, plan', async (t) => {
     }), { numRuns: 500 });
 });
 
-/** A CA on the simulated clock: signs the CSR's public key for 90 days from "now". */
-class SimCa implements CertificateIssuer {
-  mode: 'ok' | 'fail' | 'hang' = 'ok';
-  readonly issued: { at: number; serial: string; notAfter: number }[] = [];
-  private readonly key: forge.pki.rsa.PrivateKey;
-  readonly pem: string;
-  private n = 0;
-  constructor(private readonly clock: SimClock) {
-    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
-    const ca = forge.pki.createCertificate();
-    ca.publicKey = forge.pki.setRsaPublicKey(this.key.n, this.key.e);
-    ca.serialNumber = '01';
-    ca.validity.notBefore = new Date(T0 - DAY_MS);
-    ca.validity.notAfter = new Date(T0 + 3650 * DAY_MS);
-    ca.setSubject([{ name: 'commonName', value: 'Sim CA' }]);
-    ca.setIssuer([{ name: 'commonName', value: 'Sim CA' }]);
-    ca.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }]);
-    ca.sign(this.key, forge.md.sha256.create());
-    this.pem = forge.pki.certificateToPem(ca);
-  }
-  async register() {
-    return { accountUrl: 'https://ca.sim.example/acct/1', termsUrl: 'https://ca.sim.example/terms' };
-  }
-  async order(_p: unknown, _a: unknown, req: OrderRequest): Promise<string> {
-    if (this.mode === 'hang') return new Promise(() => {});
-    if (this.mode === 'fail') throw new OrderFailure({ kind: 'unreachable', retryable: true, reason: 'CA unreachable: ca.sim.example:443 (ECONNREFUSED)' });
-    const csr = forge.pki.certificationRequestFromPem(req.csrPem);
-    const c = forge.pki.createCertificate();
-    const now = this.clock.now().getTime();
-    c.publicKey = csr.publicKey!;
-    c.serialNumber = (0x1000 + ++this.n).toString(16);
-    c.validity.notBefore = new Date(now);
-    c.validity.notAfter = new Date(now + LIFE);
-    c.setSubject(csr.subject.attributes);
-    c.setIssuer([{ name: 'commonName', value: 'Sim CA' }]);
-    c.setExtensions([{ name: 'subjectAltName', altNames: req.names.map((value) => ({ type: 2, value })) }]);
-    c.sign(this.key, forge.md.sha256.create());
-    this.issued.push({ at: now, serial: c.serialNumber.toUpperCase(), notAfter: now + LIFE });
-    return forge.pki.certificateToPem(c) + this.pem;
-  }
-  async revoke(): Promise<string> {
-    return '200 OK';
-  }
-}
 
 async function simEnv(t: Tap.Test, limits: Record<string, number> = {}) {
   const clock = simClock(T0);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xway-acme-sim-'));
-  const logger = new Logger(memorySink(), () => clock.now());
-  const db = openDatabase(path.join(dir, 'xway.db'));
-  const config = new Configuration({ store: new SqliteConfigStore(db), declared: new Registry(CONFIG, STATUS, []).allConfig(), logger, now: () => clock.now() });
-  const state = new SqliteStateStore(db);
-  const status = new Status();
-  const alarms = new Alarms(status, logger, () => clock.now());
-  fs.mkdirSync(path.join(dir, 'uploads'));
-  const trust = new FileTrustStore({ dir: path.join(dir, 'trust'), clock, logger, defaults: () => [] });
-  const certs = await FileCertificateService.open({ dir: path.join(dir, 'certs'), clock, logger, alarms, trust, systemName: () => 'sim.example.com' });
-  const ca = new SimCa(clock);
+  const ca = new FakeIssuer(clock, LIFE);
   let seed = 7;
-  const acme = new AcmeClientService({
-    config, state, status, alarms, trust, certificates: certs, uploads: new Uploads(path.join(dir, 'uploads')),
-    challengeHost: { setChallengeHandler() {} }, events: { emit() {} }, dir: path.join(dir, 'acme'), clock, logger,
-    random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647), issuer: ca,
-    limits: { alarmCheckMs: 3600_000, ...limits },
+  // The whole appliance on the simulated clock, with no disk behind its storage and a fake CA.
+  const app = testApp(t, {
+    clock, issuer: ca, storage: 'memory', defaultCas: () => [],
+    random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647),
+    acmeLimits: { alarmCheckMs: 3600_000, ...limits },
   });
-  t.teardown(async () => { await acme.stop(); db.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  const { acme } = app;
+  const certs = app.web.certificates;
+  const { config, state, alarms } = app.services;
   config.set([
     { key: 'Security Acme Provider', value: 'Custom' }, { key: 'Security Acme DirectoryUrl', value: 'https://ca.sim.example/dir' },
     { key: 'Security Acme Scheduler Days', value: 'Mon,Thu' }, { key: 'Security Acme Scheduler Time', value: '03:00' },
@@ -168,7 +96,6 @@ declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 t.test('simulated clock, 90-day lifetimes over 400 days: renewed at two thirds, deployed at Mon/Thu 03:00, never expired', async (t) => {
   const { clock, acme, certs, ca, alarms, config, state } = await simEnv(t);
   config.set([{ key: 'Security Acme Scheduler Mode', value: 'On' }], ADMIN);
-  acme.start();
   const deploys: { at: number; serial: string }[] = [];
   const plannedSigns: number[] = [];
   let lastSerial = certs.active().info.serial;
@@ -213,7 +140,6 @@ t.test('simulated clock, 90-day lifetimes over 400 days: renewed at two thirds, 
 t.test('simulated clock: renewal failing raises its alarm; overdue is raised by the watchdog even while the job hangs', async (t) => {
   const { clock, acme, certs, ca, alarms, config } = await simEnv(t, { orderTimeoutMs: 400 * DAY_MS });
   config.set([{ key: 'Security Acme Scheduler Mode', value: 'On' }], ADMIN);
-  acme.start();
   await clock.advanceTo(T0 + DAY_MS);
   const first = certs.active();
   t.equal(first.source, 'Acme');
@@ -223,7 +149,7 @@ t.test('simulated clock: renewal failing raises its alarm; overdue is raised by 
   // The CA goes away: the renewal fails, is retried at later moments, and the alarm says so.
   ca.mode = 'fail';
   await clock.advanceTo(renewalTime(life) + DAY_MS);
-  t.match(acme.status(), { Status: 'Failed', LastSign: { Status: 'Failed', Reason: 'CA unreachable: ca.sim.example:443 (ECONNREFUSED)' } });
+  t.match(acme.status(), { Status: 'Failed', LastSign: { Status: 'Failed', Reason: 'CA unreachable: ca.fake.example:443 (ECONNREFUSED)' } });
   t.ok(alarms.list().some((a) => a.id === 'acme.renewal-failing' && /failing: CA unreachable/.test(a.title)), 'failing alarm');
   t.notOk(alarms.list().some((a) => a.id === 'acme.renewal-overdue'), 'not overdue yet');
   t.ok(Date.parse((acme.status() as { NextSign: string }).NextSign) > clock.now().getTime(), 'a next attempt is planned');

@@ -1,5 +1,8 @@
 // Dependencies point one way: ssh → cli → bus → commands → services → interfaces ← stores,
 // platform. schema/ is pure data. This scans every import and fails on a wrong-way edge.
+// Services keep their state through src/stores (the Storage contract and the repositories on it);
+// stores know services only by src/services/interfaces.ts. Only src/platform, src/stores and the
+// SSH file transfer code touch the file system.
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,7 +47,7 @@ const ALLOWED: Record<string, string[]> = {
   // etcd membership and client primitives: machinery beside the stores, knowing nothing of owners.
   cluster: ['errors', 'platform'],
   stores: ['schema', 'errors', 'platform', 'services-interfaces'],
-  services: ['schema', 'errors', 'platform', 'services-interfaces'],
+  services: ['schema', 'errors', 'platform', 'stores', 'services-interfaces'],
   commands: ['schema', 'errors', 'services-interfaces'],
   bus: ['schema', 'errors', 'platform', 'commands', 'services-interfaces'],
   cli: ['schema', 'errors', 'platform', 'commands', 'bus', 'services-interfaces'],
@@ -72,4 +75,19 @@ t.test('imports point one way', async (t) => {
     }
   }
   t.same(wrong, [], 'no wrong-way imports');
+});
+
+// Everything else reaches the disk through the Storage interface (src/stores/storage.ts) or a
+// platform helper.
+// src/cluster/member.ts supervises the etcd process and owns its data directory and TLS files, as
+// platform code owns processes.
+const FS_ALLOWED = [/^src\/platform\//, /^src\/stores\//, /^src\/ssh\/(sftp|uploads|scp[^/]*)\.ts$/, /^src\/cluster\/member\.ts$/];
+
+t.test('node:fs only in src/platform, src/stores and the SSH file transfer code', async (t) => {
+  const wrong: string[] = [];
+  for (const f of [...files('schema'), ...files('commands'), ...files('src')]) {
+    if (FS_ALLOWED.some((re) => re.test(f))) continue;
+    for (const imp of imports(f)) if (/^(node:)?fs(\/promises)?$/.test(imp)) wrong.push(`${f} imports ${imp}`);
+  }
+  t.same(wrong, [], 'no file system access outside the storage and platform layers');
 });

@@ -48,7 +48,7 @@ t.test('Server Upload is served after SystemUnit Boot, not before', async (t) =>
   };
   running = await start(settings, reboot);
   t.teardown(() => running?.close());
-  const first = running.app.services.certificates!.active();
+  const first = running.app.services.certificates.active();
   t.equal(first.source, 'SelfSigned');
   t.equal(await served(httpsPort), first.info.serial);
 

@@ -10,6 +10,7 @@ import { FileTrustStore } from '../src/services/trust/store.js';
 import { readClientHello } from '../src/services/tls/sni.js';
 import { makeCa, makeLeaf, tmpDir, openssl, manualClock, testLogger, actor, snapshot, type Issued } from './helpers/pki.js';
 import type { TrustedCa } from '../src/services/interfaces.js';
+import { FileStorage } from '../src/stores/filestorage.js';
 
 const trustedOf = (cas: Issued[]): TrustedCa[] =>
   cas.map((c) => ({ ...decodeCertificate(parsePem(c.pem)[0]!, 'x').info, pem: c.pem }));
@@ -68,7 +69,7 @@ t.test('fuzz: mangled PEM is parsed or refused with a ParameterError, never anyt
 t.test('fuzz: CA Add with mangled input changes nothing unless it succeeds', async (t) => {
   const dir = tmpDir(t);
   const { logger } = testLogger();
-  const store = new FileTrustStore({ dir, clock: manualClock(), logger, defaults: () => [] });
+  const store = new FileTrustStore({ storage: new FileStorage(dir), clock: manualClock(), logger, defaults: () => [] });
   const a = await makeCa({ cn: 'Fuzz A' });
   store.add(a.pem, actor);
   const b = await makeCa({ cn: 'Fuzz B' });

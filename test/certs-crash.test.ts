@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { GenerationStore } from '../src/services/certs/store.js';
+import { GenerationStore } from '../src/stores/generations.js';
+import { FileStorage } from '../src/stores/filestorage.js';
+import { keyOf } from '../src/stores/keys.js';
 import { parsePem } from '../src/services/certs/pem.js';
 import { FileTrustStore, BUNDLE_FILE } from '../src/services/trust/store.js';
 import { FileCertificateService } from '../src/services/certs/service.js';
@@ -15,6 +17,11 @@ const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers',
 
 function matches(certPem: string, keyPem: string): boolean {
   return new crypto.X509Certificate(certPem).checkPrivateKey(crypto.createPrivateKey(keyPem));
+}
+
+/** Temp files and trash anywhere under the data directory. */
+function leftovers(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => /(^|\/)\.(.+\.tmp|trash-[0-9a-f]+)$/.test(f));
 }
 
 /** Runs the child until it is ready, lets it work for `ms`, then SIGKILLs it (by its pid). */
@@ -49,7 +56,10 @@ t.test(`kill -9 during CA appends and certificate writes, ${ROUNDS} rounds: neve
     const err = await runAndKill(data, fixtures, ms);
     t.equal(err.replace(/^.*ExperimentalWarning.*$/gm, '').trim(), '', `round ${round}: the child failed on nothing`);
     // The server pointer names complete generations whose certificate matches its key.
-    const store = new GenerationStore(path.join(data, 'certs', 'server'));
+    // Opening the storage sweeps what the kill left half-written (issue 13.10).
+    const storage = new FileStorage(data);
+    t.same(leftovers(data), [], `round ${round}: no temp file or trash survives the next start`);
+    const store = new GenerationStore(storage, keyOf('certs', 'server'));
     const p = store.pointer();
     t.ok(p.current, `round ${round}: a current certificate`);
     for (const ref of [p.current, p.previous]) {
@@ -65,7 +75,7 @@ t.test(`kill -9 during CA appends and certificate writes, ${ROUNDS} rounds: neve
     // A domain directory, if left, is complete or certificate-less.
     const dstore = path.join(data, 'certs', 'domains', 'shop.example.com');
     if (fs.existsSync(dstore)) {
-      const ds = new GenerationStore(dstore);
+      const ds = new GenerationStore(storage, keyOf('certs', 'domains', 'shop.example.com'));
       const cur = ds.pointer().current;
       if (cur) {
         const pair = ds.read(cur.id);
@@ -75,8 +85,8 @@ t.test(`kill -9 during CA appends and certificate writes, ${ROUNDS} rounds: neve
     // And the services open cleanly on what was left.
     const clock = manualClock();
     const { logger, lines } = testLogger();
-    const trust = new FileTrustStore({ dir: path.join(data, 'trust'), clock, logger, defaults: () => [] });
-    const certs = await FileCertificateService.open({ dir: path.join(data, 'certs'), clock, logger, alarms: new MemoryAlarms(), trust, systemName: () => 'x.example.com' });
+    const trust = new FileTrustStore({ storage, clock, logger, defaults: () => [] });
+    const certs = await FileCertificateService.open({ storage, clock, logger, alarms: new MemoryAlarms(), trust, systemName: () => 'x.example.com' });
     t.ok(matches(certs.listenerMaterial().server.certPem, certs.listenerMaterial().server.keyPem));
     t.notOk(lines.some((l) => /unusable|skipped/.test(l)), `round ${round}: nothing had to be skipped`);
   }

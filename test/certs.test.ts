@@ -6,6 +6,7 @@ import { FileCertificateService } from '../src/services/certs/service.js';
 import { FileTrustStore } from '../src/services/trust/store.js';
 import { certificatesStatus } from '../src/services/certs/status.js';
 import { STATUS } from '../schema/status.js';
+import { FileStorage } from '../src/stores/filestorage.js';
 import {
   actor, makeCa, makeLeaf, makeLeafWithoutCn, manualClock, MemoryAlarms, testLogger, tmpDir, snapshot,
   encryptedPkcs8, encryptedLegacy, openssl, signCsrWithOpenssl, type Issued,
@@ -16,8 +17,9 @@ async function setup(t: Tap.Test, opts: { dir?: string; trusted?: Issued[] } = {
   const clock = manualClock();
   const { logger, lines } = testLogger();
   const alarms = new MemoryAlarms();
-  const trust = new FileTrustStore({ dir: path.join(dir, 'trust'), clock, logger, defaults: () => (opts.trusted ?? []).map((c) => c.pem) });
-  const certs = await FileCertificateService.open({ dir: path.join(dir, 'certs'), clock, logger, alarms, trust, systemName: () => 'edge.example.com' });
+  const storage = new FileStorage(dir);
+  const trust = new FileTrustStore({ storage, clock, logger, defaults: () => (opts.trusted ?? []).map((c) => c.pem) });
+  const certs = await FileCertificateService.open({ storage, clock, logger, alarms, trust, systemName: () => 'edge.example.com' });
   return { dir, clock, lines, alarms, trust, certs };
 }
 type Tap = typeof t;

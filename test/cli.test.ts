@@ -35,7 +35,7 @@ t.test('over-long lines, binary garbage and stray quotes get one error each and 
   t.match(parseLine('xConfiguration SystemUnit Name: "unterminated', reg).request, { reply: { fields: { Reason: 'Unterminated quoted string' } } });
   t.match(parseLine('xStatus SystemUnit | resultId=', reg).request, { reply: { fields: { Reason: /Invalid request suffix/ } } });
   t.match(parseLine('xConfiguration SystemUnit Name: "a\u0001b"', reg).request, { reply: { fields: { Reason: /control characters are not allowed/ } } });
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   const before = JSON.stringify(app.services.config.entries());
   const garbage = Buffer.from([0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x41, 0x0a, 0x80, 0x81, 0x0d, 0x0a]).toString('latin1');
   const r = await app.run(garbage + 'xStatus SystemUnit Product\n', 'shell');

@@ -82,7 +82,7 @@ t.test('atomicWrite: a write that does not fit fails whole and the old file stay
 t.test('CA Add and a configuration change on a full disk: one sentence, nothing changed, next start fine', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
   const dir = mountTmpfs(t, '4m');
   let app = boot(dir);
-  const count = app.services.trust!.count();
+  const count = app.services.trust.count();
   const bundle = path.join(dir, 'trust', 'ca-bundle.pem');
   const before = sha(bundle);
   const cas = await Promise.all(Array.from({ length: 20 }, (_, i) => makeCa({ cn: `Full Disk Root ${i}` })));
@@ -90,7 +90,7 @@ t.test('CA Add and a configuration change on a full disk: one sentence, nothing 
   let filler = fill(dir, 12 * 1024);
   let out = await run(app, `xCommand Security Certificates CA Add\n${cas.map((c) => c.pem).join('')}.\n`);
   t.match(out, /\(status=Error\):\n\s+Reason: "The data disk is full: nothing was changed"\n/);
-  t.equal(app.services.trust!.count(), count, 'the list in memory is unchanged');
+  t.equal(app.services.trust.count(), count, 'the list in memory is unchanged');
   t.equal(sha(bundle), before, 'the bundle on disk is unchanged');
   t.same(tmpFiles(path.join(dir, 'trust')), [], 'no temp file left behind');
 
@@ -110,10 +110,10 @@ t.test('CA Add and a configuration change on a full disk: one sentence, nothing 
 
   app = boot(dir);
   t.teardown(() => app.close());
-  t.equal(app.services.trust!.count(), count, 'the next start loads the whole list');
+  t.equal(app.services.trust.count(), count, 'the next start loads the whole list');
   out = await run(app, `xCommand Security Certificates CA Add\n${cas.map((c) => c.pem).join('')}.\n`);
   t.match(out, /\(status=OK\)/, 'with room again, the same CA Add works');
-  t.equal(app.services.trust!.count(), count + 20);
+  t.equal(app.services.trust.count(), count + 20);
 });
 
 t.test('a read-only data directory: one sentence, nothing changed', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
@@ -121,7 +121,7 @@ t.test('a read-only data directory: one sentence, nothing changed', { skip: !isR
   const app = boot(dir);
   t.teardown(() => app.close());
   const ca = await makeCa({ cn: 'Read Only Root' });
-  const count = app.services.trust!.count();
+  const count = app.services.trust.count();
   // The database keeps files open, so the trust directory alone becomes a read-only bind mount.
   const trust = path.join(dir, 'trust');
   t.equal(spawnSync('mount', ['--bind', trust, trust]).status, 0, 'bind-mounted');
@@ -129,5 +129,5 @@ t.test('a read-only data directory: one sentence, nothing changed', { skip: !isR
   t.equal(spawnSync('mount', ['-o', 'remount,bind,ro', trust]).status, 0, 'remounted read-only');
   const out = await run(app, `xCommand Security Certificates CA Add\n${ca.pem}.\n`);
   t.match(out, /Reason: "The data disk is not writable: nothing was changed"/);
-  t.equal(app.services.trust!.count(), count);
+  t.equal(app.services.trust.count(), count);
 });

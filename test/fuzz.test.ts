@@ -49,7 +49,7 @@ const garbage = fc.oneof(
 const lines = fc.oneof({ weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: garbage }).map((s) => s.replace(/[\r\n]/g, ' '));
 
 t.test(`${RUNS} generated and mutated lines`, async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   const before = JSON.stringify(app.services.config.entries());
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => void unhandled.push(e);

@@ -4,14 +4,14 @@ import t from 'tap';
 import { testApp, READER } from './helpers/app.js';
 
 t.test('xStatus SystemUnit', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   const { out, code } = await app.run('xStatus SystemUnit\n', 'exec');
   t.equal(code, 0);
   t.match(out, /^\*s SystemUnit: \/\n     Product: "xway"\n     Name: ".+"\n     Software:\n       Version: "[^"]+"\n       ReleaseDate: "2026-11-23"\n     Uptime: \d+\n\*s\/end\n\nOK\n$/);
 });
 
 t.test('configuration get, set, bad value', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let r = await app.run('xConfiguration Http Redirect Mode\n', 'exec');
   t.equal(r.out, '*c xConfiguration Http Redirect Mode: Off\nOK\n');
   r = await app.run('xConfiguration Http Redirect Mode: Sideways\n', 'exec');
@@ -34,7 +34,7 @@ t.test('configuration get, set, bad value', async (t) => {
 });
 
 t.test('unknown first word, unknown paths, ambiguity', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let r = await app.run('xFrobnicate\n', 'exec');
   t.equal(r.out, 'Command not recognized.\n');
   t.equal(r.code, 1);
@@ -47,7 +47,7 @@ t.test('unknown first word, unknown paths, ambiguity', async (t) => {
 });
 
 t.test('command parameters: missing, unknown, repeated, positional', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let r = await app.run('xCommand Ssh AuthorizedKey Add\n', 'exec');
   t.equal(r.out, '*r SshAuthorizedKeyAddResult (status=ParameterError):\n     Reason: "Missing required parameter Key <S: 1, 16384>"\n*r/end\n\nERROR\n');
   r = await app.run('xCommand Ssh AuthorizedKey List Bogus: 1\n', 'exec');
@@ -59,7 +59,7 @@ t.test('command parameters: missing, unknown, repeated, positional', async (t) =
 });
 
 t.test('authorized keys round trip', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   const { generateSshKeyPair } = await import('../src/ssh/hostkeys.js');
   const kp = generateSshKeyPair('ed25519', 'me@laptop');
   let r = await app.run(`xCommand Ssh AuthorizedKey Add Key: "${kp.public.trim()}"\n`, 'exec');
@@ -77,14 +77,14 @@ t.test('authorized keys round trip', async (t) => {
 });
 
 t.test('read-only role cannot change anything', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   const r = await app.run('xConfiguration Http Redirect Mode: On\n', 'exec', READER);
   t.match(r.out, /Permission denied: Http Redirect Mode needs the Admin role/);
   t.equal(app.services.config.get('Http Redirect Mode'), 'Off');
 });
 
 t.test('banner, echo, bye, exit status in shell mode', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let r = await app.run('echo off\nxStatus SystemUnit Product\nbye\nxStatus SystemUnit\n', 'shell');
   t.match(r.out, /^Welcome to xway\nxway version [^\n]+, released 2026-11-23\n\*r Login successful\n\nOK\nOK\n\*s SystemUnit: \/\n     Product: "xway"\n\*s\/end\n\nOK\n$/);
   t.equal(r.code, 0, 'bye ends the session; nothing after it runs');
@@ -94,7 +94,7 @@ t.test('banner, echo, bye, exit status in shell mode', async (t) => {
 });
 
 t.test('interactive mode ends lines with CRLF', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let out = '';
   const s = app.newSession({ user: 'admin', role: 'Admin', remote: 'x', session: 's' }, 'interactive', { write: (d) => void (out += d) });
   s.start();
@@ -106,7 +106,7 @@ t.test('interactive mode ends lines with CRLF', async (t) => {
 });
 
 t.test('resultId, multiline payload, interrupted payload', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let r = await app.run('xStatus SystemUnit Product | resultId="abc"\n', 'exec');
   t.equal(r.out, '*s SystemUnit: /\n     Product: "xway"\n*s/end\n\nOK\n');
   await app.run('xConfiguration SystemUnit Name: before\n', 'exec');
@@ -120,7 +120,7 @@ t.test('resultId, multiline payload, interrupted payload', async (t) => {
 });
 
 t.test('export and import round-trip the whole configuration', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   await app.run('xConfiguration SystemUnit Name: "edge \\"1\\""\nxConfiguration Ssh IdleTimeout: 60\nxConfiguration Clustering Peer 3 Address: peer3.example.com\n', 'exec');
   const before = app.services.config.entries();
   let r = await app.run('xCommand SystemUnit Configuration Export File: backup.txt\n', 'exec');
@@ -134,7 +134,7 @@ t.test('export and import round-trip the whole configuration', async (t) => {
 });
 
 t.test('help and value spaces come from the schema', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let r = await app.run('xConfiguration Http ?\n', 'exec');
   t.match(r.out, /Redirect/);
   r = await app.run('xConfiguration Http ??\n', 'exec');
@@ -149,7 +149,7 @@ t.test('help and value spaces come from the schema', async (t) => {
 });
 
 t.test('feedback: configuration changes reach a registered session between replies', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   let out = '';
   const s = app.newSession({ user: 'admin', role: 'Admin', remote: 'x', session: 'f' }, 'shell', { write: (d) => void (out += d) });
   s.feed('xFeedback register /Configuration/Http\n');
@@ -163,7 +163,7 @@ t.test('feedback: configuration changes reach a registered session between repli
 });
 
 t.test('jsxapi framing: {N} then exactly N bytes holding a command and its body', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   const body = 'xCommand SystemUnit Configuration Import | resultId="9"\nxConfiguration SystemUnit Name: "framed"\n';
   const frame = `{${Buffer.byteLength(body)}} \n${body}`;
   // Split mid-frame, as a network would.
@@ -178,7 +178,7 @@ t.test('jsxapi framing: {N} then exactly N bytes holding a command and its body'
 });
 
 t.test('a bug caught in a session answers once, is logged with its stack, and the session goes on', async (t) => {
-  const app = testApp(t);
+  const app = testApp(t, { storage: 'memory' });
   const { Bus } = await import('../src/bus/bus.js');
   const { Registry } = await import('../src/bus/registry.js');
   const { CONFIG } = await import('../schema/config.js');

@@ -39,11 +39,11 @@ t.test('CAs with hostile subjects are accepted, survive a restart and list again
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const cas = await Promise.all(HOSTILE.map((cn) => makeCa({ cn, organization: 'Hostile \ufffd\u202e Org' })));
   let app = boot(dir);
-  const before = app.services.trust!.count();
+  const before = app.services.trust.count();
   const out = await run(app, `xCommand Security Certificates CA Add\n${cas.map((c) => c.pem).join('')}.\n`);
   t.match(out, /\(status=OK\)/, 'accepted');
-  t.equal(app.services.trust!.count(), before + HOSTILE.length);
-  const shown = new Map(app.services.trust!.list().map((c) => [c.fingerprint, c.subject]));
+  t.equal(app.services.trust.count(), before + HOSTILE.length);
+  const shown = new Map(app.services.trust.list().map((c) => [c.fingerprint, c.subject]));
   await app.close();
 
   // The stored bundle holds only printable ASCII outside the base64.
@@ -53,8 +53,8 @@ t.test('CAs with hostile subjects are accepted, survive a restart and list again
   // The next start loads every one of them, with the same subjects.
   app = boot(dir);
   t.teardown(() => app.close());
-  t.equal(app.services.trust!.count(), before + HOSTILE.length);
-  const subjects = new Map(app.services.trust!.list().map((c) => [c.fingerprint, c.subject]));
+  t.equal(app.services.trust.count(), before + HOSTILE.length);
+  const subjects = new Map(app.services.trust.list().map((c) => [c.fingerprint, c.subject]));
   for (const [i, c] of cas.entries()) {
     const fp = c.x509.fingerprint256;
     t.ok(shown.get(fp), `CA ${i} was listed`);
@@ -68,7 +68,7 @@ t.test('CAs with hostile subjects are accepted, survive a restart and list again
   t.match(await run(app, `xCommand Security Certificates CA Delete Fingerprint: "${cas[0]!.x509.fingerprint256}"\n`), /\(status=OK\)/);
   await app.close();
   app = boot(dir);
-  t.equal(app.services.trust!.count(), before + HOSTILE.length - 1);
+  t.equal(app.services.trust.count(), before + HOSTILE.length - 1);
 });
 
 t.test('a bundle written by an earlier version with a raw U+FFFD comment still loads (no brick on upgrade)', async (t) => {
@@ -79,5 +79,5 @@ t.test('a bundle written by an earlier version with a raw U+FFFD comment still l
   fs.writeFileSync(path.join(dir, 'trust', BUNDLE_FILE), `# CN=Old \ufffd Root\u0000\n${ca.pem}`);
   const app = boot(dir);
   t.teardown(() => app.close());
-  t.same(app.services.trust!.list().map((c) => c.commonName), ['Old \ufffd Root']);
+  t.same(app.services.trust.list().map((c) => c.commonName), ['Old \ufffd Root']);
 });

@@ -5,10 +5,11 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { FileTrustStore, MAX_TRUSTED_CAS, BUNDLE_FILE } from '../src/services/trust/store.js';
 import { actor, makeCa, makeLeaf, manualClock, testLogger, tmpDir, snapshot, openssl, encryptedPkcs8 } from './helpers/pki.js';
+import { FileStorage } from '../src/stores/filestorage.js';
 
 function open(dir: string, defaults?: () => readonly string[]) {
   const { logger, lines } = testLogger();
-  return { store: new FileTrustStore({ dir, clock: manualClock(), logger, defaults }), lines };
+  return { store: new FileTrustStore({ storage: new FileStorage(dir), clock: manualClock(), logger, defaults }), lines };
 }
 
 t.test('first start seeds the real default list: Node\'s root certificates', async (t) => {
@@ -19,7 +20,7 @@ t.test('first start seeds the real default list: Node\'s root certificates', asy
   t.equal(store.count(), valid.length);
   t.ok(store.count() > 100, 'a real list, not a hand-made one');
   t.same(store.list().map((c) => c.fingerprint), valid.map((x) => x.fingerprint256));
-  const st = fs.statSync(path.join(dir, BUNDLE_FILE));
+  const st = fs.statSync(path.join(dir, 'trust', BUNDLE_FILE));
   t.equal(st.mode & 0o777, 0o644);
   // Reopening reads the same list back.
   t.equal(open(dir).store.count(), store.count());
@@ -49,7 +50,7 @@ t.test('add: one, many, duplicates skipped and said, same-CN warning, audit', as
   const leaf = await makeLeaf(b);
   const leafFile = path.join(dir, 'leaf.pem');
   fs.writeFileSync(leafFile, leaf.pem);
-  const v = openssl(['verify', '-CAfile', path.join(dir, BUNDLE_FILE), leafFile]);
+  const v = openssl(['verify', '-CAfile', path.join(dir, 'trust', BUNDLE_FILE), leafFile]);
   t.equal(v.status, 0, v.out);
   t.equal(open(dir).store.count(), 3, 'durable');
 });

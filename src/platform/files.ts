@@ -71,3 +71,8 @@ export function removeDurably(file: string): void {
   fs.rmSync(file, { force: true });
   fsyncDir(path.dirname(file));
 }
+
+/** Puts a file's permission bits back to `mode` when someone changed them. */
+export function ensureMode(file: string, mode: number): void {
+  if ((fs.statSync(file).mode & 0o777) !== mode) fs.chmodSync(file, mode);
+}

@@ -1,5 +1,7 @@
 // One JSON line per event. Audit lines (`audit: true`) record who, from where, what, result.
-// Callers pass already-redacted values; `redact()` is the one place secrets are masked.
+// The logger masks nothing itself: callers pass no secrets. Values the schema marks `secret`
+// (passwords, the EAB HMAC key) are replaced by REDACTED where the bus logs commands and
+// configuration changes (src/bus/bus.ts); services log serials and fingerprints, never key material.
 
 export interface LogSink {
   write(line: string): void;
@@ -25,16 +27,6 @@ export class Logger {
 }
 
 export const REDACTED = '(hidden)';
-
-/** Masks the value of any `Name: value` whose name looks secret (keys, passwords, HMACs). */
-export function redact(text: string, secretNames: readonly string[]): string {
-  let out = text;
-  for (const n of secretNames) {
-    const re = new RegExp(`(${n}\\s*:\\s*)("(?:[^"\\\\]|\\\\.)*"|\\S+)`, 'gi');
-    out = out.replace(re, `$1${REDACTED}`);
-  }
-  return out;
-}
 
 export const stderrSink: LogSink = { write: (l) => void process.stderr.write(l) };
 export const memorySink = (): LogSink & { lines: string[] } => {

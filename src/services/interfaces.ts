@@ -457,10 +457,8 @@ export interface Services {
   readonly accounts: AccountService;
   readonly system: SystemService;
   readonly uploads: UploadArea;
-  /** Certificates (issue 3): optional until app.ts wires them; commands answer Unavailable without them. */
-  readonly trust?: TrustStore;
-  readonly certificates?: CertificateService;
-  readonly tls?: TlsService;
-  /** ACME (issue 4): optional until app.ts wires it; commands answer Unavailable without it. */
-  readonly acme?: AcmeService;
+  readonly trust: TrustStore;
+  readonly certificates: CertificateService;
+  readonly tls: TlsService;
+  readonly acme: AcmeService;
 }

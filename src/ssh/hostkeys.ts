@@ -1,9 +1,8 @@
 // SSH host keys: ed25519 and RSA-3072, made on first boot and kept in the data directory (0600).
 // Later boots read them back, so clients keep seeing the same host identity.
-import fs from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { atomicWrite, ensureDir, readIfExists } from '../platform/files.js';
+import { atomicWrite, ensureDir, ensureMode, readIfExists } from '../platform/files.js';
 
 const { utils } = ssh2;
 
@@ -36,7 +35,7 @@ export function ensureHostKeys(dir: string): Buffer[] {
       const parsed = utils.parseKey(existing);
       if (parsed instanceof Error) throw new Error(`SSH host key ${full} is unreadable: ${parsed.message}`);
       // A key someone made readable to others is put back to 0600.
-      if ((fs.statSync(full).mode & 0o777) !== 0o600) fs.chmodSync(full, 0o600);
+      ensureMode(full, 0o600);
       return existing;
     }
     const pair = generateSshKeyPair(type);

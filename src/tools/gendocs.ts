@@ -1,6 +1,5 @@
 // Generates docs/reference.md from the declarations (schema/ and commands/). `npm run docs`
 // writes it; test/docs.test.ts fails when the committed file is stale.
-import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG } from '../../schema/config.js';
 import { STATUS } from '../../schema/status.js';
@@ -8,6 +7,7 @@ import { COMMANDS } from '../../commands/index.js';
 import { Registry } from '../bus/registry.js';
 import { leaves } from '../bus/tree.js';
 import { findRoot } from '../platform/version.js';
+import { atomicWrite } from '../platform/files.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
@@ -51,6 +51,6 @@ export const REFERENCE_FILE = 'docs/reference.md';
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
   const file = path.join(findRoot(), REFERENCE_FILE);
-  fs.writeFileSync(file, referenceMarkdown(new Registry(CONFIG, STATUS, COMMANDS)));
+  atomicWrite(file, referenceMarkdown(new Registry(CONFIG, STATUS, COMMANDS)), { mode: 0o644 });
   process.stdout.write(`wrote ${file}\n`);
 }

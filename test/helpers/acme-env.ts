@@ -1,34 +1,25 @@
-// The ACME service in process with the real parts around it: SQLite configuration and state,
-// status and alarms, the trust store, the certificate service, the HTTP/HTTPS listeners on
-// loopback port 0, and a real Pebble whose validator connects to that HTTP listener.
+// The ACME service in process with the real parts around it, built by buildApp like the daemon:
+// SQLite configuration and state, status and alarms, the trust store, the certificate service,
+// the HTTP/HTTPS listeners on loopback port 0, and a real Pebble whose validator connects to that
+// HTTP listener.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIG } from '../../schema/config.js';
-import { STATUS } from '../../schema/status.js';
-import { Registry } from '../../src/bus/registry.js';
-import { openDatabase } from '../../src/stores/database.js';
-import { SqliteConfigStore } from '../../src/stores/config.js';
-import { Configuration } from '../../src/services/config/configuration.js';
-import { SqliteStateStore } from '../../src/stores/state.js';
-import { Status } from '../../src/services/status.js';
-import { Alarms } from '../../src/services/alarms.js';
-import { Uploads } from '../../src/services/uploads.js';
-import { FileTrustStore } from '../../src/services/trust/store.js';
-import { FileCertificateService } from '../../src/services/certs/service.js';
-import { WebListeners } from '../../src/services/tls/listener.js';
-import { AcmeClientService, type AcmeLimits } from '../../src/services/acme/service.js';
-import { tlsProbe } from '../../src/services/acme/probe.js';
-import { Logger, memorySink } from '../../src/platform/log.js';
-import { systemClock, type Clock } from '../../src/platform/clock.js';
+import { buildApp } from '../../src/app.js';
+import type { Alarms } from '../../src/services/alarms.js';
+import type { Status } from '../../src/services/status.js';
+import type { Uploads } from '../../src/stores/uploads.js';
+import type { FileTrustStore } from '../../src/services/trust/store.js';
+import type { FileCertificateService } from '../../src/services/certs/service.js';
+import type { WebListeners } from '../../src/services/tls/listener.js';
+import type { AcmeClientService, AcmeLimits } from '../../src/services/acme/service.js';
+import { memorySink } from '../../src/platform/log.js';
+import type { Clock } from '../../src/platform/clock.js';
 import type { Actor, ConfigChange } from '../../src/services/interfaces.js';
 import type { Value } from '../../schema/types.js';
 import { startPebble, type Pebble, type PebbleOptions } from './pebble.js';
-import { COMMANDS } from '../../commands/index.js';
-import { Bus } from '../../src/bus/bus.js';
 import { CliSession } from '../../src/cli/session.js';
-import { SqliteAccountStore } from '../../src/stores/accounts.js';
-import type { Services } from '../../src/services/interfaces.js';
+import { staticKey } from './fixtures.js';
 
 export const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: '127.0.0.1:1', session: 'acme-test' };
 
@@ -76,61 +67,45 @@ type Teardown = { teardown(fn: () => unknown): void };
 export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xway-acme-'));
   const sink = memorySink();
-  const clock = opts.clock ?? systemClock;
-  const logger = new Logger(sink, () => clock.now());
-  const db = openDatabase(path.join(dir, 'xway.db'));
-  const registry = new Registry(CONFIG, STATUS, []);
-  const config = new Configuration({ store: new SqliteConfigStore(db), declared: registry.allConfig(), logger, now: () => clock.now() });
-  const state = new SqliteStateStore(db);
-  const status = new Status();
-  const alarms = new Alarms(status, logger, () => clock.now());
-  fs.mkdirSync(path.join(dir, 'uploads'));
-  const uploads = new Uploads(path.join(dir, 'uploads'));
-  const trust = new FileTrustStore({ dir: path.join(dir, 'trust'), clock, logger, defaults: () => [] });
-  const certs = await FileCertificateService.open({ dir: path.join(dir, 'certs'), clock, logger, alarms, trust, systemName: () => 'edge.example.com' });
-  const material = certs.listenerMaterial();
-  const listeners = new WebListeners({ server: material.server, domains: material.domains, logger });
-  const httpPort = await listeners.listenHttp(0);
-  const httpsPort = await listeners.listenHttps(0);
-  certs.attach(listeners);
-  const validatorPort = opts.front ? await opts.front(httpPort) : httpPort;
-  const pebble = await startPebble({ httpPort: validatorPort, ...opts.pebble }, (fn) => t.teardown(fn));
-  if (!opts.untrusted) trust.add(pebble.httpsCaPem, ADMIN);
-
-  const events: AcmeEnv['events'] = [];
-  const eventListeners: ((e: AcmeEnv['events'][number]) => void)[] = [];
-  const acme = new AcmeClientService({
-    config, state, status, alarms, uploads, trust, certificates: certs, challengeHost: listeners,
-    events: { emit: (name, fields) => services.events.emit(name, fields) },
-    probe: (sni) => tlsProbe('127.0.0.1', opts.probePort ? opts.probePort() : httpsPort, sni),
-    dir: path.join(dir, 'acme'),
-    clock,
-    random: Math.random,
-    logger,
-    limits: opts.limits,
+  let httpsPort = 0;
+  const app = buildApp({
+    dataDir: dir,
+    adminPassword: 'correct horse battery',
+    logSink: sink,
+    announce: () => {},
+    clock: opts.clock,
+    acmeLimits: opts.limits,
+    httpsAddress: () => ({ host: '127.0.0.1', port: opts.probePort ? opts.probePort() : httpsPort }),
+    keySource: staticKey,
+    defaultCas: () => [],
   });
-  status.provide('Security', () => ({ Acme: acme.status() }));
   t.teardown(async () => {
-    await acme.stop();
-    await listeners.close();
-    db.close();
+    await app.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  const listeners = app.web.web;
+  const httpPort = await listeners.listenHttp(0);
+  httpsPort = await listeners.listenHttps(0);
+  const validatorPort = opts.front ? await opts.front(httpPort) : httpPort;
+  const pebble = await startPebble({ httpPort: validatorPort, ...opts.pebble }, (fn) => t.teardown(fn));
+  const trust = app.web.trust;
+  if (!opts.untrusted) trust.add(pebble.httpsCaPem, ADMIN);
 
-  const services: Services = {
-    events: {
-      emit: (name, fields) => {
-        const e = { name, fields: { ...fields } };
-        events.push(e);
-        for (const l of eventListeners) l(e);
-        bus.emitEvent(name, fields);
-      },
+  // Events as a client sees them: a feedback registration on the bus.
+  const events: AcmeEnv['events'] = [];
+  const eventListeners: ((e: AcmeEnv['events'][number]) => void)[] = [];
+  app.bus.feedback.add({
+    registrations: [{ root: 'Event', path: [], expr: '/Event' }],
+    deliver(f) {
+      if (f.kind !== 'event') return;
+      const e = { name: f.name, fields: { ...f.fields } as Record<string, string | number> };
+      events.push(e);
+      for (const l of eventListeners) l(e);
     },
-    config, state, status, alarms, uploads, trust, certificates: certs, tls: listeners, acme,
-    accounts: new SqliteAccountStore(db, logger, () => clock.now()),
-    system: { product: 'xway', version: 'test', releaseDate: '2026-11-23', uptimeSeconds: () => 0, reboot: async () => {} },
-  };
-  const bus = new Bus({ registry: new Registry(CONFIG, STATUS, COMMANDS), services, logger });
+  });
+  const { acme, bus } = app;
+  const certs = app.web.certificates;
+  const config = app.services.config;
   const shell = async (input: string, actor: Actor = ADMIN) => {
     let out = '';
     const s = new CliSession({ bus, actor, mode: 'exec', io: { write: (d) => void (out += d) }, banner: 'xway test' });
@@ -145,7 +120,10 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
     config.set(changes, ADMIN);
   };
   return {
-    dir, pebble, acme, certs, trust, listeners, httpPort, httpsPort, status, alarms, uploads, events, logLines: sink.lines,
+    dir, pebble, acme, certs, trust, listeners, httpPort, httpsPort, events, logLines: sink.lines,
+    status: app.services.status as Status,
+    alarms: app.services.alarms as Alarms,
+    uploads: app.services.uploads as Uploads,
     set,
     shell,
     onEvent: (fn) => void eventListeners.push(fn),

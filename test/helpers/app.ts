@@ -7,6 +7,8 @@ import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import type { Actor } from '../../src/services/interfaces.js';
 import type { SessionMode } from '../../src/cli/session.js';
 import { memorySink } from '../../src/platform/log.js';
+import { MemoryStorage } from '../../src/stores/memorystorage.js';
+import { staticKey, fewDefaultCas } from './fixtures.js';
 
 export const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: '127.0.0.1:1', session: 't1' };
 export const READER: Actor = { user: 'viewer', role: 'ReadOnly', remote: '127.0.0.1:2', session: 't2' };
@@ -22,10 +24,23 @@ export function tmpDir(prefix = 'xway-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function testApp(t: { teardown(fn: () => void | Promise<void>): void }, opts: Partial<AppOptions> = {}): TestApp {
+export interface TestAppOptions extends Partial<Omit<AppOptions, 'storage'>> {
+  /** `memory` keeps certificates, trust and uploads off the disk (for tests that never look there). */
+  storage?: AppOptions['storage'] | 'memory';
+}
+
+/**
+ * A whole appliance on a fresh data directory, with static test material: a fixed first-boot key
+ * and three default CAs instead of a new RSA-2048 key and Node's ~144 roots at every start.
+ */
+export function testApp(t: { teardown(fn: () => void | Promise<void>): void }, opts: TestAppOptions = {}): TestApp {
   const dir = opts.dataDir ?? tmpDir();
   const sink = memorySink();
-  const app = buildApp({ dataDir: dir, adminPassword: 'correct horse battery', logSink: sink, announce: () => {}, ...opts });
+  const storage = opts.storage === 'memory' ? new MemoryStorage() : opts.storage;
+  const app = buildApp({
+    dataDir: dir, adminPassword: 'correct horse battery', logSink: sink, announce: () => {},
+    keySource: staticKey, defaultCas: fewDefaultCas, ...opts, storage,
+  });
   t.teardown(async () => {
     await app.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,17 +1,18 @@
 // Child process for the kill -9 test: appends and deletes CAs and installs certificates in a loop,
 // as fast as it can, until the parent kills it. Run with the test's own loader (process.execArgv).
 import fs from 'node:fs';
-import path from 'node:path';
 import { FileTrustStore } from '../../src/services/trust/store.js';
 import { FileCertificateService } from '../../src/services/certs/service.js';
 import { manualClock, MemoryAlarms, testLogger, actor } from './pki.js';
+import { FileStorage } from '../../src/stores/filestorage.js';
 
 const [dir, fixtureFile] = process.argv.slice(2) as [string, string];
 const fx = JSON.parse(fs.readFileSync(fixtureFile, 'utf8')) as { batches: string[]; pairs: { cert: string; key: string }[] };
 const clock = manualClock();
 const { logger } = testLogger();
-const trust = new FileTrustStore({ dir: path.join(dir, 'trust'), clock, logger, defaults: () => [] });
-const certs = await FileCertificateService.open({ dir: path.join(dir, 'certs'), clock, logger, alarms: new MemoryAlarms(), trust, systemName: () => 'edge.example.com' });
+const storage = new FileStorage(dir);
+const trust = new FileTrustStore({ storage, clock, logger, defaults: () => [] });
+const certs = await FileCertificateService.open({ storage, clock, logger, alarms: new MemoryAlarms(), trust, systemName: () => 'edge.example.com' });
 // A previous round may have been killed between Domain Add and Delete.
 if (certs.domains().length) certs.deleteDomain('shop.example.com', actor);
 process.stdout.write('ready\n');

@@ -1,5 +1,4 @@
 import { defineCommand } from '../../define.js';
-import { acmeOf } from './service.js';
 
 export default defineCommand({
   path: ['Security', 'Acme', 'AcceptTerms'],
@@ -7,7 +6,7 @@ export default defineCommand({
   role: 'Admin',
   params: {},
   async run(_args, { services, actor }) {
-    const r = await acmeOf(services).acceptTerms(actor);
+    const r = await services.acme.acceptTerms(actor);
     return { Provider: r.provider, TermsUrl: r.termsUrl, Account: r.accountUrl, AccountStatus: 'Valid' };
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from '../../define.js';
-import { acmeOf, domainParam } from './service.js';
+import { domainParam } from './service.js';
 
 export default defineCommand({
   path: ['Security', 'Acme', 'Deploy'],
@@ -8,7 +8,7 @@ export default defineCommand({
   params: { Domain: domainParam },
   async run(args, { services, actor }) {
     const domain = args.Domain || undefined;
-    const r = await acmeOf(services).deploy(domain, actor);
+    const r = await services.acme.deploy(domain, actor);
     return {
       SerialNumber: r.certificate.serial,
       NotAfter: r.certificate.notAfter,

@@ -1,5 +1,4 @@
 import { defineCommand } from '../../define.js';
-import { Unavailable } from '../../../src/errors.js';
 
 export default defineCommand({
   path: ['Security', 'Acme', 'Rollback'],
@@ -7,7 +6,6 @@ export default defineCommand({
   role: 'Admin',
   params: {},
   async run(_args, { services, actor }) {
-    if (!services.certificates) throw new Unavailable('The certificate service is not running');
     const c = await services.certificates.rollback(actor);
     return { SerialNumber: c.info.serial, NotAfter: c.info.notAfter, Source: c.source };
   },

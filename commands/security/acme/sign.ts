@@ -2,7 +2,7 @@ import { literal } from '../../../schema/types.js';
 import { TRUE_FALSE } from '../../../schema/sets.js';
 import { defineCommand, param } from '../../define.js';
 import { CommandError } from '../../../src/errors.js';
-import { acmeOf, certificateFields, domainParam } from './service.js';
+import { certificateFields, domainParam } from './service.js';
 
 export default defineCommand({
   path: ['Security', 'Acme', 'Sign'],
@@ -15,7 +15,7 @@ export default defineCommand({
   async run(args, { services, actor }) {
     const domain = args.Domain;
     const wait = args.Wait === 'True';
-    const r = await acmeOf(services).sign(domain || undefined, wait, actor);
+    const r = await services.acme.sign(domain || undefined, wait, actor);
     if (r.status === 'Failed') throw new CommandError(r.reason);
     return {
       Status: r.status,

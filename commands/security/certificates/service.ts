@@ -1,23 +1,8 @@
-// How certificate commands reach their services and shape their results. Unavailable when app.ts
-// has not wired a service; results never carry key material.
-import type { CertificateInfo, CertificateService, CsrInfo, Services, TlsService, TrustStore } from '../../../src/services/interfaces.js';
-import { ParameterError, Unavailable, XapiError } from '../../../src/errors.js';
+// How certificate commands shape their results; results never carry key material.
+import type { CertificateInfo, CsrInfo } from '../../../src/services/interfaces.js';
+import { ParameterError, XapiError } from '../../../src/errors.js';
 import { str } from '../../../schema/types.js';
 import { param, type CommandContext, type Fields } from '../../define.js';
-
-export function trustOf(services: Services): TrustStore {
-  if (!services.trust) throw new Unavailable('The trust store is not running');
-  return services.trust;
-}
-
-export function certsOf(services: Services): CertificateService {
-  if (!services.certificates) throw new Unavailable('The certificate service is not running');
-  return services.certificates;
-}
-
-export function tlsOf(services: Services): TlsService | undefined {
-  return services.tls;
-}
 
 /** `File:` names a file in the upload area (/tmp as the admin sees it). */
 export const fileParam = param(str(1, 1024), 'A PEM file in /tmp (uploaded with scp/sftp), instead of a pasted body');

@@ -4,7 +4,7 @@
 import type { AcmeProvider, Actor, ConfigService } from '../interfaces.js';
 import { CommandError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
-import type { AcmeFiles } from './files.js';
+import type { AcmeStore } from '../../stores/acme.js';
 import { Deadline, generateKey, type CertificateIssuer, type ProviderRef } from './issuer.js';
 import { failureError, OrderFailure, type Failure } from './reasons.js';
 import { DIRECTORIES } from './settings.js';
@@ -22,7 +22,7 @@ export type AccountRecords = Partial<Record<AcmeProvider, AccountRecord>>;
 
 export interface AccountsDeps {
   readonly config: Pick<ConfigService, 'value'>;
-  readonly files: AcmeFiles;
+  readonly files: AcmeStore;
   readonly issuer: CertificateIssuer;
   readonly clock: Clock;
   readonly timeoutMs: number;

@@ -7,27 +7,23 @@ import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { renewalOverdue, type Plan } from './scheduler.js';
 import { lifetimeOf } from './chain.js';
+import { alarmId, type Target } from './target.js';
 
-/** What the renewal job needs from the service. `domain` undefined is the server certificate. */
+/** What the renewal job needs from the service. */
 export interface RenewalHost {
-  targets(): (string | undefined)[];
-  plan(domain: string | undefined): Plan;
+  /** The server certificate and every hosted domain. */
+  targets(): Target[];
+  plan(t: Target): Plan;
   /** The certificate in use for the target, and whether ACME deployed it. */
-  deployed(domain: string | undefined): { info: CertificateInfo; acme: boolean } | undefined;
+  deployed(t: Target): { info: CertificateInfo; acme: boolean } | undefined;
   automated(): boolean;
-  signing(domain: string | undefined): boolean;
+  signing(t: Target): boolean;
   /** Starts an automated order; resolves when it has ended (never rejects). */
-  sign(domain: string | undefined): Promise<unknown>;
+  sign(t: Target): Promise<unknown>;
   /** Deploys the staged certificate; resolves when done (never rejects). */
-  deploy(domain: string | undefined): Promise<unknown>;
+  deploy(t: Target): Promise<unknown>;
   /** Something shown in xStatus may have changed (NextSign, NextDeploy). */
   changed(): void;
-}
-
-export const label = (domain: string | undefined) => (domain === undefined ? 'the server certificate' : `the certificate of ${domain}`);
-
-export function alarmId(kind: 'failing' | 'overdue', domain: string | undefined): string {
-  return `acme.renewal-${kind}${domain === undefined ? '' : `.${domain}`}`;
 }
 
 export class RenewalJob {
@@ -58,10 +54,10 @@ export class RenewalJob {
   async tick(): Promise<void> {
     const now = this.deps.clock.now().getTime();
     const work: Promise<unknown>[] = [];
-    for (const domain of this.host.targets()) {
-      const pl = this.host.plan(domain);
-      if (pl.nextDeploy !== undefined && pl.nextDeploy <= now) work.push(this.host.deploy(domain));
-      else if (pl.nextSign !== undefined && pl.nextSign <= now && !this.host.signing(domain)) work.push(this.host.sign(domain));
+    for (const target of this.host.targets()) {
+      const pl = this.host.plan(target);
+      if (pl.nextDeploy !== undefined && pl.nextDeploy <= now) work.push(this.host.deploy(target));
+      else if (pl.nextSign !== undefined && pl.nextSign <= now && !this.host.signing(target)) work.push(this.host.sign(target));
     }
     await Promise.all(work);
     this.checkAlarms();
@@ -91,17 +87,17 @@ export class RenewalJob {
   /** Raises/lowers the overdue alarms from the certificates in use and the time alone. */
   checkAlarms(): void {
     const now = this.deps.clock.now().getTime();
-    for (const domain of this.host.targets()) {
-      const d = this.host.deployed(domain);
-      const id = alarmId('overdue', domain);
+    for (const target of this.host.targets()) {
+      const d = this.host.deployed(target);
+      const id = alarmId('overdue', target);
       if (d?.acme && renewalOverdue(lifetimeOf(d.info), now)) {
         const expired = now >= Date.parse(d.info.notAfter);
-        this.deps.alarms.raise(id, `ACME renewal of ${label(domain)} is overdue: it expire${expired ? 'd' : 's'} ${d.info.notAfter}`, expired ? 'Critical' : 'Warning');
+        this.deps.alarms.raise(id, `ACME renewal of ${target.label} is overdue: it expire${expired ? 'd' : 's'} ${d.info.notAfter}`, expired ? 'Critical' : 'Warning');
       } else {
         this.deps.alarms.lower(id);
       }
     }
-    if (!this.host.automated()) for (const domain of this.host.targets()) this.deps.alarms.lower(alarmId('failing', domain));
+    if (!this.host.automated()) for (const target of this.host.targets()) this.deps.alarms.lower(alarmId('failing', target));
   }
 
   private watchdog(): void {

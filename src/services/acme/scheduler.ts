@@ -29,9 +29,6 @@ const at = (c: Lifetime, fraction: number) => c.notBefore + (c.notAfter - c.notB
 export function renewalTime(c: Lifetime): number {
   return at(c, 2 / 3);
 }
-export function renewalDue(c: Lifetime, now: number): boolean {
-  return now >= renewalTime(c);
-}
 export function overdueTime(c: Lifetime): number {
   return at(c, 5 / 6);
 }

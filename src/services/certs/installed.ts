@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import type { InstalledCertificate } from '../interfaces.js';
 import type { Logger } from '../../platform/log.js';
-import type { GenerationRef, GenerationStore, Pair } from './store.js';
+import type { GenerationRef, GenerationStore, Pair } from '../../stores/generations.js';
 import { parsePem } from './pem.js';
 import { decodeCertificate } from './x509.js';
 
@@ -32,7 +32,7 @@ export function loadCurrent(store: GenerationStore, logger: Logger): Loaded | un
     if (!ref) continue;
     const pair = store.read(ref.id);
     if (pair && pairMatches(pair)) return { ref, pair, installed: toInstalled(ref, pair) };
-    logger.log({ event: 'certs.generation-unusable', level: 'error', dir: store.dir, generation: ref.id });
+    logger.log({ event: 'certs.generation-unusable', level: 'error', dir: store.prefix, generation: ref.id });
   }
   return undefined;
 }

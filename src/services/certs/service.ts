@@ -1,12 +1,7 @@
-// The server certificate, domain (SNI) certificates and the CSR, on disk under certs/:
-//   certs/server/          generations + current.json (see store.ts)
-//   certs/domains/<name>/  the same, per hosted domain
-//   certs/csr.json         the CSR in progress with its key, one 0600 file (one rename = atomic)
-// An upload is written at once but served only after a restart (alarm meanwhile); a deploy
+// The server certificate, domain (SNI) certificates and the CSR, kept in the storage under certs/
+// (layout in src/stores/generations.ts). An upload is written at once but served only after a restart (alarm meanwhile); a deploy
 // (ACME) is written and swapped into the listener live.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import type {
   Actor, AlarmService, CertificateService, CertificateSource, CsrInfo, CsrRequest, DomainCertificate,
@@ -16,9 +11,8 @@ import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
 import { isFqdn } from '../../../schema/types.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { atomicWrite, ensureDir, fsyncDir, readIfExists, removeDurably } from '../../platform/files.js';
-import { child, isSafeName } from '../../platform/paths.js';
-import { GenerationStore, type GenerationRef, type Pair } from './store.js';
+import { CertificateFiles, type GenerationStore, type GenerationRef, type Pair } from '../../stores/generations.js';
+import type { Storage } from '../../stores/storage.js';
 import { loadCurrent, pairMatches, toInstalled, type Loaded } from './installed.js';
 import { checkUpload, isCertName } from './checks.js';
 import { isoSeconds } from './x509.js';
@@ -26,8 +20,9 @@ import { buildCsr, generateKey, privateKeyPem, selfSigned } from './build.js';
 import { ALARM_PREFIX, wantedAlarms } from './alarms.js';
 
 export interface CertificateServiceDeps {
-  /** The certs/ directory. */
-  readonly dir: string;
+  readonly storage: Storage;
+  /** The first self-signed certificate's key (RSA-2048 unless a test gives a fixture). */
+  readonly firstKey?: () => crypto.KeyObject;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly alarms: AlarmService;
@@ -48,8 +43,7 @@ const CHECK_INTERVAL_MS = 3600_000;
 
 export class FileCertificateService implements CertificateService {
   private readonly server: GenerationStore;
-  private readonly domainsDir: string;
-  private readonly csrFile: string;
+  private readonly files: CertificateFiles;
   private activeCert: Loaded;
   private domainMap = new Map<string, { store: GenerationStore; loaded?: Loaded }>();
   private csrState: StoredCsr | undefined;
@@ -64,12 +58,12 @@ export class FileCertificateService implements CertificateService {
 
   /** The same, synchronously (app.ts builds synchronously); the first-boot RSA-2048 key takes ~0.1 s once. */
   static openSync(deps: CertificateServiceDeps): FileCertificateService {
-    ensureDir(deps.dir);
-    const server = new GenerationStore(path.join(deps.dir, 'server'));
+    const files = new CertificateFiles(deps.storage);
+    const server = files.server;
     let loaded = loadCurrent(server, deps.logger);
     if (!loaded) {
       const host = deps.systemName() || os.hostname() || 'xway';
-      const key = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const key = deps.firstKey ? deps.firstKey() : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
       const now = deps.clock.now();
       const pair: Pair = { certPem: selfSigned(key, host, now), chainPem: [], keyPem: privateKeyPem(key) };
       const ref: GenerationRef = { id: server.write(pair, now), source: 'SelfSigned', installed: isoSeconds(now) };
@@ -77,21 +71,19 @@ export class FileCertificateService implements CertificateService {
       loaded = { ref, pair, installed: toInstalled(ref, pair) };
       deps.logger.log({ event: 'certs.self-signed', subject: loaded.installed.info.subject, serial: loaded.installed.info.serial });
     }
-    return new FileCertificateService(deps, server, loaded);
+    return new FileCertificateService(deps, files, loaded);
   }
 
-  private constructor(private readonly deps: CertificateServiceDeps, server: GenerationStore, active: Loaded) {
-    this.server = server;
+  private constructor(private readonly deps: CertificateServiceDeps, files: CertificateFiles, active: Loaded) {
+    this.files = files;
+    this.server = files.server;
     this.activeCert = active;
-    this.domainsDir = path.join(deps.dir, 'domains');
-    this.csrFile = path.join(deps.dir, 'csr.json');
-    ensureDir(this.domainsDir);
-    const p = server.pointer();
-    server.sweep(new Set([active.ref.id, p.current?.id, p.previous?.id].filter((x): x is string => !!x)));
+    const p = this.server.pointer();
+    this.server.sweep(new Set([active.ref.id, p.current?.id, p.previous?.id]));
     this.loadDomains();
-    const csr = readIfExists(this.csrFile);
+    const csr = files.readCsr();
     try {
-      if (csr) this.csrState = JSON.parse(csr.toString('utf8')) as StoredCsr;
+      if (csr) this.csrState = JSON.parse(csr) as StoredCsr;
     } catch {
       // Only ever written by atomic rename; unreadable means outside interference. Start without it.
       deps.logger.log({ event: 'certs.csr-unreadable', level: 'error' });
@@ -224,7 +216,7 @@ export class FileCertificateService implements CertificateService {
         pem: buildCsr(key, req.commonName, sans), commonName: req.commonName, alternativeNames: sans, keyType,
         reusedKey: req.reuseKey, created: isoSeconds(this.deps.clock.now()), keyPem,
       };
-      atomicWrite(this.csrFile, JSON.stringify(stored), { mode: 0o600 });
+      this.files.writeCsr(JSON.stringify(stored));
       this.csrState = stored;
     } finally {
       this.csrBusy = false;
@@ -277,13 +269,9 @@ export class FileCertificateService implements CertificateService {
   deleteDomain(name: string, actor: Actor): void {
     const n = domainName(name);
     if (!this.domainMap.has(n)) throw new DomainNotHosted(n);
-    // One rename takes the whole domain away; the trash is swept now or at the next start.
-    const trash = path.join(this.domainsDir, `.trash-${crypto.randomBytes(6).toString('hex')}`);
-    fs.renameSync(child(this.domainsDir, n, 'domain'), trash);
-    fsyncDir(this.domainsDir);
+    this.files.deleteDomain(n);
     this.domainMap.delete(n);
     this.tls?.setDomain(n, undefined);
-    fs.rmSync(trash, { recursive: true, force: true });
     this.audit(actor, 'Security Certificates Domain Delete', 'deleted', { domain: n });
     this.afterChange();
   }
@@ -315,8 +303,7 @@ export class FileCertificateService implements CertificateService {
   private domainStore(n: string): { store: GenerationStore; loaded?: Loaded } {
     let d = this.domainMap.get(n);
     if (!d) {
-      d = { store: new GenerationStore(child(this.domainsDir, n, 'domain')) };
-      fsyncDir(this.domainsDir);
+      d = { store: this.files.domain(n, true) };
       this.domainMap.set(n, d);
     }
     return d;
@@ -328,30 +315,25 @@ export class FileCertificateService implements CertificateService {
     const pair: Pair = { certPem, chainPem, keyPem };
     const ref: GenerationRef = { id: d.store.write(pair, now), source, installed: isoSeconds(now) };
     d.store.setPointer({ current: ref, previous: d.loaded?.ref });
-    d.store.sweep(new Set([ref.id, d.loaded?.ref.id].filter((x): x is string => !!x)));
+    d.store.sweep(new Set([ref.id, d.loaded?.ref.id]));
     d.loaded = { ref, pair, installed: toInstalled(ref, pair) };
     this.tls?.setDomain(n, { certPem: certPem + chainPem.join(''), keyPem });
     return d.loaded;
   }
 
   private loadDomains(): void {
-    for (const name of fs.readdirSync(this.domainsDir)) {
-      const full = path.join(this.domainsDir, name);
-      if (name.startsWith('.trash-')) {
-        fs.rmSync(full, { recursive: true, force: true });
-        continue;
-      }
-      if (!isSafeName(name) || !isFqdn(name) || !fs.statSync(full).isDirectory()) continue;
-      const store = new GenerationStore(full);
+    for (const name of this.files.domainNames()) {
+      if (!isFqdn(name)) continue;
+      const store = this.files.domain(name);
       const loaded = loadCurrent(store, this.deps.logger);
       const p = store.pointer();
-      store.sweep(new Set([p.current?.id, p.previous?.id].filter((x): x is string => !!x)));
+      store.sweep(new Set([p.current?.id, p.previous?.id]));
       this.domainMap.set(name, { store, loaded });
     }
   }
 
   private dropCsr(): void {
-    removeDurably(this.csrFile);
+    this.files.removeCsr();
     this.csrState = undefined;
   }
 
@@ -383,6 +365,3 @@ function decodeKeyType(key: crypto.KeyObject): CsrInfo['keyType'] | undefined {
   if (d.namedCurve === 'secp384r1') return 'ECDSA-P384';
   return undefined;
 }
-
-/** For app.ts: opens the certificate service, creating the first self-signed certificate if needed. */
-export const ensureServerCertificate = (deps: CertificateServiceDeps) => FileCertificateService.open(deps);

@@ -1,12 +1,13 @@
 // Builds the certificate services and the web listeners from the app's parts, so app.ts wires
 // them in a few lines:
-//   const c = buildCertificateServices({ paths, clock, logger, alarms, status, config });
+//   const c = buildCertificateServices({ storage, clock, logger, alarms, status, config });
 //   services = { ...services, trust: c.trust, certificates: c.certificates, tls: c.web };
 //   status.provide('Security', () => ({ Certificates: c.status(), Acme: ... }));
 //   main.ts: await c.web.listenHttps(httpsPort, bind); await c.web.listenHttp(httpPort, bind); ... c.close()
 import os from 'node:os';
+import type crypto from 'node:crypto';
 import type { AlarmService, ConfigService, StatusService, StatusTree } from '../interfaces.js';
-import type { DataPaths } from '../../platform/paths.js';
+import type { Storage } from '../../stores/storage.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { FileTrustStore } from '../trust/store.js';
@@ -16,7 +17,7 @@ import { certificatesStatus } from './status.js';
 import { httpOwner } from '../tls/owner.js';
 
 export interface CertificateWiringDeps {
-  readonly paths: DataPaths;
+  readonly storage: Storage;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly alarms: AlarmService;
@@ -24,6 +25,10 @@ export interface CertificateWiringDeps {
   readonly config: Pick<ConfigService, 'value' | 'own'>;
   /** The HTTPS port named in HTTP redirects, when it differs from the bound one (e.g. behind NAT). */
   readonly publicHttpsPort?: number;
+  /** The first self-signed certificate's key (default: a new RSA-2048 key). */
+  readonly firstKey?: () => crypto.KeyObject;
+  /** The default CA list (default: Node's bundled roots). */
+  readonly defaultCas?: () => readonly string[];
 }
 
 export interface CertificateServices {
@@ -37,12 +42,12 @@ export interface CertificateServices {
 }
 
 export function buildCertificateServices(deps: CertificateWiringDeps): CertificateServices {
-  const { paths, clock, logger, alarms, status, config } = deps;
+  const { storage, clock, logger, alarms, status, config } = deps;
   const changed = (p: readonly string[]) => status.changed(p);
-  const trust = new FileTrustStore({ dir: paths.trust, clock, logger });
+  const trust = new FileTrustStore({ storage, clock, logger, defaults: deps.defaultCas });
   trust.onChange(() => changed(['Security', 'Certificates', 'TrustedCA']));
   const certificates = FileCertificateService.openSync({
-    dir: paths.certs, clock, logger, alarms, trust, changed,
+    storage, firstKey: deps.firstKey, clock, logger, alarms, trust, changed,
     systemName: () => config.value('SystemUnit Name') || os.hostname(),
   });
   trust.onChange(() => certificates.refreshAlarms());

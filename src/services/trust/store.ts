@@ -1,26 +1,23 @@
-// The trusted CA list, kept as one PEM bundle file (trust/ca-bundle.pem) rewritten atomically on
-// every change. Why a bundle file rather than rows in the state database: it is what every TLS
-// tool reads (`openssl verify -CAfile`, Node's `ca` option, curl), one rename makes a change
-// atomic (a crash leaves the old list or the new one, never a torn append), and 1000 entries
-// (~2 MB) are rewritten in milliseconds. The decoded list lives in memory for cheap reads.
+// The trusted CA list, kept as one PEM bundle (src/stores/trust.ts) rewritten atomically on every
+// change: a crash leaves the old list or the new one, never a torn append. The decoded list lives
+// in memory for cheap reads.
 import crypto from 'node:crypto';
-import path from 'node:path';
 import tls from 'node:tls';
 import { CERTIFICATE_LIMITS, type Actor, type CaAddResult, type CertificateInfo, type TrustStore, type TrustedCa } from '../interfaces.js';
 import { Internal, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { atomicWrite, ensureDir, readIfExists } from '../../platform/files.js';
+import { TrustBundle } from '../../stores/trust.js';
+import type { Storage } from '../../stores/storage.js';
 import { isKeyBlock, parsePem, type PemBlock } from '../certs/pem.js';
 import { decodeCertificate, normalizeFingerprint, type Decoded } from '../certs/x509.js';
 
 export const MAX_TRUSTED_CAS = CERTIFICATE_LIMITS.maxTrustedCas;
 export const MAX_CA_INPUT_BYTES = CERTIFICATE_LIMITS.caInputBytes;
-export const BUNDLE_FILE = 'ca-bundle.pem';
+export { BUNDLE_FILE } from '../../stores/trust.js';
 
 export interface TrustStoreDeps {
-  /** The trust/ directory. */
-  readonly dir: string;
+  readonly storage: Storage;
   readonly clock: Clock;
   readonly logger: Logger;
   /** The default list; Node's bundled root certificates unless a test says otherwise (expired ones are left out). */
@@ -67,18 +64,17 @@ export class FileTrustStore implements TrustStore {
   private byFingerprint = new Map<string, TrustedCa>();
   private pems: string[] = [];
   private readonly listeners = new Set<() => void>();
-  private readonly file: string;
+  private readonly bundle: TrustBundle;
 
   constructor(private readonly deps: TrustStoreDeps) {
-    ensureDir(deps.dir);
-    this.file = path.join(deps.dir, BUNDLE_FILE);
-    const text = readIfExists(this.file);
+    this.bundle = new TrustBundle(deps.storage);
+    const text = this.bundle.read();
     if (text === undefined) {
       // First boot: seed the default list.
       this.commit(this.defaultList());
       deps.logger.log({ event: 'trust.seeded', count: this.entries.length });
     } else {
-      this.install(this.decodeStored(text.toString('utf8')));
+      this.install(this.decodeStored(text));
     }
   }
 
@@ -222,7 +218,7 @@ export class FileTrustStore implements TrustStore {
   private commit(list: TrustedCa[]): void {
     const text = serialize(list);
     proveRoundTrip(text, list);
-    atomicWrite(this.file, text, { mode: 0o644 });
+    this.bundle.write(text);
     this.install(list);
     for (const l of this.listeners) {
       try {

@@ -1,5 +1,5 @@
 import { defineCommand } from '../../../define.js';
-import { acmeOf, domainParam } from '../service.js';
+import { domainParam } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Acme', 'Pending', 'Discard'],
@@ -8,7 +8,7 @@ export default defineCommand({
   params: { Domain: domainParam },
   async run(args, { services, actor }) {
     const domain = args.Domain || undefined;
-    const info = acmeOf(services).discardPending(domain, actor);
+    const info = services.acme.discardPending(domain, actor);
     return { Discarded: info.serial };
   },
 });

@@ -1,6 +1,6 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { fileParam, namingInput, pemInput, trustOf, withWarnings } from '../service.js';
+import { fileParam, namingInput, pemInput, withWarnings } from '../service.js';
 
 const MAX_CA_INPUT_BYTES = CERTIFICATE_LIMITS.caInputBytes;
 
@@ -12,11 +12,11 @@ export default defineCommand({
   payload: { help: 'PEM CA certificates', unless: ['File'], maxBytes: MAX_CA_INPUT_BYTES },
   async run(args, ctx) {
     const pem = pemInput(args.File, ctx, MAX_CA_INPUT_BYTES);
-    const r = namingInput(args.File, () => trustOf(ctx.services).add(pem, ctx.actor));
+    const r = namingInput(args.File, () => ctx.services.trust.add(pem, ctx.actor));
     return withWarnings({
       Added: r.added.length,
       Skipped: r.duplicates.length,
-      Count: trustOf(ctx.services).count(),
+      Count: ctx.services.trust.count(),
       Certificate: [
         ...r.added.map((c) => ({ Status: 'Added', Subject: c.subject, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),
         ...r.duplicates.map((c) => ({ Status: 'Duplicate', Subject: c.subject, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),

@@ -1,5 +1,4 @@
 import { defineCommand } from '../../../define.js';
-import { trustOf } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CA', 'List'],
@@ -7,7 +6,7 @@ export default defineCommand({
   role: 'ReadOnly',
   params: {},
   async run(_args, { services }) {
-    const list = trustOf(services).list();
+    const list = services.trust.list();
     return {
       Count: list.length,
       Certificate: list.map((c) => ({ Subject: c.subject, Issuer: c.issuer, NotBefore: c.notBefore, NotAfter: c.notAfter, Fingerprint: c.fingerprint })),

@@ -1,5 +1,4 @@
 import { defineCommand } from '../../../define.js';
-import { trustOf } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CA', 'Reset'],
@@ -7,6 +6,6 @@ export default defineCommand({
   role: 'Admin',
   params: {},
   async run(_args, { services, actor }) {
-    return { Count: trustOf(services).reset(actor) };
+    return { Count: services.trust.reset(actor) };
   },
 });

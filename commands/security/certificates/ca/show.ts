@@ -3,7 +3,7 @@ import { CERTIFICATE_FORMATS } from '../../../../schema/sets.js';
 import { ParameterError } from '../../../../src/errors.js';
 import { defineCommand, param, type Fields } from '../../../define.js';
 import { fingerprintParam } from './delete.js';
-import { certFields, pemLines, trustOf } from '../service.js';
+import { certFields, pemLines } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CA', 'Show'],
@@ -14,7 +14,7 @@ export default defineCommand({
     Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default) or PEM'),
   },
   async run(args, { services }) {
-    const trust = trustOf(services);
+    const trust = services.trust;
     const fps = args.Fingerprint ?? [];
     const picked = fps.length
       ? fps.map((fp) => {

@@ -1,7 +1,7 @@
 import { literal, str } from '../../../../schema/types.js';
 import { KEY_TYPES, TRUE_FALSE } from '../../../../schema/sets.js';
 import { defineCommand, param } from '../../../define.js';
-import { certsOf, csrFields } from '../service.js';
+import { csrFields } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Create'],
@@ -15,7 +15,7 @@ export default defineCommand({
   },
   async run(args, { services, actor }) {
     const alternativeNames = (args.AlternativeNames ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-    const csr = await certsOf(services).createCsr({
+    const csr = await services.certificates.createCsr({
       commonName: args.CommonName,
       alternativeNames,
       keyType: args.KeyType ?? 'RSA-2048',

@@ -1,5 +1,4 @@
 import { defineCommand } from '../../../define.js';
-import { certsOf } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Discard'],
@@ -7,7 +6,7 @@ export default defineCommand({
   role: 'Admin',
   params: {},
   async run(_args, { services, actor }) {
-    certsOf(services).discardCsr(actor);
+    services.certificates.discardCsr(actor);
     return { Message: 'The CSR was discarded' };
   },
 });

@@ -1,6 +1,6 @@
 import { CommandError } from '../../../../src/errors.js';
 import { defineCommand } from '../../../define.js';
-import { certsOf, csrFields } from '../service.js';
+import { csrFields } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Show'],
@@ -8,7 +8,7 @@ export default defineCommand({
   role: 'ReadOnly',
   params: {},
   async run(_args, { services }) {
-    const csr = certsOf(services).csr();
+    const csr = services.certificates.csr();
     if (!csr) throw new CommandError('No CSR is in progress');
     return csrFields(csr);
   },

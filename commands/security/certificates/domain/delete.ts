@@ -1,5 +1,5 @@
 import { defineCommand } from '../../../define.js';
-import { certsOf } from '../service.js';
+
 import { nameParam } from './add.js';
 
 export default defineCommand({
@@ -8,7 +8,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Name: nameParam },
   async run(args, { services, actor }) {
-    certsOf(services).deleteDomain(args.Name, actor);
+    services.certificates.deleteDomain(args.Name, actor);
     return { Message: `The domain ${args.Name.toLowerCase()} was deleted` };
   },
 });

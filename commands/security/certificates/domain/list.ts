@@ -1,5 +1,4 @@
 import { defineCommand, type Fields } from '../../../define.js';
-import { certsOf } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'Domain', 'List'],
@@ -7,7 +6,7 @@ export default defineCommand({
   role: 'ReadOnly',
   params: {},
   async run(_args, { services }) {
-    const list = certsOf(services).domains();
+    const list = services.certificates.domains();
     return {
       Count: list.length,
       Domain: list.map((d): Fields => (d.certificate

@@ -1,6 +1,6 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { certsOf, fileParam, namingInput, pemInput, withWarnings } from '../service.js';
+import { fileParam, namingInput, pemInput, withWarnings } from '../service.js';
 import { nameParam } from './add.js';
 
 const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
@@ -12,7 +12,7 @@ export default defineCommand({
   params: { Name: nameParam, File: fileParam },
   payload: { help: 'PEM: the domain certificate, then chain certificates, then the private key', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
   async run(args, ctx) {
-    const certs = certsOf(ctx.services);
+    const certs = ctx.services.certificates;
     const name = args.Name;
     const exists = certs.domains().some((d) => d.name === name.toLowerCase());
     const pem = pemInput(args.File, ctx, MAX_UPLOAD_BYTES);

@@ -2,7 +2,7 @@ import { literal } from '../../../../schema/types.js';
 import { CERTIFICATE_FORMATS } from '../../../../schema/sets.js';
 import type { InstalledCertificate } from '../../../../src/services/interfaces.js';
 import { defineCommand, param, type Fields } from '../../../define.js';
-import { certFields, certsOf, pemLines } from '../service.js';
+import { certFields, pemLines } from '../service.js';
 
 function fields(c: InstalledCertificate, pem: boolean): Fields {
   const base: Fields = { ...certFields(c.info), Source: c.source, Installed: c.installed, ChainLength: c.chainPem.length };
@@ -15,7 +15,7 @@ export default defineCommand({
   role: 'ReadOnly',
   params: { Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default), or PEM to add the certificate and chain') },
   async run(args, { services }) {
-    const certs = certsOf(services);
+    const certs = services.certificates;
     const pem = args.Format === 'PEM';
     const pending = certs.pendingRestart();
     return { Active: fields(certs.active(), pem), ...(pending ? { PendingRestart: fields(pending, pem) } : {}) };

@@ -1,0 +1,209 @@
+// The order loop: one order at a time per target, each attempt bounded by the order timeout and
+// cancellable, retried with backoff while the failure says a retry can help; the CA's answer is
+// checked against the key and staged. Every run resolves (never rejects) with the outcome, which
+// is also recorded, announced and, for automated renewal, alarmed.
+import crypto from 'node:crypto';
+import { KEY_TYPES } from '../../../schema/sets.js';
+import type { AcmeSignResult, AlarmService, CertificateInfo, CertificateService } from '../interfaces.js';
+import { CommandError, ParameterError, diskFailure } from '../../errors.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Logger } from '../../platform/log.js';
+import type { Lock } from '../../stores/storage.js';
+import { Deadline, generateKey, makeCsr, raceAbort, type CertificateIssuer, type ProviderRef } from './issuer.js';
+import { OrderFailure, type Failure } from './reasons.js';
+import type { ChallengeResponder } from './responder.js';
+import { backoff } from './scheduler.js';
+import { splitChain } from './chain.js';
+import type { AcmeLimits } from './settings.js';
+import type { AcmeAccounts } from './accounts.js';
+import type { PendingRepository } from './pending.js';
+import { iso } from './status.js';
+import { alarmId, type Target } from './target.js';
+
+export interface OrderRunnerDeps {
+  readonly issuer: CertificateIssuer;
+  readonly responder: ChallengeResponder;
+  readonly repo: PendingRepository;
+  readonly accounts: Pick<AcmeAccounts, 'note'>;
+  readonly certificates: Pick<CertificateService, 'active' | 'csr' | 'csrKeyPem'>;
+  /** One order per target, across everything sharing the storage. */
+  readonly tryLock: (name: string) => Lock | undefined;
+  readonly limits: AcmeLimits;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly alarms: AlarmService;
+  readonly logger: Logger;
+  /** Scheduler Mode is On: a failed order raises the renewal alarm. */
+  readonly automated: () => boolean;
+  /** An AcmeProgress event (and a status change). */
+  readonly event: (t: Target, status: string, detail: string) => void;
+  /** A run ended (status and the renewal plan may have changed). */
+  readonly finished: () => void;
+}
+
+interface Running {
+  readonly abort: AbortController;
+  readonly lock: Lock;
+  done?: Promise<AcmeSignResult>;
+  progress: string;
+}
+
+export type AccountRef = { keyPem: string; url: string };
+
+export class OrderRunner {
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly deps: OrderRunnerDeps) {}
+
+  isRunning(t: Target): boolean {
+    return this.running.has(t.key);
+  }
+
+  /** The running order's last step, or ''. */
+  progress(t: Target): string {
+    return this.running.get(t.key)?.progress ?? '';
+  }
+
+  /** What to order: the saved CSR (server) or the domain's own key and a CSR for its name. */
+  async request(t: Target): Promise<{ csrPem: string; keyPem: string; names: string[] }> {
+    const { certificates, repo } = this.deps;
+    if (t.domain === undefined) {
+      const csr = certificates.csr();
+      const keyPem = certificates.csrKeyPem();
+      if (!csr || !keyPem) throw new CommandError('No CSR is in progress').needs('CreateCsr');
+      const names = [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
+      return { csrPem: csr.pem, keyPem, names };
+    }
+    let keyPem = repo.files.domainKey(t.domain);
+    if (!keyPem) {
+      const type = certificates.csr()?.keyType ?? certificates.active().info.keyType;
+      keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');
+      repo.files.writeDomainKey(t.domain, keyPem);
+    }
+    return { csrPem: await makeCsr(keyPem, [t.domain]), keyPem, names: [t.domain] };
+  }
+
+  /** Runs the order in the background; the promise always resolves. */
+  start(t: Target, p: ProviderRef, account: AccountRef): Promise<AcmeSignResult> {
+    const lock = this.deps.tryLock(`acme-order:${t.key}`);
+    if (!lock) throw new CommandError(`An ACME order for ${t.label} is already running`);
+    this.deps.repo.update(t, { latest: 'sign', lastSign: { status: 'InProgress', time: this.nowIso(), reason: '' } });
+    const run: Running = { abort: new AbortController(), lock, progress: 'Starting' };
+    this.running.set(t.key, run);
+    this.step(t, 'Starting');
+    const done = this.order(t, p, account, run).finally(() => {
+      this.running.delete(t.key);
+      lock.release();
+      this.deps.finished();
+    });
+    run.done = done;
+    return done;
+  }
+
+  /** Cancels every running order (their answers stop at once) and waits for them to end. */
+  async stop(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const r of all) r.abort.abort(new Error('service stopped'));
+    await Promise.all(all.map((r) => r.done));
+  }
+
+  private async order(t: Target, p: ProviderRef, account: AccountRef, run: Running): Promise<AcmeSignResult> {
+    const { limits, clock, logger } = this.deps;
+    let failure: Failure | undefined;
+    for (let attempt = 0; attempt < limits.orderAttempts; attempt++) {
+      const orderId = crypto.randomUUID();
+      const attemptAbort = new AbortController();
+      const onOuter = () => attemptAbort.abort(run.abort.signal.reason);
+      run.abort.signal.addEventListener('abort', onOuter, { once: true });
+      const timer = clock.setTimeout(() => attemptAbort.abort(new Deadline(Math.round(limits.orderTimeoutMs / 1000))), limits.orderTimeoutMs);
+      try {
+        const req = await this.request(t);
+        // The issuer honours the signal; the race makes sure a stuck one cannot hold the target.
+        const pem = await raceAbort(this.deps.issuer.order(p, account, {
+          csrPem: req.csrPem,
+          names: req.names,
+          signal: attemptAbort.signal,
+          progress: (step) => this.step(t, step),
+          challenges: {
+            open: (tokens) => this.deps.responder.open(orderId, tokens),
+            close: () => this.deps.responder.close(orderId),
+            fetched: () => this.deps.responder.fetched(orderId),
+          },
+        }), attemptAbort.signal, p.directoryUrl);
+        const pending = this.stage(t, p.name, pem, req.keyPem);
+        this.deps.alarms.lower(alarmId('failing', t));
+        this.deps.event(t, 'Succeeded', `Signed ${pending.serial}`);
+        logger.log({ event: 'acme.signed', target: t.name, serial: pending.serial, provider: p.name });
+        return { status: 'Succeeded', reason: '', pending };
+      } catch (e) {
+        failure = e instanceof OrderFailure ? e.failure
+          : e instanceof CommandError || e instanceof ParameterError ? { kind: 'local', reason: e.message, retryable: false }
+            : { kind: 'local', reason: diskFailure(e)?.message ?? 'Internal error while signing; see the log', retryable: false };
+        if (!(e instanceof OrderFailure)) logger.log({ event: 'acme.sign-error', level: 'error', error: String(e) });
+        const more = failure.retryable && attempt + 1 < limits.orderAttempts && !run.abort.signal.aborted;
+        if (!more) break;
+        const wait = backoff(attempt, limits.retryBaseMs, limits.retryCapMs, this.deps.random());
+        this.step(t, `Retrying in ${Math.ceil(wait / 1000)} s: ${failure.reason}`);
+        await this.sleep(wait, run.abort.signal);
+      } finally {
+        timer.cancel();
+        run.abort.signal.removeEventListener('abort', onOuter);
+        // Whatever happened, this order's tokens are no longer answered.
+        this.deps.responder.close(orderId);
+      }
+    }
+    const f = failure ?? { kind: 'local', reason: 'The order did not run', retryable: false };
+    this.deps.accounts.note(p, f);
+    // Automated attempts resume at the next drawn moment after now (or after a rate limit ends).
+    this.deps.repo.update(t, {
+      latest: 'sign',
+      lastSign: { status: 'Failed', time: this.nowIso(), reason: f.reason },
+      signNotBefore: Math.max(f.notBefore ?? 0, clock.now().getTime() + 1),
+    });
+    // A cancelled order (stop, restart) says nothing about the CA: no alarm for it.
+    if (this.deps.automated() && f.kind !== 'cancelled') {
+      this.deps.alarms.raise(alarmId('failing', t), `ACME renewal of ${t.label} is failing: ${f.reason}`, 'Error');
+    }
+    this.deps.event(t, 'Failed', f.reason);
+    logger.log({ event: 'acme.sign-failed', level: 'warn', target: t.name, reason: f.reason });
+    return { status: 'Failed', reason: f.reason };
+  }
+
+  /** Checks what the CA sent against the key, then stages it and records the success. */
+  private stage(t: Target, provider: ProviderRef['name'], pem: string, keyPem: string): CertificateInfo {
+    let parts: ReturnType<typeof splitChain>;
+    try {
+      parts = splitChain(pem);
+    } catch (e) {
+      throw new OrderFailure({ kind: 'refused', retryable: false, reason: `The CA sent an unreadable certificate: ${(e as Error).message}` });
+    }
+    const leaf = new crypto.X509Certificate(parts.leaf);
+    if (!leaf.checkPrivateKey(crypto.createPrivateKey(keyPem))) {
+      throw new OrderFailure({ kind: 'refused', retryable: false, reason: 'The CA sent a certificate that does not match the CSR key' });
+    }
+    const now = this.nowIso();
+    this.deps.repo.stage(t, { pem: parts.leaf + parts.chain.join(''), keyPem, provider, signed: now }, parts.info.serial, {
+      latest: 'sign', lastSign: { status: 'Succeeded', time: now, reason: '' }, signNotBefore: undefined,
+    });
+    return parts.info;
+  }
+
+  private step(t: Target, step: string): void {
+    const run = this.running.get(t.key);
+    if (run) run.progress = step;
+    this.deps.event(t, 'InProgress', step);
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const t = this.deps.clock.setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+      const onAbort = () => { t.cancel(); resolve(); };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private nowIso(): string {
+    return iso(this.deps.clock.now().getTime());
+  }
+}

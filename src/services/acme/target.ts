@@ -1,0 +1,36 @@
+// What an ACME order is for: the server certificate, or a hosted SNI domain's certificate. Every
+// name the service derives from a target (state record, staged file, alarm, event, audit and
+// human label) is made here, so "the server certificate" is one value rather than `undefined`.
+
+export interface Target {
+  /** The hosted domain (lower case), or undefined for the server certificate. */
+  readonly domain: string | undefined;
+  /** `server` or `domain:<name>`: the record in the persisted state, and the running-order lock. */
+  readonly key: string;
+  /** For people: `the server certificate`, `the certificate of <name>`. */
+  readonly label: string;
+  /** `server` or `domain-<name>`: the staged file's name. */
+  readonly file: string;
+  /** `server` or `<name>`: audit and log lines. */
+  readonly name: string;
+  /** `Server` or `<name>`: the AcmeProgress event's Target field. */
+  readonly event: string;
+}
+
+export const SERVER_TARGET: Target = {
+  domain: undefined, key: 'server', label: 'the server certificate', file: 'server', name: 'server', event: 'Server',
+};
+
+export function domainTarget(domain: string): Target {
+  const n = domain.toLowerCase();
+  return { domain: n, key: `domain:${n}`, label: `the certificate of ${n}`, file: `domain-${n}`, name: n, event: n };
+}
+
+/** The target of a command's optional Domain parameter (already checked to be hosted). */
+export function targetOf(domain: string | undefined): Target {
+  return domain === undefined ? SERVER_TARGET : domainTarget(domain);
+}
+
+export function alarmId(kind: 'failing' | 'overdue', t: Target): string {
+  return `acme.renewal-${kind}${t.domain === undefined ? '' : `.${t.domain}`}`;
+}

@@ -1,0 +1,65 @@
+// A CertificateIssuer for tests that need no CA: it signs the CSR's public key at once with a
+// static P-256 test CA, on the injected clock, and can be told to fail (as if unreachable) or to
+// hang. The real protocol path is tested against Pebble (test/acme-service.test.ts, acme-ssh).
+import crypto from 'node:crypto';
+import forge from 'node-forge';
+import { buildCertificate } from '../../src/services/certs/build.js';
+import { OrderFailure } from '../../src/services/acme/reasons.js';
+import type { CertificateIssuer, OrderRequest } from '../../src/services/acme/issuer.js';
+import type { Clock } from '../../src/platform/clock.js';
+
+const DAY_MS = 86_400_000;
+
+// A test key made once with openssl; it signs nothing but test certificates.
+const CA_KEY = crypto.createPrivateKey(`-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgATgSP9D/EItE4bue
+IQDfgzRIbyAv5oMTFu4MZTs57NShRANCAARaTJfYI9Q3hYp0BcwBoyvAqsJegqhQ
+QQfamzXlGuWH0aMUIZE3Zi8CozSkHDFhL8aZ5Sxi9yPAuxkFQQEWyZZc
+-----END PRIVATE KEY-----
+`);
+
+/** The subject public key of a PKCS#10 request (any key type). */
+function csrPublicKey(csrPem: string): crypto.KeyObject {
+  const der = Buffer.from(csrPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const info = (forge.asn1.fromDer(der.toString('binary')).value as forge.asn1.Asn1[])[0]!;
+  const spki = (info.value as forge.asn1.Asn1[])[2]!;
+  return crypto.createPublicKey({ key: Buffer.from(forge.asn1.toDer(spki).getBytes(), 'binary'), format: 'der', type: 'spki' });
+}
+
+export class FakeIssuer implements CertificateIssuer {
+  mode: 'ok' | 'fail' | 'hang' = 'ok';
+  readonly issued: { at: number; serial: string; notAfter: number }[] = [];
+  /** The CA certificate, sent after each leaf. */
+  readonly pem: string;
+  private readonly ca: crypto.X509Certificate;
+  private n = 0;
+
+  constructor(private readonly clock: Clock, private readonly lifetimeMs = 90 * DAY_MS) {
+    const now = clock.now().getTime();
+    this.pem = buildCertificate({
+      commonName: 'Fake CA', notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 3650 * DAY_MS), isCA: true, subjectKey: CA_KEY, serial: Buffer.from([1]),
+    });
+    this.ca = new crypto.X509Certificate(this.pem);
+  }
+
+  async register(): Promise<{ accountUrl: string; termsUrl: string }> {
+    return { accountUrl: 'https://ca.fake.example/acct/1', termsUrl: 'https://ca.fake.example/terms' };
+  }
+
+  async order(_p: unknown, _a: unknown, req: OrderRequest): Promise<string> {
+    if (this.mode === 'hang') return new Promise(() => {});
+    if (this.mode === 'fail') throw new OrderFailure({ kind: 'unreachable', retryable: true, reason: 'CA unreachable: ca.fake.example:443 (ECONNREFUSED)' });
+    const now = this.clock.now().getTime();
+    const serial = (0x1000 + ++this.n).toString(16).toUpperCase();
+    const leaf = buildCertificate({
+      commonName: req.names[0], altNames: req.names, notBefore: new Date(now), notAfter: new Date(now + this.lifetimeMs),
+      subjectKey: csrPublicKey(req.csrPem), issuer: { cert: this.ca, key: CA_KEY }, serial: Buffer.from(serial, 'hex'),
+    });
+    this.issued.push({ at: now, serial, notAfter: now + this.lifetimeMs });
+    return leaf + this.pem;
+  }
+
+  async revoke(): Promise<string> {
+    return '200 OK';
+  }
+}
