@@ -12,6 +12,12 @@ export interface ParamDef {
   readonly multiple?: boolean;
   /** Never echoed in audit logs. */
   readonly secret?: boolean;
+  /**
+   * Names a file in the upload area (/tmp). ReadOnly accounts have no access to files, so only
+   * Admin commands may declare one; a parameter named `...File` or `...Path` must say it is one
+   * (src/bus/registry.ts refuses the declaration otherwise).
+   */
+  readonly file?: boolean;
 }
 
 /** A multiline body (e.g. pasted PEM), ended by a line holding `.` alone. */

@@ -114,6 +114,15 @@ export function httpsUrl(): ValueSpace {
   });
 }
 
+/** A login name as on a Unix system: it appears in audit lines and in `user@host`. */
+export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+export function userName(): ValueSpace {
+  return str(1, 32, {
+    check: (v) => (USER_NAME.test(v) ? undefined : `${v} is not a user name: expected a-z 0-9 _ . - starting with a letter or _`),
+  });
+}
+
 export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 
 /** Comma-separated days of the week, e.g. "Mon,Thu"; canonicalised, unique, week order. */

@@ -84,6 +84,11 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks
   });
   s.on('sftp', (accept, reject) => {
     if (started) return reject?.();
+    // Files may hold keys and exports with secrets: ReadOnly accounts get none of them.
+    if (actor.role !== 'Admin') {
+      app.logger.audit({ who: actor.user, from: actor.remote, what: 'sftp', result: 'PermissionDenied', session: actor.session });
+      return reject?.();
+    }
     started = true;
     hooks.start();
     const sftp = accept();

@@ -141,6 +141,11 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       // shell, exec or sftp) is idle too: it is closed after the same timeout.
       let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end());
       client.on('close', () => idle?.stop());
+      // The role was fixed at login: a deleted account's connections end at once.
+      const unwatch = app.services.accounts.onChange((c) => {
+        if (c.kind === 'deleted' && c.user === user) client.end();
+      });
+      client.on('close', () => void unwatch());
       client.on('session', (accept, reject) => {
         if (channels >= maxSessions) return reject();
         channels++;

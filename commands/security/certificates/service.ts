@@ -20,7 +20,7 @@ export function tlsOf(services: Services): TlsService | undefined {
 }
 
 /** `File:` names a file in the upload area (/tmp as the admin sees it). */
-export const fileParam = param(str(1, 1024), 'A PEM file in /tmp (uploaded with scp/sftp), instead of a pasted body');
+export const fileParam = param(str(1, 1024), 'A PEM file in /tmp (uploaded with scp/sftp), instead of a pasted body', { file: true });
 
 /** The pasted body or the `File:`, never both; at most `maxBytes`. */
 export function pemInput(args: Args, ctx: CommandContext, maxBytes: number): string {

@@ -1,0 +1,20 @@
+import { literal, str, userName } from '../../../schema/types.js';
+import type { Role } from '../../../schema/types.js';
+import { defineCommand, param, one } from '../../define.js';
+
+export default defineCommand({
+  path: ['SystemUnit', 'User', 'Add'],
+  help: 'Create a login account: Admin (everything) or ReadOnly (status and configuration reads; no changes, no files)',
+  role: 'Admin',
+  params: {
+    Name: param(userName(), 'The login name: a-z 0-9 _ . - (up to 32)', { required: true }),
+    Role: param(literal('Admin', 'ReadOnly'), 'What the account may do', { required: true }),
+    Password: param(str(12, 128), 'Its password, at least 12 characters', { required: true, secret: true }),
+  },
+  async run(args, { services, actor }) {
+    const name = String(one(args, 'Name'));
+    const role = one(args, 'Role') as Role;
+    await services.accounts.addUser(name, role, String(one(args, 'Password')), actor);
+    return { Name: name, Role: role };
+  },
+});

@@ -1,0 +1,14 @@
+import { userName } from '../../../schema/types.js';
+import { defineCommand, param, one } from '../../define.js';
+
+export default defineCommand({
+  path: ['SystemUnit', 'User', 'Delete'],
+  help: 'Delete a login account and its SSH keys; its open sessions end. Never the last Admin, never your own account',
+  role: 'Admin',
+  params: { Name: param(userName(), 'The login name', { required: true }) },
+  async run(args, { services, actor }) {
+    const name = String(one(args, 'Name'));
+    services.accounts.deleteUser(name, actor);
+    return { Name: name };
+  },
+});
