@@ -134,6 +134,8 @@ export interface UploadArea {
   list(): string[];
   /** Writes a file there (0600), atomically; returns the path as the admin sees it. */
   write(name: string, data: string | Buffer): string;
+  /** Deletes a file named as the admin sees it (e.g. a key file once installed); ParameterError for any other path. */
+  remove(path: string): void;
 }
 
 // ---- Certificates: trust store, server and domain certificates, CSR, TLS listener ----

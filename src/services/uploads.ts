@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { ParameterError } from '../errors.js';
 import { resolveUpload, child } from '../platform/paths.js';
-import { atomicWrite } from '../platform/files.js';
+import { atomicWrite, removeDurably } from '../platform/files.js';
 import type { UploadArea } from './interfaces.js';
 
 export class Uploads implements UploadArea {
@@ -20,6 +20,10 @@ export class Uploads implements UploadArea {
     const shown = name.startsWith('/tmp/') ? name.slice(5) : name;
     atomicWrite(child(this.dir, shown), data, { mode: 0o600 });
     return `/tmp/${shown}`;
+  }
+
+  remove(shown: string): void {
+    removeDurably(resolveUpload(this.dir, shown));
   }
 
   list(): string[] {

@@ -1,7 +1,7 @@
 // How certificate commands reach their services and shape their results. Unavailable when app.ts
 // has not wired a service; results never carry key material.
 import type { CertificateInfo, CertificateService, CsrInfo, Services, TlsService, TrustStore } from '../../../src/services/interfaces.js';
-import { ParameterError, Unavailable } from '../../../src/errors.js';
+import { ParameterError, PermissionDenied, Unavailable } from '../../../src/errors.js';
 import { str } from '../../../schema/types.js';
 import { param, one, type Args, type CommandContext, type Fields } from '../../define.js';
 
@@ -33,6 +33,18 @@ export function pemInput(args: Args, ctx: CommandContext, maxBytes: number): str
   return ctx.payload;
 }
 
+/**
+ * After a successful install from `File:`: a file that held a private key is deleted from /tmp.
+ * It has served its purpose, and left there it would outlive the key's use (backups, mistakes).
+ * Returns the field that says so, or nothing.
+ */
+export function consumeKeyFile(args: Args, ctx: CommandContext, pemText: string): Fields {
+  const file = one(args, 'File') as string | undefined;
+  if (file === undefined || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pemText)) return {};
+  ctx.services.uploads.remove(file);
+  return { FileDeleted: file };
+}
+
 /** A decoded certificate as result fields. */
 export function certFields(i: CertificateInfo): Fields {
   return {
@@ -48,22 +60,29 @@ export function certFields(i: CertificateInfo): Fields {
   };
 }
 
-/** PEM as a list of lines (`Pem 1: "-----BEGIN CERTIFICATE-----"` ...), one clean value each. */
-export function pemLines(pem: string): string[] {
-  return pem.trim().split('\n');
+/**
+ * PEM goes to a file in /tmp, never into a reply: quoted line by line it could not be pasted
+ * anywhere. Returns the name as the admin sees it (fetch it with scp/sftp). Files are the Admin's
+ * only (ReadOnly accounts have no access to /tmp), so asking for one needs the Admin role.
+ */
+export function pemFile(ctx: CommandContext, name: string, pem: string): string {
+  if (ctx.actor.role !== 'Admin') throw new PermissionDenied('PEM output (a file in /tmp)');
+  return ctx.services.uploads.write(name, pem.trim() + '\n');
 }
 
-/** The CSR in progress as result fields (its key never leaves the service). */
-export function csrFields(csr: CsrInfo): Fields {
+/** The CSR in progress as result fields (its key never leaves the service); its PEM as a file for an Admin. */
+export function csrFields(csr: CsrInfo, ctx: CommandContext): Fields {
   return {
     CommonName: csr.commonName,
     AlternativeNames: csr.alternativeNames.join(', '),
     KeyType: csr.keyType,
     ReusedKey: csr.reusedKey ? 'True' : 'False',
     Created: csr.created,
-    Pem: pemLines(csr.pem),
+    ...(ctx.actor.role === 'Admin' ? { File: pemFile(ctx, CSR_FILE, csr.pem) } : {}),
   };
 }
+
+export const CSR_FILE = 'xway-csr.pem';
 
 /** Adds `Warning 1..n` only when there are warnings. */
 export function withWarnings(fields: Fields, warnings: readonly string[]): Fields {

@@ -2,18 +2,18 @@ import { literal } from '../../../../schema/types.js';
 import { ParameterError } from '../../../../src/errors.js';
 import { defineCommand, many, one, param, type Fields } from '../../../define.js';
 import { fingerprintParam } from './delete.js';
-import { certFields, pemLines, trustOf } from '../service.js';
+import { certFields, pemFile, trustOf } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CA', 'Show'],
-  help: 'Show trusted CA certificates, decoded or as PEM: the ones named by Fingerprint, or all',
+  help: 'Show trusted CA certificates (the ones named by Fingerprint, or all) decoded, or with Format: PEM write them to one file in /tmp (Admin)',
   role: 'ReadOnly',
   params: {
     Fingerprint: { ...fingerprintParam, required: false },
-    Format: param(literal('Decoded', 'PEM'), 'Decoded (default) or PEM'),
+    Format: param(literal('Decoded', 'PEM'), 'Decoded (default), or PEM: the certificates go to /tmp/xway-ca-<fingerprint>.pem (one) or /tmp/xway-ca-bundle.pem'),
   },
-  async run(args, { services }) {
-    const trust = trustOf(services);
+  async run(args, ctx): Promise<Fields> {
+    const trust = trustOf(ctx.services);
     const fps = many(args, 'Fingerprint').map(String);
     const picked = fps.length
       ? fps.map((fp) => {
@@ -22,10 +22,12 @@ export default defineCommand({
           return c;
         })
       : trust.list();
-    const pem = one(args, 'Format') === 'PEM';
-    return {
-      Count: picked.length,
-      Certificate: picked.map((c): Fields => (pem ? { Fingerprint: c.fingerprint, Pem: pemLines(c.pem) } : { ...certFields(c), CA: c.isCA ? 'True' : 'False' })),
-    };
+    if (one(args, 'Format') !== 'PEM') {
+      return { Count: picked.length, Certificate: picked.map((c) => ({ ...certFields(c), CA: c.isCA ? 'True' : 'False' })) };
+    }
+    // A file name from the fingerprint (hex only), so the same CA always lands in the same file.
+    const name = picked.length === 1 ? `xway-ca-${picked[0]!.fingerprint.replace(/:/g, '').slice(0, 16)}.pem` : 'xway-ca-bundle.pem';
+    const file = pemFile(ctx, name, picked.map((c) => c.pem.trim()).join('\n'));
+    return { Count: picked.length, File: file, Certificate: picked.map((c) => ({ Fingerprint: c.fingerprint, Subject: c.subject })) };
   },
 });
