@@ -212,3 +212,19 @@ t.test('user deletions and password changes are told to listeners', async (t) =>
   s.deleteUser('other', ADMIN);
   t.same(seen, ['password viewer', 'deleted viewer']);
 });
+
+t.test('no command a ReadOnly account may run takes a file: the registry refuses such a declaration', async (t) => {
+  const { Registry } = await import('../src/bus/registry.js');
+  const { COMMANDS } = await import('../commands/index.js');
+  const { CONFIG } = await import('../schema/config.js');
+  const { STATUS } = await import('../schema/status.js');
+  const { str } = await import('../schema/types.js');
+  const run = async () => ({});
+  t.doesNotThrow(() => new Registry(CONFIG, STATUS, COMMANDS), 'the real declarations pass');
+  const withFile = COMMANDS.filter((c) => Object.values(c.params).some((p) => p.file)).map((c) => c.path.join(' '));
+  t.ok(withFile.length >= 6, `file-taking commands: ${withFile.join(', ')}`);
+  const readOnlyFile = { path: ['Test', 'Read'], help: 'x', role: 'ReadOnly' as const, params: { File: { type: str(1, 9), help: 'x', file: true } }, run };
+  t.throws(() => new Registry(CONFIG, STATUS, [readOnlyFile]), /Test Read takes a file \(File\) so it must need the Admin role/);
+  const undeclared = { path: ['Test', 'Sneak'], help: 'x', role: 'ReadOnly' as const, params: { KeyPath: { type: str(1, 9), help: 'x' } }, run };
+  t.throws(() => new Registry(CONFIG, STATUS, [undeclared]), /parameter KeyPath of Test Sneak names a file but is not declared as one/);
+});
