@@ -57,6 +57,13 @@ t.test('a ReadOnly account reads status and configuration, changes nothing, and 
   const up = await run('sshpass', ['-p', VIEWER_PW, 'scp', ...OPENSSH_OPTS, '-P', String(f.port), path.join(local, 'up.pem'), 'viewer@127.0.0.1:/tmp/up.pem']);
   t.not(up.code, 0, 'scp upload refused');
   t.notOk(fs.existsSync(path.join(f.app.paths.uploads, 'up.pem')));
+  // Legacy SCP (`scp -O`: `scp -f` / `scp -t` on an exec channel) is refused as well.
+  const legacyDown = await run('sshpass', ['-p', VIEWER_PW, 'scp', '-O', ...OPENSSH_OPTS, '-P', String(f.port), 'viewer@127.0.0.1:/tmp/xway-config.txt', local]);
+  t.not(legacyDown.code, 0, 'scp -O download refused');
+  t.notOk(fs.existsSync(path.join(local, 'xway-config.txt')), 'nothing fetched with scp -O');
+  const legacyUp = await run('sshpass', ['-p', VIEWER_PW, 'scp', '-O', ...OPENSSH_OPTS, '-P', String(f.port), path.join(local, 'up.pem'), 'viewer@127.0.0.1:/tmp/up.pem']);
+  t.not(legacyUp.code, 0, 'scp -O upload refused');
+  t.notOk(fs.existsSync(path.join(f.app.paths.uploads, 'up.pem')));
   const sftp = await run('sshpass', ['-p', VIEWER_PW, 'sftp', ...OPENSSH_OPTS, '-P', String(f.port), 'viewer@127.0.0.1'], 'ls /tmp\n');
   t.not(sftp.code, 0, 'sftp refused');
   t.notMatch(sftp.stdout, /xway-config/, 'not even a listing');
