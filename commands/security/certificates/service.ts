@@ -38,8 +38,7 @@ export function pemInput(args: Args, ctx: CommandContext, maxBytes: number): str
  * It has served its purpose, and left there it would outlive the key's use (backups, mistakes).
  * Returns the field that says so, or nothing.
  */
-export function consumeKeyFile(args: Args, ctx: CommandContext, pemText: string): Fields {
-  const file = one(args, 'File') as string | undefined;
+export function consumeKeyFile(file: string | undefined, ctx: CommandContext, pemText: string): Fields {
   if (file === undefined || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pemText)) return {};
   ctx.services.uploads.remove(file);
   return { FileDeleted: file };

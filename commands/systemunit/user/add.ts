@@ -1,6 +1,6 @@
 import { literal, str, userName } from '../../../schema/types.js';
 import type { Role } from '../../../schema/types.js';
-import { defineCommand, param, one } from '../../define.js';
+import { defineCommand, param } from '../../define.js';
 
 export default defineCommand({
   path: ['SystemUnit', 'User', 'Add'],
@@ -12,9 +12,9 @@ export default defineCommand({
     Password: param(str(12, 128), 'Its password, at least 12 characters', { required: true, secret: true }),
   },
   async run(args, { services, actor }) {
-    const name = String(one(args, 'Name'));
-    const role = one(args, 'Role') as Role;
-    await services.accounts.addUser(name, role, String(one(args, 'Password')), actor);
+    const name = String(args.Name);
+    const role = args.Role as Role;
+    await services.accounts.addUser(name, role, String(args.Password), actor);
     return { Name: name, Role: role };
   },
 });

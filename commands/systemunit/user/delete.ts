@@ -1,5 +1,5 @@
 import { userName } from '../../../schema/types.js';
-import { defineCommand, param, one } from '../../define.js';
+import { defineCommand, param } from '../../define.js';
 
 export default defineCommand({
   path: ['SystemUnit', 'User', 'Delete'],
@@ -7,7 +7,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Name: param(userName(), 'The login name', { required: true }) },
   async run(args, { services, actor }) {
-    const name = String(one(args, 'Name'));
+    const name = String(args.Name);
     services.accounts.deleteUser(name, actor);
     return { Name: name };
   },

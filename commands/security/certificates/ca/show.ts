@@ -1,6 +1,6 @@
 import { literal } from '../../../../schema/types.js';
 import { ParameterError } from '../../../../src/errors.js';
-import { defineCommand, many, one, param, type Fields } from '../../../define.js';
+import { defineCommand, param, type Fields } from '../../../define.js';
 import { fingerprintParam } from './delete.js';
 import { certFields, pemFile, trustOf } from '../service.js';
 
@@ -14,7 +14,7 @@ export default defineCommand({
   },
   async run(args, ctx): Promise<Fields> {
     const trust = trustOf(ctx.services);
-    const fps = many(args, 'Fingerprint').map(String);
+    const fps = (args.Fingerprint ?? []) as string[];
     const picked = fps.length
       ? fps.map((fp) => {
           const c = trust.get(fp);
@@ -22,7 +22,7 @@ export default defineCommand({
           return c;
         })
       : trust.list();
-    if (one(args, 'Format') !== 'PEM') {
+    if (args.Format !== 'PEM') {
       return { Count: picked.length, Certificate: picked.map((c) => ({ ...certFields(c), CA: c.isCA ? 'True' : 'False' })) };
     }
     // A file name from the fingerprint (hex only), so the same CA always lands in the same file.

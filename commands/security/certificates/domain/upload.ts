@@ -21,7 +21,7 @@ export default defineCommand({
     return withWarnings({
       Name: d.name, Subject: c.info.subject, SerialNumber: c.info.serial, NotAfter: c.info.notAfter, Fingerprint: c.info.fingerprint,
       Status: exists ? 'Replaced' : 'Added',
-      ...consumeKeyFile(args, ctx, pem),
+      ...consumeKeyFile(args.File as string | undefined, ctx, pem),
     }, []);
   },
 });

@@ -1,6 +1,6 @@
 import { literal } from '../../../../schema/types.js';
 import type { InstalledCertificate } from '../../../../src/services/interfaces.js';
-import { defineCommand, one, param, type CommandContext, type Fields } from '../../../define.js';
+import { defineCommand, param, type CommandContext, type Fields } from '../../../define.js';
 import { certFields, certsOf, pemFile } from '../service.js';
 
 function fields(c: InstalledCertificate, ctx: CommandContext, pemName: string | undefined): Fields {
@@ -15,7 +15,7 @@ export default defineCommand({
   params: { Format: param(literal('Decoded', 'PEM'), 'Decoded (default), or PEM: certificate and chain go to /tmp/xway-server.pem (and /tmp/xway-server-pending.pem)') },
   async run(args, ctx) {
     const certs = certsOf(ctx.services);
-    const pem = one(args, 'Format') === 'PEM';
+    const pem = args.Format === 'PEM';
     const pending = certs.pendingRestart();
     return {
       Active: fields(certs.active(), ctx, pem ? 'xway-server.pem' : undefined),

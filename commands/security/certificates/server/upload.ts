@@ -20,7 +20,7 @@ export default defineCommand({
       Fingerprint: r.certificate.fingerprint,
       Status: 'RestartRequired',
       Message: 'The certificate is used after xCommand SystemUnit Boot',
-      ...consumeKeyFile(args, ctx, pem),
+      ...consumeKeyFile(args.File as string | undefined, ctx, pem),
     }, r.warnings);
   },
 });
