@@ -228,3 +228,16 @@ t.test('no command a ReadOnly account may run takes a file: the registry refuses
   const undeclared = { path: ['Test', 'Sneak'], help: 'x', role: 'ReadOnly' as const, params: { KeyPath: { type: str(1, 9), help: 'x' } }, run };
   t.throws(() => new Registry(CONFIG, STATUS, [undeclared]), /parameter KeyPath of Test Sneak names a file but is not declared as one/);
 });
+
+t.test('Tab completion offers /tmp file names to Admins only', async (t) => {
+  const app = testApp(t);
+  fs.writeFileSync(path.join(app.paths.uploads, 'x.pem'), 'x');
+  const completeAs = (actor: typeof ADMIN) => {
+    const s = app.newSession(actor, 'shell', { write: () => {} });
+    const c = s.complete('xCommand Security Certificates CA Add File: ');
+    s.dispose();
+    return c.candidates;
+  };
+  t.same(completeAs(ADMIN), ['/tmp/x.pem']);
+  t.same(completeAs(READER), [], 'a ReadOnly account does not even see the names');
+});
