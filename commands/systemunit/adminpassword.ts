@@ -1,5 +1,5 @@
 import { str } from '../../schema/types.js';
-import { defineCommand, param, one } from '../define.js';
+import { defineCommand, param } from '../define.js';
 
 export default defineCommand({
   path: ['SystemUnit', 'AdminPassword', 'Set'],
@@ -9,7 +9,7 @@ export default defineCommand({
     Password: param(str(12, 128), 'The new password, at least 12 characters', { required: true, secret: true }),
   },
   async run(args, { services, actor }) {
-    await services.accounts.setPassword('admin', String(one(args, 'Password')), actor);
+    await services.accounts.setPassword('admin', String(args.Password), actor);
     return {};
   },
 });
