@@ -14,6 +14,8 @@ import http from 'node:http';
 export interface PebbleOptions {
   /** The port pebble's validator connects to for HTTP-01: the appliance's HTTP listener. */
   httpPort: number;
+  /** The port pebble's validator connects to for TLS-ALPN-01: the appliance's HTTPS listener (a free, unused port unless given). */
+  tlsPort?: number;
   /** External account binding keys (kid → base64url HMAC key); makes EAB required. */
   eab?: Record<string, string>;
   /** certificateValidityPeriod in seconds (pebble's default is about five years). */
@@ -171,7 +173,7 @@ export async function startPebble(opts: PebbleOptions, teardown?: (fn: () => Pro
       certificate: id.cert,
       privateKey: id.key,
       httpPort: opts.httpPort,
-      tlsPort: await freePort(),
+      tlsPort: opts.tlsPort ?? await freePort(),
       ocspResponderURL: '',
       externalAccountBindingRequired: !!opts.eab,
       ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),

@@ -109,8 +109,8 @@ export default async function acmeBench(): Promise<Figure[]> {
     await app.web.web.listenHttp(httpPort, '127.0.0.1');
     await xapi(app, 'xCommand Security Certificates CA Add', pebble.httpsCaPem + '.\n');
     await xapi(app, [
-      'xConfiguration Security Acme Provider: Custom',
       `xConfiguration Security Acme DirectoryUrl: "${pebble.directoryUrl}"`,
+      'xConfiguration Security Acme Provider: Custom',
       'xConfiguration Security Acme AdminEmail: "admin@example.com"',
       'xCommand Security Acme AcceptTerms',
       'xCommand Security Certificates CSR Create CommonName: bench.example.com KeyType: ECDSA-P256',

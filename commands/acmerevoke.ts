@@ -1,6 +1,6 @@
 import { literal, str } from '../schema/types.js';
-import { defineCommand, param, one } from './define.js';
-import type { AcmeProvider, RevocationReason } from '../src/services/interfaces.js';
+import { ACME_PROVIDERS, REVOCATION_REASONS } from '../schema/sets.js';
+import { defineCommand, param } from './define.js';
 import { acmeOf } from './security/acme/service.js';
 
 export default defineCommand({
@@ -9,14 +9,14 @@ export default defineCommand({
   role: 'Admin',
   params: {
     CertPath: param(str(1, 1024), 'The certificate file: /tmp/<file> (upload area) or /archive/<serial>.pem', { required: true, file: true }),
-    Provider: param(literal('LetsEncrypt', 'LetsEncryptStaging', 'Custom'), 'The provider that issued it (default: the configured one)'),
-    Reason: param(literal('Unspecified', 'KeyCompromise', 'AffiliationChanged', 'Superseded', 'CessationOfOperation'), 'Revocation reason (default Unspecified)'),
+    Provider: param(literal(...ACME_PROVIDERS), 'The provider that issued it (default: the configured one)'),
+    Reason: param(literal(...REVOCATION_REASONS), 'Revocation reason (default Unspecified)'),
   },
   async run(args, { services, actor }) {
     const r = await acmeOf(services).revoke(
-      String(one(args, 'CertPath')),
-      one(args, 'Provider') as AcmeProvider | undefined,
-      (one(args, 'Reason') as RevocationReason | undefined) ?? 'Unspecified',
+      args.CertPath,
+      args.Provider,
+      args.Reason ?? 'Unspecified',
       actor,
     );
     return { SerialNumber: r.serial, Reason: r.reason, Answer: r.answer };

@@ -1,9 +1,12 @@
 // The xConfiguration tree, declared once. Each leaf: its path as users see it, value space,
 // default, help and the role allowed to change it. `#` in a path is an index (see `index`).
+// Declared `as const`: the key union (`ConfigKey`) and each key's value type (`ConfigValue<K>`)
+// are derived from this list, so `config.value('Http Redirect Mode')` has type 'On' | 'Off'.
 import {
   type Role, type Value, type ValueSpace,
   literal, int, str, email, httpsUrl, weekdays, timeOfDay, fqdn,
 } from './types.js';
+import { ACME_PROVIDERS, KEY_TYPES, ON_OFF, TLS_VERIFY_MODES } from './sets.js';
 
 export interface ConfigNode {
   readonly path: readonly string[];
@@ -18,9 +21,13 @@ export interface ConfigNode {
   readonly index?: { min: number; max: number };
 }
 
-const onOff = () => literal('On', 'Off');
+const onOff = () => literal(...ON_OFF);
 
-export const CONFIG: readonly ConfigNode[] = [
+/** External account binding: also the parameters of xCommand Security Acme ExternalAccount Set. */
+export const EAB_KEY_ID = str(0, 256);
+export const EAB_HMAC_KEY = str(0, 512);
+
+export const CONFIG = [
   {
     path: ['SystemUnit', 'Name'], type: str(0, 50), default: '', role: 'Admin',
     help: 'The name of this appliance, shown in status and used for the self-signed certificate',
@@ -30,7 +37,7 @@ export const CONFIG: readonly ConfigNode[] = [
     help: 'Redirect plain HTTP requests on port 80 to HTTPS (ACME challenges are always excepted)',
   },
   {
-    path: ['Security', 'Acme', 'Provider'], type: literal('LetsEncrypt', 'LetsEncryptStaging', 'Custom'),
+    path: ['Security', 'Acme', 'Provider'], type: literal(...ACME_PROVIDERS),
     default: 'LetsEncrypt', role: 'Admin',
     help: 'The ACME certificate authority: Let\'s Encrypt, its staging service, or Custom (DirectoryUrl)',
   },
@@ -43,16 +50,16 @@ export const CONFIG: readonly ConfigNode[] = [
     help: 'Contact address registered with the ACME provider',
   },
   {
-    path: ['Security', 'Acme', 'KeyType'], type: literal('ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'),
+    path: ['Security', 'Acme', 'KeyType'], type: literal(...KEY_TYPES),
     default: 'ECDSA-P256', role: 'Admin',
     help: 'Key type of the ACME account key',
   },
   {
-    path: ['Security', 'Acme', 'ExternalAccount', 'KeyId'], type: str(0, 256), default: '', role: 'Admin',
+    path: ['Security', 'Acme', 'ExternalAccount', 'KeyId'], type: EAB_KEY_ID, default: '', role: 'Admin',
     help: 'External account binding key identifier, for CAs that require one',
   },
   {
-    path: ['Security', 'Acme', 'ExternalAccount', 'HmacKey'], type: str(0, 512), default: '', role: 'Admin', secret: true,
+    path: ['Security', 'Acme', 'ExternalAccount', 'HmacKey'], type: EAB_HMAC_KEY, default: '', role: 'Admin', secret: true,
     help: 'External account binding HMAC key (base64url), never shown',
   },
   {
@@ -72,11 +79,27 @@ export const CONFIG: readonly ConfigNode[] = [
     help: 'Address (FQDN) of cluster peer n; empty when unused',
   },
   {
-    path: ['Clustering', 'TlsVerify', 'Mode'], type: literal('Permissive', 'Enforce'), default: 'Permissive', role: 'Admin',
+    path: ['Clustering', 'TlsVerify', 'Mode'], type: literal(...TLS_VERIFY_MODES), default: 'Permissive', role: 'Admin',
     help: 'Peer-to-peer TLS verification: Enforce checks each peer\'s certificate against the trust store',
   },
   {
     path: ['Ssh', 'IdleTimeout'], type: int(0, 86400), default: 1800, role: 'Admin',
     help: 'Seconds of inactivity after which an admin session is closed; 0 never',
   },
-];
+] as const satisfies readonly ConfigNode[];
+
+/** `['Clustering', 'Peer', '#', 'Address']` → `Clustering Peer ${number} Address`. */
+type KeyOf<P extends readonly string[]> =
+  P extends readonly [infer H extends string] ? Word<H>
+    : P extends readonly [infer H extends string, ...infer R extends readonly string[]] ? `${Word<H>} ${KeyOf<R>}`
+      : never;
+type Word<W extends string> = W extends '#' ? `${number}` : W;
+
+type Declared = (typeof CONFIG)[number];
+type ValueOf<S> = S extends ValueSpace<infer T> ? T : never;
+type Table = { [N in Declared as KeyOf<N['path']>]: ValueOf<N['type']> };
+
+/** Every configuration key as the services name it (canonical case, one space between words). */
+export type ConfigKey = keyof Table & string;
+/** The values key `K` may hold, from its value space. */
+export type ConfigValue<K extends ConfigKey> = Table[K];

@@ -1,6 +1,9 @@
 // The xStatus tree, declared once: every leaf a service may report, with its value space and help.
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
+import {
+  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CERTIFICATE_SOURCES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
+} from './sets.js';
 
 export interface StatusNode {
   readonly path: readonly string[];
@@ -19,7 +22,7 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['SystemUnit', 'Uptime'], type: count(), help: 'Seconds since the daemon started' },
   { path: ['Alarm', '#', 'Id'], type: text(), help: 'Stable alarm identifier' },
   { path: ['Alarm', '#', 'Title'], type: text(), help: 'What is wrong, in one sentence' },
-  { path: ['Alarm', '#', 'Severity'], type: literal('Warning', 'Error', 'Critical'), help: 'Severity' },
+  { path: ['Alarm', '#', 'Severity'], type: literal(...SEVERITIES), help: 'Severity' },
   { path: ['Alarm', '#', 'State'], type: literal('Active'), help: 'Active while the condition lasts' },
   { path: ['Alarm', '#', 'Raised'], type: text(), help: 'When it was raised (ISO 8601, UTC)' },
   // Security Certificates (issue 3): the server certificate the HTTPS listener presents, trust store, CSR, SNI domains.
@@ -32,8 +35,8 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Certificates', 'Server', 'SubjectAltNames'], type: text(), help: 'Subject alternative names, comma-separated' },
   { path: ['Security', 'Certificates', 'Server', 'KeyType'], type: text(), help: 'Key type, e.g. RSA-2048 or ECDSA-P256' },
   { path: ['Security', 'Certificates', 'Server', 'Fingerprint'], type: text(), help: 'SHA-256 fingerprint' },
-  { path: ['Security', 'Certificates', 'Server', 'Source'], type: literal('SelfSigned', 'Uploaded', 'Acme'), help: 'Where the certificate in use came from' },
-  { path: ['Security', 'Certificates', 'Server', 'RestartRequired'], type: literal('True', 'False'), help: 'An uploaded certificate waits for xCommand SystemUnit Boot' },
+  { path: ['Security', 'Certificates', 'Server', 'Source'], type: literal(...CERTIFICATE_SOURCES), help: 'Where the certificate in use came from' },
+  { path: ['Security', 'Certificates', 'Server', 'RestartRequired'], type: literal(...TRUE_FALSE), help: 'An uploaded certificate waits for xCommand SystemUnit Boot' },
   { path: ['Security', 'Certificates', 'TrustedCA', 'Count'], type: count(), help: 'Number of trusted CA certificates' },
   { path: ['Security', 'Certificates', 'CSR', 'State'], type: literal('None', 'InProgress'), help: 'Whether a certificate signing request is in progress' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name)' },
@@ -42,11 +45,11 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Certificates', 'Domain', '#', 'NotAfter'], type: text(), help: 'End of validity of the domain certificate' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'DaysLeft'], type: count(), help: 'Whole days until the domain certificate expires' },
   { path: ['Security', 'Certificates', 'Domain', '#', 'Fingerprint'], type: text(), help: 'SHA-256 fingerprint of the domain certificate' },
-  { path: ['Security', 'Certificates', 'Domain', '#', 'Source'], type: literal('None', 'SelfSigned', 'Uploaded', 'Acme'), help: 'Where the domain certificate came from; None until one is installed' },
+  { path: ['Security', 'Certificates', 'Domain', '#', 'Source'], type: literal('None', ...CERTIFICATE_SOURCES), help: 'Where the domain certificate came from; None until one is installed' },
   // Security Acme (issue 4): the ACME certificate service, per target (server, then each SNI domain).
   ...acmeTarget(['Security', 'Acme']),
-  { path: ['Security', 'Acme', 'Provider'], type: literal('LetsEncrypt', 'LetsEncryptStaging', 'Custom'), help: 'The configured ACME provider' },
-  { path: ['Security', 'Acme', 'Account', 'Status'], type: literal('None', 'Valid', 'Deactivated'), help: 'ACME account with the configured provider: None until AcceptTerms' },
+  { path: ['Security', 'Acme', 'Provider'], type: literal(...ACME_PROVIDERS), help: 'The configured ACME provider' },
+  { path: ['Security', 'Acme', 'Account', 'Status'], type: literal(...ACME_ACCOUNT_STATUSES), help: 'ACME account with the configured provider: None until AcceptTerms' },
   { path: ['Security', 'Acme', 'Account', 'TermsUrl'], type: text(), help: 'Terms of service the account was created under' },
   { path: ['Security', 'Acme', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name) this ACME status is for' },
   ...acmeTarget(['Security', 'Acme', 'Domain', '#']),
@@ -58,14 +61,14 @@ function acmeTarget(base: readonly string[]): StatusNode[] {
   return [
     {
       path: [...base, 'Status'],
-      type: literal('Disabled', 'Configured', 'Signing', 'PendingDeploy', 'Deployed', 'Automated', 'Failed'),
+      type: literal(...ACME_STATUSES),
       help: 'ACME state: Disabled (no account), Configured, Signing (an order runs), PendingDeploy (a signed certificate waits), Deployed (the certificate in use came from ACME), Automated (scheduler on), Failed (the latest sign or deploy failed)',
     },
-    { path: [...base, 'LastSign', 'Status'], type: literal('None', 'InProgress', 'Succeeded', 'Failed'), help: 'Outcome of the latest signing (order)' },
+    { path: [...base, 'LastSign', 'Status'], type: literal(...SIGN_STATUSES), help: 'Outcome of the latest signing (order)' },
     { path: [...base, 'LastSign', 'Time'], type: text(), help: `When the latest signing started or ended (${time})` },
     { path: [...base, 'LastSign', 'Reason'], type: text(), help: 'Why the latest signing failed, in one sentence; empty otherwise' },
     { path: [...base, 'LastSign', 'Progress'], type: text(), help: 'The step a running order is at; empty when none runs' },
-    { path: [...base, 'LastDeploy', 'Status'], type: literal('None', 'Succeeded', 'Failed'), help: 'Outcome of the latest deploy' },
+    { path: [...base, 'LastDeploy', 'Status'], type: literal(...DEPLOY_STATUSES), help: 'Outcome of the latest deploy' },
     { path: [...base, 'LastDeploy', 'Time'], type: text(), help: `When the latest deploy happened (${time})` },
     { path: [...base, 'LastDeploy', 'Reason'], type: text(), help: 'Why the latest deploy failed; empty otherwise' },
     { path: [...base, 'Pending', 'Subject'], type: text(), help: 'Subject of the signed certificate waiting to be deployed; empty when none' },

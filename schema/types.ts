@@ -1,13 +1,19 @@
 // Value spaces: the one description of what a leaf may hold. Validation, help (`<On/Off>`,
 // `<1..65535>`, `<S: 0, 255>`), completion and the reference docs all read these.
 // Pure data and pure functions: nothing here touches I/O or imports from src/.
+import type { ROLES } from './sets.js';
 
 export type Value = string | number;
-export type Role = 'Admin' | 'ReadOnly';
+export type Role = (typeof ROLES)[number];
 
-export type Parsed = { ok: true; value: Value } | { ok: false; reason: string };
+export type Parsed<T extends Value = Value> = { ok: true; value: T } | { ok: false; reason: string };
 
-export interface ValueSpace {
+/**
+ * A value space whose accepted values have type `T`: `literal('On', 'Off')` is a
+ * `ValueSpace<'On' | 'Off'>`, `int(..)` a `ValueSpace<number>`, `str(..)` a `ValueSpace<string>`.
+ * Commands and the configuration accessor derive their argument and value types from it.
+ */
+export interface ValueSpace<T extends Value = Value> {
   readonly kind: 'literal' | 'int' | 'string';
   /** The Cisco-style value space, e.g. `<On/Off>`, `<1..65535>`, `<S: 0, 255>`. */
   readonly space: string;
@@ -16,11 +22,11 @@ export interface ValueSpace {
   /** Whether terminal output quotes the value (strings yes, literals and integers no). */
   readonly quoted: boolean;
   /** Checks a raw value as typed; returns the canonical value or why it is refused. */
-  parse(raw: string): Parsed;
+  parse(raw: string): Parsed<T>;
 }
 
 /** A closed set of words, matched without case, rendered in canonical case. */
-export function literal(...values: string[]): ValueSpace {
+export function literal<const L extends readonly string[]>(...values: L): ValueSpace<L[number]> {
   const space = `<${values.join('/')}>`;
   return {
     kind: 'literal',
@@ -35,7 +41,7 @@ export function literal(...values: string[]): ValueSpace {
 }
 
 /** An integer in [min, max]. */
-export function int(min: number, max: number): ValueSpace {
+export function int(min: number, max: number): ValueSpace<number> {
   const space = `<${min}..${max}>`;
   return {
     kind: 'int',
@@ -57,7 +63,7 @@ export interface StringOptions {
 }
 
 /** A string of min..max characters, printable, no control characters. */
-export function str(min: number, max: number, opts: StringOptions = {}): ValueSpace {
+export function str(min: number, max: number, opts: StringOptions = {}): ValueSpace<string> {
   const space = `<S: ${min}, ${max}>`;
   return {
     kind: 'string',
@@ -90,17 +96,17 @@ export function isFqdn(v: string): boolean {
   return /[a-z]/i.test(labels[labels.length - 1]!);
 }
 
-export function fqdn(min = 1, max = 253): ValueSpace {
+export function fqdn(min = 1, max = 253): ValueSpace<string> {
   return str(min, max, { check: (v) => (v === '' || isFqdn(v) ? undefined : `${v} is not a valid FQDN`) });
 }
 
-export function email(): ValueSpace {
+export function email(): ValueSpace<string> {
   return str(0, 254, {
     check: (v) => (v === '' || /^[^\s@"]+@[^\s@"]+\.[^\s@"]+$/.test(v) ? undefined : `${v} is not an email address`),
   });
 }
 
-export function httpsUrl(): ValueSpace {
+export function httpsUrl(): ValueSpace<string> {
   return str(0, 1024, {
     check(v) {
       if (v === '') return undefined;
@@ -117,7 +123,7 @@ export function httpsUrl(): ValueSpace {
 /** A login name as on a Unix system: it appears in audit lines and in `user@host`. */
 export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
-export function userName(): ValueSpace {
+export function userName(): ValueSpace<string> {
   return str(1, 32, {
     check: (v) => (USER_NAME.test(v) ? undefined : `${v} is not a user name: expected a-z 0-9 _ . - starting with a letter or _`),
   });
@@ -126,7 +132,7 @@ export function userName(): ValueSpace {
 export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 
 /** Comma-separated days of the week, e.g. "Mon,Thu"; canonicalised, unique, week order. */
-export function weekdays(): ValueSpace {
+export function weekdays(): ValueSpace<string> {
   const base = str(0, 27);
   return {
     ...base,
@@ -147,7 +153,7 @@ export function weekdays(): ValueSpace {
 }
 
 /** A time of day "HH:MM", 24-hour. */
-export function timeOfDay(): ValueSpace {
+export function timeOfDay(): ValueSpace<string> {
   return str(5, 5, {
     check: (v) => (/^([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : `${v} is not a time of day: expected HH:MM`),
   });

@@ -14,6 +14,10 @@ import { Alarms } from './services/alarms.js';
 import { Uploads } from './services/uploads.js';
 import { openDatabase, type Db } from './stores/database.js';
 import { SqliteConfigStore } from './stores/config.js';
+import { Configuration } from './services/config/configuration.js';
+import { systemUnitOwner } from './services/system/owner.js';
+import { clusteringOwner } from './services/cluster/owner.js';
+import { SshSettings } from './ssh/owner.js';
 import { SqliteStateStore } from './stores/state.js';
 import { SqliteAccountStore } from './stores/accounts.js';
 import { DataPaths } from './platform/paths.js';
@@ -56,6 +60,8 @@ export interface App {
   /** Trust store, certificates and the HTTPS/HTTP listeners (not yet listening). */
   readonly web: CertificateServices;
   readonly acme: AcmeClientService;
+  /** The Ssh configuration's owner, read by the SSH layer (idle timeout). */
+  readonly sshSettings: SshSettings;
   banner(): string;
   newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
   /** Stops timers, orders and listeners, then closes the database. */
@@ -73,11 +79,12 @@ export function buildApp(opts: AppOptions): App {
 
   const db: Db = openDatabase(paths.database);
   const registry = new Registry(CONFIG, STATUS, COMMANDS);
-  const config = new SqliteConfigStore(db, registry.allConfig(), logger, now);
   const state = new SqliteStateStore(db);
   const accounts = new SqliteAccountStore(db, logger, now);
   const status = new Status();
   const alarms = new Alarms(status, logger, now);
+  const config = new Configuration({ store: new SqliteConfigStore(db), declared: registry.allConfig(), logger, alarms, now });
+  const sshSettings = new SshSettings(config);
   const uploads = new Uploads(paths.uploads);
   const started = clock.monotonic();
 
@@ -128,13 +135,19 @@ export function buildApp(opts: AppOptions): App {
 
   status.provide('SystemUnit', () => ({
     Product: PRODUCT,
-    Name: String(config.get('SystemUnit Name')) || os.hostname(),
+    Name: config.value('SystemUnit Name') || os.hostname(),
     Software: { Version: version.version, ReleaseDate: version.releaseDate },
     Uptime: system.uptimeSeconds(),
   }));
   status.provide('Security', () => ({ Certificates: web.status(), Acme: acme.status() }));
   status.provide('Alarm', () => alarms.statusTree());
   acme.start();
+  // The owners of the other subtrees (Security Acme's is the ACME service's, taken in start()).
+  config.own(systemUnitOwner(status));
+  config.own(clusteringOwner);
+  config.own(sshSettings);
+  config.checkOwnership();
+  config.verifyStored();
 
   bus = new Bus({ registry, services, logger });
   const theBus = bus;
@@ -142,7 +155,7 @@ export function buildApp(opts: AppOptions): App {
   const banner = `Welcome to ${PRODUCT}\n${PRODUCT} version ${version.version}, released ${version.releaseDate}`;
 
   return {
-    paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme,
+    paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme, sshSettings,
     banner: () => banner,
     newSession: (actor, mode, io) =>
       // ReadOnly accounts have no access to files: not even their names are completed.

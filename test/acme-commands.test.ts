@@ -31,17 +31,25 @@ t.test('shell: configure, accept terms, sign, show, deploy, status', async (t) =
   t.equal(r.out, '*r AcmerevokeResult (status=ParameterError):\n     Reason: "Missing required parameter CertPath <S: 1, 1024>"\n*r/end\n\nERROR\n');
   t.equal(r.code, 1);
 
+  // Custom needs its directory URL: the URL is set first (the Security Acme owner refuses the other order).
+  r = await env.shell('xConfiguration Security Acme Provider: Custom');
+  t.equal(r.out, '*r ConfigurationResult (status=Error):\n     Reason: "Security Acme Provider Custom needs Security Acme DirectoryUrl: set the directory URL first"\n*r/end\n\nERROR\n');
+  t.equal(r.code, 1);
   r = await env.shell([
-    'xConfiguration Security Acme Provider: Custom',
     `xConfiguration Security Acme DirectoryUrl: "${env.pebble.directoryUrl}"`,
+    'xConfiguration Security Acme Provider: Custom',
     'xConfiguration Security Acme AdminEmail: admin@example.com',
-    'xConfiguration Security Acme ExternalAccount HmacKey: "c2VjcmV0LXNlY3JldA"',
+    'xCommand Security Acme ExternalAccount Set KeyId: kid-1 HmacKey: "c2VjcmV0LXNlY3JldA"',
     'xConfiguration Security Acme ExternalAccount HmacKey',
   ].join('\n'));
+  t.equal(r.code, 0, r.out);
   t.match(r.out, /\*c xConfiguration Security Acme ExternalAccount HmacKey: \(hidden\)|\*c xConfiguration Security Acme ExternalAccount HmacKey: "\(hidden\)"/);
   t.notMatch(r.out, /c2VjcmV0/, 'secret never shown');
-  r = await env.shell('xConfiguration Security Acme ExternalAccount HmacKey: ""');
-  t.equal(r.code, 0);
+  // Half a pair is refused and changes nothing; the command clears both.
+  r = await env.shell('xConfiguration Security Acme ExternalAccount HmacKey: ""\nxConfiguration Security Acme ExternalAccount KeyId');
+  t.equal(r.out, '*r ConfigurationResult (status=Error):\n     Reason: "Security Acme ExternalAccount KeyId needs HmacKey: set both with xCommand Security Acme ExternalAccount Set, or neither"\n*r/end\n\nERROR\n*c xConfiguration Security Acme ExternalAccount KeyId: "kid-1"\nOK\n');
+  r = await env.shell('xCommand Security Acme ExternalAccount Set KeyId: "" HmacKey: ""');
+  t.equal(r.code, 0, r.out);
 
   r = await env.shell('xCommand Security Acme AcceptTerms');
   t.match(r.out, /^\*r SecurityAcmeAcceptTermsResult \(status=OK\):\n {5}Provider: Custom|^\*r SecurityAcmeAcceptTermsResult \(status=OK\):\n {5}Provider: "Custom"/);

@@ -20,6 +20,7 @@ import { STATUS } from '../schema/status.js';
 import { Registry } from '../src/bus/registry.js';
 import { openDatabase } from '../src/stores/database.js';
 import { SqliteConfigStore } from '../src/stores/config.js';
+import { Configuration } from '../src/services/config/configuration.js';
 import { SqliteStateStore } from '../src/stores/state.js';
 import { Status } from '../src/services/status.js';
 import { Alarms } from '../src/services/alarms.js';
@@ -137,7 +138,7 @@ async function simEnv(t: Tap.Test, limits: Record<string, number> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xway-acme-sim-'));
   const logger = new Logger(memorySink(), () => clock.now());
   const db = openDatabase(path.join(dir, 'xway.db'));
-  const config = new SqliteConfigStore(db, new Registry(CONFIG, STATUS, []).allConfig(), logger, () => clock.now());
+  const config = new Configuration({ store: new SqliteConfigStore(db), declared: new Registry(CONFIG, STATUS, []).allConfig(), logger, now: () => clock.now() });
   const state = new SqliteStateStore(db);
   const status = new Status();
   const alarms = new Alarms(status, logger, () => clock.now());

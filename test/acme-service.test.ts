@@ -101,7 +101,8 @@ t.test('RSA-2048 CSR', async (t) => {
 
 t.test('sign without waiting returns at once; refusals are clear and change nothing', async (t) => {
   const env = await acmeEnv(t);
-  await t.rejects(env.acme.sign(undefined, false, ADMIN), { name: 'CommandError', message: /^No ACME account with LetsEncrypt: run xCommand Security Acme AcceptTerms first$/ });
+  // The service states the fact and names the remedy; the command words it (commands/advice.ts).
+  await t.rejects(env.acme.sign(undefined, false, ADMIN), { name: 'CommandError', message: /^No ACME account with LetsEncrypt$/, remedy: 'AcceptTerms' });
   await env.configure();
   await t.rejects(env.acme.sign(undefined, false, ADMIN), { message: /^No CSR is in progress/ });
   await t.rejects(env.acme.sign('nope.example.com', false, ADMIN), { name: 'ParameterError', message: /^No hosted domain is named nope\.example\.com/ });
@@ -125,9 +126,12 @@ t.test('external account binding required', async (t) => {
   const env = await acmeEnv(t, { pebble: { eab: { 'kid-1': hmac } } });
   await env.configure({ accept: false });
   await t.rejects(env.acme.acceptTerms(ADMIN), { name: 'CommandError', message: /^The CA requires external account binding: set Security Acme ExternalAccount KeyId and HmacKey/ });
-  env.set({ 'Security Acme ExternalAccount KeyId': 'kid-1' });
-  await t.rejects(env.acme.acceptTerms(ADMIN), { message: /^Set both Security Acme ExternalAccount KeyId and HmacKey, or neither$/ });
-  env.set({ 'Security Acme ExternalAccount HmacKey': crypto.randomBytes(32).toString('base64url') });
+  // Half a pair is refused when it is committed (the Security Acme owner), no longer at AcceptTerms.
+  t.throws(() => env.set({ 'Security Acme ExternalAccount KeyId': 'kid-1' }), {
+    name: 'CommandError',
+    message: 'Security Acme ExternalAccount KeyId needs HmacKey: set both with xCommand Security Acme ExternalAccount Set, or neither',
+  });
+  env.set({ 'Security Acme ExternalAccount KeyId': 'kid-1', 'Security Acme ExternalAccount HmacKey': crypto.randomBytes(32).toString('base64url') });
   await t.rejects(env.acme.acceptTerms(ADMIN), { name: 'CommandError' }, 'wrong HMAC key refused');
   env.set({ 'Security Acme ExternalAccount HmacKey': hmac });
   await env.acme.acceptTerms(ADMIN);

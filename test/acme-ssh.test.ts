@@ -11,6 +11,7 @@ import { findRoot } from '../src/platform/version.js';
 import { openssh, run } from './helpers/ssh.js';
 import { startPebble, freePort, type Pebble, type PebbleOptions } from './helpers/pebble.js';
 import { startFront, type Front } from './helpers/front.js';
+import { EventLog } from './helpers/events.js';
 
 const MAIN = path.join(findRoot(), 'dist/src/main.js');
 const PW = 'acme ssh test password';
@@ -52,16 +53,7 @@ async function box(t: Tap.Test, pebbleOpts: Partial<PebbleOptions> = {}, hold = 
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc = p;
-    let log = '';
-    p.stdout!.on('data', (d) => (log += d));
-    p.stderr!.on('data', (d) => (log += d));
-    for (let i = 0; i < 600; i++) {
-      const up = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'daemon.listening');
-      if (up) return up;
-      if (p.exitCode !== null) throw new Error(`daemon exited:\n${log}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`daemon not listening:\n${log}`);
+    return new EventLog(p).waitFor('daemon.listening');
   };
   const up = await launch();
   const b: Box = {
@@ -107,8 +99,8 @@ t.test('over SSH: trust pebble, accept terms, CSR, sign, show, deploy, s_client,
 
   // Before the CA is trusted nothing could reach it; now configure and accept the terms.
   r = await b.x([
-    'xConfiguration Security Acme Provider: Custom',
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
+    'xConfiguration Security Acme Provider: Custom',
     'xConfiguration Security Acme AdminEmail: "admin@example.com"',
     'xCommand Security Acme AcceptTerms',
   ].join('\n'));
@@ -196,13 +188,13 @@ t.test('over SSH: external account binding required', { timeout: 120_000 }, asyn
   let r = await b.x('xCommand Security Certificates CA Add', b.pebble.httpsCaPem + '.\n');
   t.match(r.out, /status=OK/, r.out);
   r = await b.x([
-    'xConfiguration Security Acme Provider: Custom',
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
+    'xConfiguration Security Acme Provider: Custom',
     'xCommand Security Acme AcceptTerms',
   ].join('\n'));
   t.match(r.out, /Reason: "The CA requires external account binding: set Security Acme ExternalAccount KeyId and HmacKey, then AcceptTerms"/);
   t.equal(r.code, 1);
-  r = await b.x(`xConfiguration Security Acme ExternalAccount KeyId: kid-1\nxConfiguration Security Acme ExternalAccount HmacKey: "${hmac}"\nxConfiguration Security Acme ExternalAccount\nxCommand Security Acme AcceptTerms`);
+  r = await b.x(`xCommand Security Acme ExternalAccount Set KeyId: kid-1 HmacKey: "${hmac}"\nxConfiguration Security Acme ExternalAccount\nxCommand Security Acme AcceptTerms`);
   t.equal(r.code, 0, r.out);
   t.notMatch(r.out, new RegExp(hmac), 'the HMAC key is never shown');
   r = await b.x('xCommand Security Certificates CSR Create CommonName: eab.example.com KeyType: ECDSA-P256\nxCommand Security Acme Sign Wait: True\nxStatus Security Acme Account Status');
@@ -215,8 +207,8 @@ t.test('over SSH: an untrusted CA is named, and the shell never hangs', { timeou
   const b = await box(t);
   const start = Date.now();
   const r = await b.x([
-    'xConfiguration Security Acme Provider: Custom',
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
+    'xConfiguration Security Acme Provider: Custom',
     'xCommand Security Acme AcceptTerms',
   ].join('\n'));
   t.match(r.out, /Reason: "Untrusted CA certificate: the TLS certificate of 127\.0\.0\.1:\d+ is not signed by a CA in the trust store/);
@@ -234,8 +226,8 @@ t.test('over SSH: the daemon killed mid-order comes back with a clear status and
   let r = await b.x('xCommand Security Certificates CA Add', b.pebble.httpsCaPem + '.\n');
   t.match(r.out, /status=OK/);
   r = await b.x([
-    'xConfiguration Security Acme Provider: Custom',
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
+    'xConfiguration Security Acme Provider: Custom',
     'xCommand Security Acme AcceptTerms',
     'xCommand Security Certificates CSR Create CommonName: crash.example.com KeyType: ECDSA-P256',
     'xCommand Security Acme Sign',

@@ -8,6 +8,7 @@ import { tmpDir } from './helpers/app.js';
 import { openssh, run } from './helpers/ssh.js';
 import { findRoot } from '../src/platform/version.js';
 import { settingsFrom } from '../src/main.js';
+import { EventLog } from './helpers/events.js';
 
 const MAIN = path.join(findRoot(), 'dist/src/main.js');
 const PW = 'daemon test password';
@@ -25,26 +26,14 @@ function daemon(dataDir: string, env: Record<string, string> = {}, args: string[
     env: { PATH: process.env.PATH, XWAY_DATA_DIR: dataDir, XWAY_SSH_PORT: '0', XWAY_HTTP_PORT: '0', XWAY_HTTPS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
+  const events = new EventLog(proc);
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  const events = () => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
     proc,
-    log: () => log,
-    events,
+    log: () => events.log(),
+    events: () => events.events(),
     exited,
-    async waitFor(event, after = 0, ms = 15_000) {
-      const end = Date.now() + ms;
-      while (Date.now() < end) {
-        const hit = events().filter((e) => e.event === event)[after];
-        if (hit) return hit;
-        if (proc.exitCode !== null) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error(`no ${event} event; log:\n${log}`);
-    },
+    waitFor: (event, after = 0, ms?: number) => events.waitFor(event, after, ms),
   };
 }
 

@@ -402,8 +402,8 @@ async function main(): Promise<void> {
             const ca = sshRun(sshP!, password, 'xCommand Security Certificates CA Add', { input: pebble.httpsCaPem + '.\n' });
             t.match(ca.stdout, /status=OK/, 'Pebble\'s HTTPS CA trusted' + said(ca, /status=OK/));
             const order = sshRun(sshP!, password, [
-              'xConfiguration Security Acme Provider: Custom',
               `xConfiguration Security Acme DirectoryUrl: "${pebble.directoryUrl}"`,
+              'xConfiguration Security Acme Provider: Custom',
               'xConfiguration Security Acme AdminEmail: "admin@example.com"',
               'xCommand Security Acme AcceptTerms',
               'xCommand Security Certificates CSR Create CommonName: box.example.com KeyType: ECDSA-P256',

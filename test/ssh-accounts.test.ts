@@ -25,7 +25,7 @@ t.test('keyboard-interactive login (sshpass + OpenSSH) prints no name or instruc
 
 t.test('a ReadOnly account reads status and configuration, changes nothing, and has no files', async (t) => {
   const f = await startSsh(t);
-  f.app.services.config.set([{ key: 'Security Acme ExternalAccount HmacKey', value: 'c2VjcmV0LWhtYWMta2V5' }], ADMIN);
+  f.app.services.config.set([{ key: 'Security Acme ExternalAccount KeyId', value: 'kid-1' }, { key: 'Security Acme ExternalAccount HmacKey', value: 'c2VjcmV0LWhtYWMta2V5' }], ADMIN);
   await f.app.services.accounts.addUser('viewer', 'ReadOnly', VIEWER_PW, ADMIN);
   const as = (cmd: string) => sshAs(f.port, 'viewer', VIEWER_PW, [cmd]);
 

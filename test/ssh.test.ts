@@ -155,7 +155,7 @@ t.test('keyboard-interactive (as jsxapi logs in) and public-key login', async (t
     });
     kbd.on('ready', () => resolve());
     kbd.on('error', reject);
-    kbd.connect({ host: '127.0.0.1', port: f.port, username: 'admin', tryKeyboard: true, readyTimeout: 20_000 });
+    kbd.connect({ host: '127.0.0.1', port: f.port, username: 'admin', tryKeyboard: true, readyTimeout: 120_000 });
   });
   t.same(prompts, ['Password: ']);
   const kbdLogins = () => f.app.logLines.filter((l) => /ssh login \(keyboard-interactive\)/.test(l) && /"result":"success"/.test(l)).length;

@@ -4,10 +4,10 @@ import type { ConfigNode } from '../../schema/config.js';
 import type { Value } from '../../schema/types.js';
 import type { Args, CommandDef, Fields } from '../../commands/define.js';
 import type { Actor, Services, StatusTree } from '../services/interfaces.js';
-import { asXapiError, XapiError } from '../errors.js';
+import { asXapiError, InvalidPath, PermissionDenied, XapiError } from '../errors.js';
 import { Logger, REDACTED } from '../platform/log.js';
 import { Registry, resultName } from './registry.js';
-import type { Reply } from './reply.js';
+import { errorReply, type Reply } from './reply.js';
 import { FeedbackHub, type Feedback, type Registration } from './feedback.js';
 import { cut, merge } from './statustree.js';
 import { search, walk, leaves } from './tree.js';
@@ -24,13 +24,6 @@ export interface BusOptions {
   services: Services;
   logger: Logger;
 }
-
-const errorReply = (name: string, e: XapiError): Reply => ({
-  kind: 'result',
-  name,
-  status: e.code === 'ParameterError' ? 'ParameterError' : 'Error',
-  fields: { Reason: e.message, ...e.fields },
-});
 
 export class Bus {
   readonly feedback = new FeedbackHub();
@@ -108,13 +101,13 @@ export class Bus {
     const what = `xConfiguration ${req.key}: ${shown}`;
     if (actor.role !== 'Admin' && req.node.role === 'Admin') {
       this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result: 'PermissionDenied' });
-      return errorReply('ConfigurationResult', new XapiError('PermissionDenied', `Permission denied: ${req.key} needs the Admin role`));
+      return errorReply('ConfigurationResult', new PermissionDenied(req.key));
     }
     try {
       this.services.config.set([{ key: req.key, value: req.value }], actor);
     } catch (e) {
       const x = asXapiError(e);
-      if (x.code === 'Internal') this.logger.log({ event: 'config.error', level: 'error', key: req.key, error: String((e as Error)?.stack ?? e) });
+      if (!(e instanceof XapiError)) this.logger.log({ event: 'config.error', level: 'error', key: req.key, error: String((e as Error)?.stack ?? e) });
       this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result: x.code });
       return errorReply('ConfigurationResult', x);
     }
@@ -127,14 +120,14 @@ export class Bus {
     const what = `xCommand ${def.path.join(' ')}${this.describeArgs(def, args)}${payload !== undefined ? ` (+${Buffer.byteLength(payload)} bytes)` : ''}`;
     if (def.role === 'Admin' && actor.role !== 'Admin') {
       this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result: 'PermissionDenied' });
-      return errorReply(name, new XapiError('PermissionDenied', `Permission denied: xCommand ${def.path.join(' ')} needs the Admin role`));
+      return errorReply(name, new PermissionDenied(`xCommand ${def.path.join(' ')}`));
     }
     let fields: Fields;
     try {
       fields = await def.run(args, { services: this.services, actor, payload });
     } catch (e) {
       const x = asXapiError(e);
-      if (x.code === 'Internal') this.logger.log({ event: 'command.error', level: 'error', command: def.path.join(' '), error: String((e as Error)?.stack ?? e) });
+      if (!(e instanceof XapiError)) this.logger.log({ event: 'command.error', level: 'error', command: def.path.join(' '), error: String((e as Error)?.stack ?? e) });
       this.logger.audit({ who: actor.user, from: actor.remote, session: actor.session, what, result: x.code, reason: x.message });
       return errorReply(name, x);
     }
@@ -170,12 +163,12 @@ export class Bus {
       .filter((p) => p !== '');
     const rootWord = parts[0]?.toLowerCase();
     const root = (['Status', 'Configuration', 'Event'] as const).find((r) => r.toLowerCase() === rootWord);
-    if (!root) return new XapiError('InvalidPath', 'No match on address expression', { XPath: expr });
+    if (!root) return new InvalidPath(expr);
     const rest = parts.slice(1);
     if (root === 'Event') return { root, path: rest, expr };
     const tree = root === 'Status' ? this.registry.status : this.registry.config;
     const w = walk<unknown>(tree, rest);
-    if (!w.ok) return new XapiError('InvalidPath', 'No match on address expression', { XPath: expr });
+    if (!w.ok) return new InvalidPath(expr);
     return { root, path: w.canonical, expr: '/' + [root, ...w.canonical].join('/') };
   }
 

@@ -3,6 +3,7 @@
 import type { Value } from '../../schema/types.js';
 import type { Fields } from '../../commands/define.js';
 import type { StatusTree } from '../services/interfaces.js';
+import { asXapiError } from '../errors.js';
 
 export type ResultStatus = 'OK' | 'Error' | 'ParameterError';
 
@@ -22,4 +23,14 @@ export type Reply =
 
 export function isFailure(r: Reply): boolean {
   return r.kind === 'unrecognized' || (r.kind === 'result' && r.status !== 'OK') || (r.kind === 'text' && !r.ok);
+}
+
+/**
+ * The one mapping from the error hierarchy to a reply, for every output mode: ParameterError
+ * shows as `status=ParameterError`, every other code as `status=Error`; the message is the
+ * Reason, extra fields (XPath) follow. Anything that is not an XapiError is an Internal error.
+ */
+export function errorReply(name: string, err: unknown): Reply {
+  const e = asXapiError(err);
+  return { kind: 'result', name, status: e.code === 'ParameterError' ? 'ParameterError' : 'Error', fields: { Reason: e.message, ...e.fields } };
 }

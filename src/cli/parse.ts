@@ -6,7 +6,8 @@ import type { Value } from '../../schema/types.js';
 import type { Args, CommandDef } from '../../commands/define.js';
 import { Registry, resultName } from '../bus/registry.js';
 import { walk, search, type TreeNode } from '../bus/tree.js';
-import type { Reply } from '../bus/reply.js';
+import { errorReply, type Reply } from '../bus/reply.js';
+import { CommandError, InvalidPath, ParameterError, type XapiError } from '../errors.js';
 import { tokenize, TokenizeError, type Token } from './tokenize.js';
 
 export type OutputMode = 'terminal' | 'xml' | 'json';
@@ -37,15 +38,11 @@ type Verb = (typeof VERBS)[number];
 
 export const MAX_LINE = 8192;
 
-const err = (name: string, reason: string, extra: Record<string, string> = {}): Request => ({
-  kind: 'reply',
-  reply: { kind: 'result', name, status: 'Error', fields: { Reason: reason, ...extra } },
-});
-const paramErr = (name: string, reason: string): Request => ({
-  kind: 'reply',
-  reply: { kind: 'result', name, status: 'ParameterError', fields: { Reason: reason } },
-});
-const noMatch = (name: string, xpath: string) => err(name, 'No match on address expression', { XPath: xpath });
+/** A line the grammar refuses: answered at once, through the same mapping as every other error. */
+const refuse = (name: string, e: XapiError): Request => ({ kind: 'reply', reply: errorReply(name, e) });
+const err = (name: string, reason: string) => refuse(name, new CommandError(reason));
+const paramErr = (name: string, reason: string) => refuse(name, new ParameterError(reason));
+const noMatch = (name: string, xpath: string) => refuse(name, new InvalidPath(xpath));
 
 function matchVerb(word: string): Verb | { ambiguous: string[] } | undefined {
   const lower = word.toLowerCase();

@@ -4,7 +4,8 @@
 // reply in progress. No sockets here: the SSH layer (or a test) supplies a SessionIO.
 import type { Actor } from '../services/interfaces.js';
 import type { Bus, BusRequest } from '../bus/bus.js';
-import { isFailure, type Reply } from '../bus/reply.js';
+import { errorReply, isFailure, type Reply } from '../bus/reply.js';
+import { CommandError, Internal } from '../errors.js';
 import type { Feedback, Registration, Subscriber } from '../bus/feedback.js';
 import { MAX_REGISTRATIONS } from '../bus/feedback.js';
 import { resultName } from '../bus/registry.js';
@@ -87,7 +88,7 @@ export class CliSession implements Subscriber {
     if (this.ended) return;
     this.inbuf = Buffer.concat([this.inbuf, typeof data === 'string' ? Buffer.from(data) : data]);
     if (this.inbuf.length > MAX_BACKLOG) {
-      this.write(this.render({ kind: 'result', name: 'CommandResult', status: 'Error', fields: { Reason: 'Input backlog too large; closing the session' } }));
+      this.write(this.render(errorReply('CommandResult', new CommandError('Input backlog too large; closing the session'))));
       this.finish(1);
       return;
     }
@@ -212,7 +213,7 @@ export class CliSession implements Subscriber {
       .catch((e: unknown) => {
         // A bug must not kill the session: answer with an error and carry on.
         this.failed = true;
-        this.write(this.render({ kind: 'result', name: 'CommandResult', status: 'Error', fields: { Reason: 'Internal error; see the log' } }));
+        this.write(this.render(errorReply('CommandResult', new Internal())));
         this.opts.bus.internalError(this.opts.actor, e);
       })
       .finally(() => {
@@ -258,7 +259,7 @@ export class CliSession implements Subscriber {
   private async line(text: string): Promise<void> {
     if (text === '\u0000frame-too-large') {
       this.failed = true;
-      this.write(this.render({ kind: 'result', name: 'CommandResult', status: 'Error', fields: { Reason: `Request frame larger than ${MAX_FRAME} bytes` } }));
+      this.write(this.render(errorReply('CommandResult', new CommandError(`Request frame larger than ${MAX_FRAME} bytes`))));
       return;
     }
     if (this.payload) {
@@ -292,7 +293,7 @@ export class CliSession implements Subscriber {
   }
 
   private payloadError(p: PendingPayload, reason: string): Reply {
-    return { kind: 'result', name: resultName(p.req.def.path), status: 'Error', fields: { Reason: reason } };
+    return errorReply(resultName(p.req.def.path), new CommandError(reason));
   }
 
   private async run(req: Request, resultId?: string, payload?: string): Promise<void> {
@@ -339,10 +340,10 @@ export class CliSession implements Subscriber {
     switch (req.op) {
       case 'register': {
         const r = this.opts.bus.registration(req.expr!);
-        if (!('root' in r)) return { kind: 'result', name, status: 'Error', fields: { Reason: r.message, ...r.fields } };
+        if (!('root' in r)) return errorReply(name, r);
         if (this.registrations.some((x) => x.expr.toLowerCase() === r.expr.toLowerCase())) return { kind: 'ok' };
         if (this.registrations.length >= MAX_REGISTRATIONS) {
-          return { kind: 'result', name, status: 'Error', fields: { Reason: `At most ${MAX_REGISTRATIONS} feedback registrations per session` } };
+          return errorReply(name, new CommandError(`At most ${MAX_REGISTRATIONS} feedback registrations per session`));
         }
         this.registrations.push(r);
         return { kind: 'ok' };
@@ -351,7 +352,7 @@ export class CliSession implements Subscriber {
         const r = this.opts.bus.registration(req.expr!);
         const expr = 'root' in r ? r.expr : req.expr!;
         const i = this.registrations.findIndex((x) => x.expr.toLowerCase() === expr.toLowerCase());
-        if (i < 0) return { kind: 'result', name, status: 'Error', fields: { Reason: `No feedback registered for ${req.expr}` } };
+        if (i < 0) return errorReply(name, new CommandError(`No feedback registered for ${req.expr}`));
         this.registrations.splice(i, 1);
         return { kind: 'ok' };
       }

@@ -1,6 +1,7 @@
 // The only place that writes files. Every write is atomic and durable: temp file in the same
 // directory, fsync, rename over the target, fsync the directory. A crash at any instant leaves
-// either the old file or the new one, never a torn one.
+// either the old file or the new one, never a torn one. A write that cannot be completed (a full
+// disk gives short writes before ENOSPC) throws before the rename, so the old file stays.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -20,12 +21,22 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** write(2) may store fewer bytes than asked (near ENOSPC): loop until all are written or it fails. */
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = fs.writeSync(fd, buf, off, buf.length - off);
+    if (n <= 0) throw Object.assign(new Error('write stored no bytes'), { code: 'ENOSPC' });
+    off += n;
+  }
+}
+
 export function atomicWrite(file: string, data: string | Buffer, opts: WriteOptions): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, 'wx', opts.mode);
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fchmodSync(fd, opts.mode);
     fs.fsyncSync(fd);
   } catch (e) {

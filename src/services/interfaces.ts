@@ -2,6 +2,12 @@
 // implementations live beside this file (or in src/stores) and are wired together in src/app.ts.
 // Commands see only these interfaces, never a store or Node I/O.
 import type { Role, Value } from '../../schema/types.js';
+import type { ConfigKey, ConfigValue } from '../../schema/config.js';
+import type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity } from '../../schema/sets.js';
+
+// The closed sets are declared once in schema/sets.ts; services name them through here.
+export type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity };
+export { KEY_TYPES } from '../../schema/sets.js';
 
 /** Who did something, from where; every audit line carries it. */
 export interface Actor {
@@ -17,21 +23,78 @@ export interface ConfigChange {
 }
 
 /**
- * The configuration database. Keys are canonical paths joined by one space
- * ("Http Redirect Mode", "Clustering Peer 2 Address"). Values have been validated by the caller
- * against the schema; `set` is one transaction: all of it is durable when it returns, or none.
- * Listeners run after the commit, in registration order; a listener that throws is logged, not undone.
+ * The configuration. Keys are canonical paths joined by one space ("Http Redirect Mode",
+ * "Clustering Peer 2 Address"). `set` is a commit: value spaces, then every owner's verify
+ * (src/services/config/owner.ts; ConfigurationRefused, nothing written), then one transaction
+ * (durable when it returns), then the owners' apply, then the change listeners (feedback).
  */
 export interface ConfigService {
+  /** A key's value typed by its value space: `value('Http Redirect Mode')` is 'On' | 'Off'. */
+  value<K extends ConfigKey>(key: K): ConfigValue<K>;
+  /** A key named at run time (typed by a user, read from a file); ParameterError when undeclared. */
   get(key: string): Value;
   /** Every key with its current value (defaults included), in schema order. */
   entries(): ConfigChange[];
   /** Every key's default. */
   defaults(): Map<string, Value>;
   set(changes: readonly ConfigChange[], actor: Actor): void;
-  /** Resets the given keys to their defaults (one transaction). */
-  reset(keys: readonly string[], actor: Actor): void;
+  /** Registers the owner of one or more subtrees (see owner.ts); returns its removal. */
+  own(owner: ConfigOwner): () => void;
+  /** Feedback only: services follow the configuration through their owner, never by listening here. */
   onChange(listener: (changes: readonly ConfigChange[], actor: Actor) => void): () => void;
+}
+
+// ---- The configuration lifecycle (VyOS's conf_mode scripts) ----
+// Every subtree of the xConfiguration tree has exactly one owner, declared next to the service it
+// drives (src/services/<area>/owner.ts, src/ssh/owner.ts); a key nobody owns refuses the boot.
+// A commit runs: value spaces → every owner's verify (pure, the whole proposed configuration) →
+// one SQLite transaction → apply of each owner whose subtree the commit named. So a bad
+// combination is refused before anything is written, and services never watch keys by name.
+
+/** A configuration as a whole, read by typed key (the current one, or the one a commit proposes). */
+export interface ConfigView {
+  value<K extends ConfigKey>(key: K): ConfigValue<K>;
+}
+
+/** One reason a proposed configuration is refused: one sentence naming the keys involved. */
+export type Problem = string;
+
+/** What an apply receives: the committed configuration and the keys of its subtrees the commit named. */
+export interface ConfigDiff {
+  readonly next: ConfigView;
+  /** Canonical keys under the owner's subtrees that the commit set (changed or not). */
+  readonly keys: readonly string[];
+  readonly actor: Actor;
+}
+
+export interface ConfigOwner {
+  /** Shown in logs and in the alarm when its apply fails, e.g. "Security Acme". */
+  readonly name: string;
+  /** The subtrees it owns, as key prefixes in canonical case ("Security Acme", "Http"). */
+  readonly subtrees: readonly string[];
+  /**
+   * Pure: looks only at `next` (the whole proposed configuration, every key, defaults included)
+   * and returns what is wrong with it, one sentence per problem; [] accepts it. Never throws,
+   * reads the clock or touches I/O: a refused commit has changed nothing.
+   */
+  verify(next: ConfigView): Problem[];
+  /**
+   * Makes the running services follow a committed configuration. Runs after the transaction, so it
+   * cannot refuse; all or nothing for its own state (never half applied). A throw is shown as an
+   * alarm (xStatus Alarm) and logged, until a later apply of this owner succeeds.
+   */
+  apply(diff: ConfigDiff): void;
+}
+
+/**
+ * Where the configuration is kept (SQLite). `write` is one transaction, durable when it returns
+ * (WAL, synchronous FULL); when it throws nothing was written. Keys and values have been checked
+ * by the caller (Configuration).
+ */
+export interface ConfigStore {
+  /** Every stored row; keys not stored hold their default. */
+  load(): { key: string; value: Value }[];
+  write(changes: readonly ConfigChange[], who: string, when: string): void;
 }
 
 /** A small durable key/value area for service state that is not configuration (JSON values). */
@@ -57,7 +120,6 @@ export interface StatusService {
   onChanged(listener: (path: readonly string[]) => void): () => void;
 }
 
-export type Severity = 'Warning' | 'Error' | 'Critical';
 export interface Alarm {
   readonly id: string;
   readonly title: string;
@@ -140,10 +202,6 @@ export interface UploadArea {
 
 // ---- Certificates: trust store, server and domain certificates, CSR, TLS listener ----
 
-/** Key types for CSRs and generated keys (the same words as `Security Acme KeyType`). */
-export type KeyType = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'ECDSA-P256' | 'ECDSA-P384';
-export const KEY_TYPES: readonly KeyType[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'];
-
 /** Limits shared by the certificate services and the commands that feed them. */
 export const CERTIFICATE_LIMITS = {
   /** Trusted CA entries at most. */
@@ -210,8 +268,6 @@ export interface TrustStore {
   /** Called after every change (e.g. to rebuild an https.Agent). */
   onChange(listener: () => void): () => void;
 }
-
-export type CertificateSource = 'SelfSigned' | 'Uploaded' | 'Acme';
 
 /** A certificate as installed: leaf, chain, where it came from. The key stays inside the service. */
 export interface InstalledCertificate {
@@ -310,6 +366,17 @@ export interface TlsService {
   currentServer(): { serial: string; fingerprint: string; certPem: string };
   /** Requests to /.well-known/acme-challenge/ go to the handler first, never redirected. */
   setChallengeHandler(handler: ChallengeHandler | undefined): void;
+  /**
+   * Sets (or with undefined, removes) the tls-alpn-01 challenge certificate (RFC 8737) of one name.
+   * While set, a ClientHello with that name as SNI that offers ALPN `acme-tls/1` gets this
+   * certificate, negotiates `acme-tls/1` and is closed after the handshake; clients that do not
+   * offer `acme-tls/1` never see it, and an `acme-tls/1` hello for a name without one is refused
+   * (no_application_protocol alert). Removal also ends open challenge connections. Throws
+   * ParameterError (changing nothing) if the pair does not match or the certificate's names are
+   * not exactly DNS:`name`. Callers set it only for the names of a running order and remove it when
+   * the order ends, whatever the outcome.
+   */
+  setAlpnChallenge(name: string, pair: { certPem: string; keyPem: string } | undefined): void;
   setRedirect(on: boolean): void;
 }
 
@@ -319,11 +386,6 @@ export interface EventSink {
 }
 
 // ---- ACME certificate service (issue 4) ----
-
-export type AcmeProvider = 'LetsEncrypt' | 'LetsEncryptStaging' | 'Custom';
-
-/** RFC 5280 revocation reasons that ACME accepts (RFC 8555 section 7.6). */
-export type RevocationReason = 'Unspecified' | 'KeyCompromise' | 'AffiliationChanged' | 'Superseded' | 'CessationOfOperation';
 
 /** A certificate the ACME service signed and keeps staged until it is deployed or discarded. */
 export interface AcmePendingCertificate {

@@ -8,6 +8,7 @@
 // out with the channel close. Sessions idle for `Ssh IdleTimeout` seconds are closed.
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerChannel, Session } from 'ssh2';
+import type { SshSettings } from './owner.js';
 import type { Actor, Services } from '../services/interfaces.js';
 import type { DataPaths } from '../platform/paths.js';
 import type { Logger } from '../platform/log.js';
@@ -18,6 +19,8 @@ import { serveSftp, type SftpLimits } from './sftp.js';
 /** What the SSH layer needs from the appliance (src/app.ts builds it). */
 export interface SshApp {
   readonly services: Services;
+  /** The Ssh configuration's owner: the idle timeout, and when it changes. */
+  readonly sshSettings: SshSettings;
   readonly paths: DataPaths;
   readonly logger: Logger;
   newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
@@ -34,8 +37,6 @@ interface Terminal {
   cols: number;
   onResize?: (cols: number) => void;
 }
-
-const IDLE_KEY = 'Ssh IdleTimeout';
 
 /** Called when a channel starts running (shell, exec, sftp) and when it is over. */
 export interface ChannelHooks {
@@ -110,7 +111,7 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks
 
 /**
  * Idle timeout (`Ssh IdleTimeout` seconds, 0 = never): `onIdle` runs once no activity was seen
- * for that long. The setting is re-read at least every 10 s, so a change reaches open sessions.
+ * for that long. A committed change re-arms the timer at once (the Ssh owner, owner.ts).
  */
 export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void): { touch(): void; stop(): void } {
   const { app, now } = ctx;
@@ -118,35 +119,29 @@ export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void)
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const arm = () => {
+    clearTimeout(timer);
     if (stopped) return;
-    const secs = idleSeconds(app);
-    const left = secs > 0 ? last + secs * 1000 - now() : 10_000;
-    if (secs > 0 && left <= 0) {
+    const secs = app.sshSettings.idleTimeoutSeconds();
+    if (secs <= 0) return;
+    const left = last + secs * 1000 - now();
+    if (left <= 0) {
+      stop();
       app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
       onIdle();
       return;
     }
-    // Wake at least every 10 s, so a changed setting reaches open sessions soon.
-    timer = setTimeout(arm, Math.min(left + 10, 10_000));
+    // On waking, activity seen meanwhile (touch) moves the deadline: arm looks again.
+    timer = setTimeout(arm, left + 10);
     timer.unref();
   };
-  arm();
-  return {
-    touch: () => void (last = now()),
-    stop: () => {
-      stopped = true;
-      clearTimeout(timer);
-    },
+  const unsubscribe = app.sshSettings.onChange(arm);
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+    unsubscribe();
   };
-}
-
-function idleSeconds(app: SshApp): number {
-  try {
-    const v = Number(app.services.config.get(IDLE_KEY));
-    return Number.isFinite(v) && v > 0 ? v : 0;
-  } catch {
-    return 1800;
-  }
+  arm();
+  return { touch: () => void (last = now()), stop };
 }
 
 function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: SessionMode, pty: Terminal | undefined, command: string | undefined, done: () => void): void {

@@ -9,6 +9,7 @@ import ssh2 from 'ssh2';
 import type { Attributes, SFTPWrapper } from 'ssh2';
 import { isSafeName } from '../platform/paths.js';
 import { atomicWrite, ensureDir } from '../platform/files.js';
+import { diskFailure } from '../errors.js';
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
 
@@ -249,8 +250,9 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     if (h.failed) return sftp.status(id, STATUS_CODE.FAILURE, h.failed);
     try {
       atomicWrite(fileOf(h.name), h.data.subarray(0, h.size), { mode: 0o600 });
-    } catch {
-      return sftp.status(id, STATUS_CODE.FAILURE, `Could not store ${SHOWN_ROOT}/${h.name}`);
+    } catch (e) {
+      const why = diskFailure(e)?.message;
+      return sftp.status(id, STATUS_CODE.FAILURE, `Could not store ${SHOWN_ROOT}/${h.name}${why ? `: ${why}` : ''}`);
     }
     opts.onChange?.('upload', h.name, h.size);
     sftp.status(id, STATUS_CODE.OK);

@@ -9,6 +9,7 @@ import { STATUS } from '../../schema/status.js';
 import { Registry } from '../../src/bus/registry.js';
 import { openDatabase } from '../../src/stores/database.js';
 import { SqliteConfigStore } from '../../src/stores/config.js';
+import { Configuration } from '../../src/services/config/configuration.js';
 import { SqliteStateStore } from '../../src/stores/state.js';
 import { Status } from '../../src/services/status.js';
 import { Alarms } from '../../src/services/alarms.js';
@@ -79,7 +80,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
   const logger = new Logger(sink, () => clock.now());
   const db = openDatabase(path.join(dir, 'xway.db'));
   const registry = new Registry(CONFIG, STATUS, []);
-  const config = new SqliteConfigStore(db, registry.allConfig(), logger, () => clock.now());
+  const config = new Configuration({ store: new SqliteConfigStore(db), declared: registry.allConfig(), logger, now: () => clock.now() });
   const state = new SqliteStateStore(db);
   const status = new Status();
   const alarms = new Alarms(status, logger, () => clock.now());

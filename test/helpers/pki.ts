@@ -32,6 +32,8 @@ export interface CertOptions {
   days?: number;
   weakSignature?: boolean;
   organization?: string;
+  /** The serial's DER INTEGER content octets (random when omitted). */
+  serial?: Buffer;
 }
 
 async function keyFor(o: CertOptions): Promise<crypto.KeyObject> {
@@ -47,7 +49,7 @@ function issue(o: CertOptions, key: crypto.KeyObject, isCA: boolean, issuer?: Is
   const notAfter = o.notAfter ?? new Date(notBefore.getTime() + (o.days ?? 365) * DAY);
   const pem = buildCertificate({
     commonName: o.cn, organization: o.organization, altNames: o.sans, notBefore, notAfter, isCA, subjectKey: key,
-    issuer: issuer ? { cert: issuer.x509, key: issuer.key } : undefined, weakSignature: o.weakSignature,
+    issuer: issuer ? { cert: issuer.x509, key: issuer.key } : undefined, weakSignature: o.weakSignature, serial: o.serial,
   });
   return { pem, x509: new crypto.X509Certificate(pem), key, keyPem: privateKeyPem(key) };
 }

@@ -83,7 +83,7 @@ export function connect(port: number, cfg: Partial<ConnectConfig> = {}): Promise
     const c = new ssh2.Client();
     c.on('ready', () => resolve(c));
     c.on('error', reject);
-    c.connect({ host: '127.0.0.1', port, username: 'admin', password: PASSWORD, readyTimeout: 20_000, ...cfg });
+    c.connect({ host: '127.0.0.1', port, username: 'admin', password: PASSWORD, readyTimeout: 120_000, ...cfg });
   });
 }
 

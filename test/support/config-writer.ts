@@ -2,6 +2,7 @@
 // the number of every write that returned (was acknowledged). The parent kills it with SIGKILL.
 import { openDatabase } from '../../src/stores/database.js';
 import { SqliteConfigStore } from '../../src/stores/config.js';
+import { Configuration } from '../../src/services/config/configuration.js';
 import { CONFIG } from '../../schema/config.js';
 import { STATUS } from '../../schema/status.js';
 import { Registry } from '../../src/bus/registry.js';
@@ -12,7 +13,7 @@ const file = process.argv[2]!;
 const start = Number(process.argv[3] ?? 0);
 const db = openDatabase(file);
 const reg = new Registry(CONFIG, STATUS, []);
-const store = new SqliteConfigStore(db, reg.allConfig(), new Logger({ write: () => {} }));
+const store = new Configuration({ store: new SqliteConfigStore(db), declared: reg.allConfig(), logger: new Logger({ write: () => {} }) });
 const actor = { user: 'crash', role: 'Admin' as const, remote: 'test', session: 'c' };
 for (let i = start; i < start + 1_000_000; i++) {
   // Two keys in one transaction: after a crash both must show the same generation.

@@ -7,5 +7,6 @@ import pendingDiscard from './pending/discard.js';
 import deploy from './deploy.js';
 import rollback from './rollback.js';
 import acmerevoke from '../../acmerevoke.js';
+import externalAccountSet from './externalaccount/set.js';
 
-export const ACME_COMMANDS: readonly CommandDef[] = [acceptTerms, sign, pendingShow, pendingDiscard, deploy, rollback, acmerevoke];
+export const ACME_COMMANDS: readonly CommandDef[] = [acceptTerms, externalAccountSet, sign, pendingShow, pendingDiscard, deploy, rollback, acmerevoke];

@@ -1,5 +1,6 @@
 import { literal } from '../../../schema/types.js';
-import { defineCommand, param, one } from '../../define.js';
+import { TRUE_FALSE } from '../../../schema/sets.js';
+import { defineCommand, param } from '../../define.js';
 import { CommandError } from '../../../src/errors.js';
 import { acmeOf, certificateFields, domainParam } from './service.js';
 
@@ -9,11 +10,11 @@ export default defineCommand({
   role: 'Admin',
   params: {
     Domain: domainParam,
-    Wait: param(literal('True', 'False'), 'True: block until the order ends (bounded); False (default): return at once'),
+    Wait: param(literal(...TRUE_FALSE), 'True: block until the order ends (bounded); False (default): return at once'),
   },
   async run(args, { services, actor }) {
-    const domain = one(args, 'Domain') as string | undefined;
-    const wait = one(args, 'Wait') === 'True';
+    const domain = args.Domain;
+    const wait = args.Wait === 'True';
     const r = await acmeOf(services).sign(domain || undefined, wait, actor);
     if (r.status === 'Failed') throw new CommandError(r.reason);
     return {

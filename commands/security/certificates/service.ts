@@ -3,7 +3,7 @@
 import type { CertificateInfo, CertificateService, CsrInfo, Services, TlsService, TrustStore } from '../../../src/services/interfaces.js';
 import { ParameterError, PermissionDenied, Unavailable } from '../../../src/errors.js';
 import { str } from '../../../schema/types.js';
-import { param, one, type Args, type CommandContext, type Fields } from '../../define.js';
+import { param, type CommandContext, type Fields } from '../../define.js';
 
 export function trustOf(services: Services): TrustStore {
   if (!services.trust) throw new Unavailable('The trust store is not running');
@@ -23,8 +23,7 @@ export function tlsOf(services: Services): TlsService | undefined {
 export const fileParam = param(str(1, 1024), 'A PEM file in /tmp (uploaded with scp/sftp), instead of a pasted body', { file: true });
 
 /** The pasted body or the `File:`, never both; at most `maxBytes`. */
-export function pemInput(args: Args, ctx: CommandContext, maxBytes: number): string {
-  const file = one(args, 'File') as string | undefined;
+export function pemInput(file: string | undefined, ctx: CommandContext, maxBytes: number): string {
   if (file !== undefined && ctx.payload !== undefined && ctx.payload.trim() !== '') {
     throw new ParameterError('Give either a pasted PEM body or File, not both');
   }

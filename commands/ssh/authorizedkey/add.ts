@@ -1,5 +1,5 @@
 import { str } from '../../../schema/types.js';
-import { defineCommand, param, one } from '../../define.js';
+import { defineCommand, param } from '../../define.js';
 
 export default defineCommand({
   path: ['Ssh', 'AuthorizedKey', 'Add'],
@@ -10,7 +10,7 @@ export default defineCommand({
     User: param(str(1, 32), 'The account (default admin)'),
   },
   async run(args, { services, actor }) {
-    const k = services.accounts.addKey(String(one(args, 'User') ?? 'admin'), String(one(args, 'Key')), actor);
+    const k = services.accounts.addKey(args.User ?? 'admin', args.Key, actor);
     return { Fingerprint: k.fingerprint, Type: k.type, Comment: k.comment };
   },
 });

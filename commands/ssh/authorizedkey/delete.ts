@@ -1,5 +1,5 @@
 import { str } from '../../../schema/types.js';
-import { defineCommand, param, one, many } from '../../define.js';
+import { defineCommand, param } from '../../define.js';
 import { CommandError } from '../../../src/errors.js';
 
 export default defineCommand({
@@ -11,8 +11,8 @@ export default defineCommand({
     User: param(str(1, 32), 'The account (default admin)'),
   },
   async run(args, { services, actor }) {
-    const user = String(one(args, 'User') ?? 'admin');
-    const fps = many(args, 'Fingerprint').map(String);
+    const user = args.User ?? 'admin';
+    const fps = args.Fingerprint;
     // Check them all first, so a bad fingerprint deletes nothing.
     const known = new Set(services.accounts.listKeys(user).map((k) => k.fingerprint));
     const missing = fps.filter((f) => !known.has(f));

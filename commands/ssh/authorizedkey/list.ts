@@ -1,5 +1,5 @@
 import { str } from '../../../schema/types.js';
-import { defineCommand, param, one } from '../../define.js';
+import { defineCommand, param } from '../../define.js';
 
 export default defineCommand({
   path: ['Ssh', 'AuthorizedKey', 'List'],
@@ -7,7 +7,7 @@ export default defineCommand({
   role: 'Admin',
   params: { User: param(str(1, 32), 'The account (default admin)') },
   async run(args, { services }) {
-    const keys = services.accounts.listKeys(String(one(args, 'User') ?? 'admin'));
+    const keys = services.accounts.listKeys(args.User ?? 'admin');
     return { Count: keys.length, Key: keys.map((k) => ({ Fingerprint: k.fingerprint, Type: k.type, Comment: k.comment, Added: k.added })) };
   },
 });

@@ -1,5 +1,5 @@
 import { str } from '../../../schema/types.js';
-import { defineCommand, param, one } from '../../define.js';
+import { defineCommand, param } from '../../define.js';
 import { formatLine } from './format.js';
 
 export default defineCommand({
@@ -13,7 +13,7 @@ export default defineCommand({
       `# xway configuration export, version ${services.system.version}`,
       ...entries.map((e) => formatLine(e.key, e.value)),
     ].join('\n') + '\n';
-    const shown = services.uploads.write(String(one(args, 'File') ?? 'xway-config.txt'), text);
+    const shown = services.uploads.write(args.File ?? 'xway-config.txt', text);
     return { File: shown, Count: entries.length };
   },
 });

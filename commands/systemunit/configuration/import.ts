@@ -1,5 +1,5 @@
 import { str } from '../../../schema/types.js';
-import { defineCommand, param, one } from '../../define.js';
+import { defineCommand, param } from '../../define.js';
 import { ParameterError } from '../../../src/errors.js';
 import { parseExportLine } from './format.js';
 
@@ -12,8 +12,8 @@ export default defineCommand({
   params: { File: param(str(1, 128), 'An export file in /tmp', { file: true }) },
   payload: { help: 'The exported lines', unless: ['File'], maxBytes: MAX },
   async run(args, { services, actor, payload }) {
-    const file = one(args, 'File');
-    const text = file !== undefined ? services.uploads.read(String(file), MAX).toString('utf8') : payload ?? '';
+    const file = args.File;
+    const text = file !== undefined ? services.uploads.read(file, MAX).toString('utf8') : payload ?? '';
     const given = new Map<string, string>();
     text.split(/\r?\n/).forEach((line, i) => {
       const p = parseExportLine(line);

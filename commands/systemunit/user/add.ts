@@ -1,5 +1,5 @@
 import { literal, str, userName } from '../../../schema/types.js';
-import type { Role } from '../../../schema/types.js';
+import { ROLES } from '../../../schema/sets.js';
 import { defineCommand, param } from '../../define.js';
 
 export default defineCommand({
@@ -8,13 +8,11 @@ export default defineCommand({
   role: 'Admin',
   params: {
     Name: param(userName(), 'The login name: a-z 0-9 _ . - (up to 32)', { required: true }),
-    Role: param(literal('Admin', 'ReadOnly'), 'What the account may do', { required: true }),
+    Role: param(literal(...ROLES), 'What the account may do', { required: true }),
     Password: param(str(12, 128), 'Its password, at least 12 characters', { required: true, secret: true }),
   },
   async run(args, { services, actor }) {
-    const name = String(args.Name);
-    const role = args.Role as Role;
-    await services.accounts.addUser(name, role, String(args.Password), actor);
-    return { Name: name, Role: role };
+    await services.accounts.addUser(args.Name, args.Role, args.Password, actor);
+    return { Name: args.Name, Role: args.Role };
   },
 });

@@ -7,8 +7,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Name: param(userName(), 'The login name', { required: true }) },
   async run(args, { services, actor }) {
-    const name = String(args.Name);
-    services.accounts.deleteUser(name, actor);
-    return { Name: name };
+    services.accounts.deleteUser(args.Name, actor);
+    return { Name: args.Name };
   },
 });

@@ -1,12 +1,12 @@
 // ACME accounts, one per provider name: the provider's directory and external account binding
 // from the configuration, the account key (kept in acme/accounts/, reused), the account URL and
 // status as the CA last told them. Records live in the service's persisted state.
-import type { AcmeProvider, Actor } from '../interfaces.js';
-import { CommandError, Unavailable } from '../../errors.js';
+import type { AcmeProvider, Actor, ConfigService } from '../interfaces.js';
+import { CommandError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { AcmeFiles } from './files.js';
 import { Deadline, generateKey, type CertificateIssuer, type ProviderRef } from './issuer.js';
-import { OrderFailure, type Failure } from './reasons.js';
+import { failureError, OrderFailure, type Failure } from './reasons.js';
 import { DIRECTORIES } from './settings.js';
 import { iso, type AccountStatus } from './status.js';
 
@@ -21,8 +21,7 @@ export interface AccountRecord {
 export type AccountRecords = Partial<Record<AcmeProvider, AccountRecord>>;
 
 export interface AccountsDeps {
-  /** `Security Acme <key>` from the configuration. */
-  readonly cfg: (key: string) => string;
+  readonly config: Pick<ConfigService, 'value'>;
   readonly files: AcmeFiles;
   readonly issuer: CertificateIssuer;
   readonly clock: Clock;
@@ -33,24 +32,20 @@ export interface AccountsDeps {
   readonly audit: (actor: Actor, what: string, result: string, extra?: Record<string, unknown>) => void;
 }
 
-/** An issuer failure as the error a command shows: Unavailable when the CA cannot be reached. */
-export function commandFailure(e: OrderFailure): CommandError | Unavailable {
-  const k = e.failure.kind;
-  return k === 'unreachable' || k === 'untrusted' || k === 'timeout' ? new Unavailable(e.message) : new CommandError(e.message);
-}
-
 export class AcmeAccounts {
   constructor(private readonly deps: AccountsDeps) {}
 
   /** The configured provider (or `name`): directory URL and EAB. CommandError when incomplete. */
   provider(name?: AcmeProvider): ProviderRef {
-    const n = name ?? (this.deps.cfg('Provider') as AcmeProvider);
-    const keyId = this.deps.cfg('ExternalAccount KeyId');
-    const hmacKey = this.deps.cfg('ExternalAccount HmacKey');
+    const cfg = this.deps.config;
+    const n = name ?? cfg.value('Security Acme Provider');
+    const keyId = cfg.value('Security Acme ExternalAccount KeyId');
+    const hmacKey = cfg.value('Security Acme ExternalAccount HmacKey');
+    // Commits refuse half a pair (owner.ts); a database written before that rule may still hold one.
     if ((keyId === '') !== (hmacKey === '')) throw new CommandError('Set both Security Acme ExternalAccount KeyId and HmacKey, or neither');
     const eab = keyId ? { kid: keyId, hmacKey } : undefined;
     if (n === 'Custom') {
-      const url = this.deps.cfg('DirectoryUrl');
+      const url = cfg.value('Security Acme DirectoryUrl');
       if (!url) throw new CommandError('Security Acme DirectoryUrl is empty: set it for the Custom provider');
       return { name: n, directoryUrl: url, eab };
     }
@@ -59,7 +54,7 @@ export class AcmeAccounts {
 
   /** The account with the configured provider, as xStatus shows it. */
   status(): { status: AccountStatus; record?: AccountRecord; provider: AcmeProvider } {
-    const provider = this.deps.cfg('Provider') as AcmeProvider;
+    const provider = this.deps.config.value('Security Acme Provider');
     const record = this.deps.records[provider];
     let url: string;
     try {
@@ -77,13 +72,13 @@ export class AcmeAccounts {
     let key = files.accountKey(p.name);
     // A deactivated account cannot come back: a new key makes a new account.
     if (!key || records[p.name]?.status === 'Deactivated') {
-      key = await generateKey(this.deps.cfg('KeyType'));
+      key = await generateKey(this.deps.config.value('Security Acme KeyType'));
       files.writeAccountKey(p.name, key);
     }
     const abort = new AbortController();
     const timer = this.deps.clock.setTimeout(() => abort.abort(new Deadline(Math.round(this.deps.timeoutMs / 1000))), this.deps.timeoutMs);
     try {
-      const r = await this.deps.issuer.register(p, key, this.deps.cfg('AdminEmail'), abort.signal);
+      const r = await this.deps.issuer.register(p, key, this.deps.config.value('Security Acme AdminEmail'), abort.signal);
       records[p.name] = { directoryUrl: p.directoryUrl, url: r.accountUrl, termsUrl: r.termsUrl, status: 'Valid', created: iso(this.deps.clock.now().getTime()) };
       this.deps.save();
       this.deps.audit(actor, 'Security Acme AcceptTerms', 'account created', { provider: p.name });
@@ -92,7 +87,7 @@ export class AcmeAccounts {
       if (!(e instanceof OrderFailure)) throw e;
       this.note(p, e.failure);
       this.deps.audit(actor, 'Security Acme AcceptTerms', 'failed', { provider: p.name, reason: e.message });
-      throw commandFailure(e);
+      throw failureError(e);
     } finally {
       timer.cancel();
     }
@@ -113,9 +108,9 @@ export class AcmeAccounts {
     const record = this.deps.records[p.name];
     const keyPem = this.deps.files.accountKey(p.name);
     if (!record || record.directoryUrl !== p.directoryUrl || !keyPem) {
-      throw new CommandError(`No ACME account with ${p.name}: run xCommand Security Acme AcceptTerms first`);
+      throw new CommandError(`No ACME account with ${p.name}`).needs('AcceptTerms');
     }
-    if (record.status !== 'Valid') throw new CommandError(`The ACME account with ${p.name} is deactivated: run xCommand Security Acme AcceptTerms`);
+    if (record.status !== 'Valid') throw new CommandError(`The ACME account with ${p.name} is deactivated`).needs('AcceptTermsAgain');
     return { keyPem, url: record.url };
   }
 
@@ -123,7 +118,7 @@ export class AcmeAccounts {
   forRevocation(name: AcmeProvider): { provider: ProviderRef; account: { keyPem: string; url: string } } {
     const record = this.deps.records[name];
     const keyPem = this.deps.files.accountKey(name);
-    if (!record || !keyPem) throw new CommandError(`No ACME account with ${name}: run xCommand Security Acme AcceptTerms first`);
+    if (!record || !keyPem) throw new CommandError(`No ACME account with ${name}`).needs('AcceptTerms');
     return { provider: { name, directoryUrl: record.directoryUrl }, account: { keyPem, url: record.url } };
   }
 }

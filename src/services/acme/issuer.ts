@@ -4,7 +4,7 @@
 // getCertificate. Every failure leaves as an OrderFailure with one clear sentence.
 import crypto from 'node:crypto';
 import acme from 'acme-client';
-import type { AcmeProvider } from '../interfaces.js';
+import type { AcmeProvider, KeyType } from '../interfaces.js';
 import { TransportContext, withTransport } from './transport.js';
 import { classify, OrderFailure, oneLine, type Failure } from './reasons.js';
 import { TOKEN } from './responder.js';
@@ -24,6 +24,10 @@ export interface AccountRef {
 export interface OrderRequest {
   readonly csrPem: string;
   readonly names: readonly string[];
+  /** Certificate profile (draft-ietf-acme-profiles), checked against the directory by the caller; omitted: the CA's default. */
+  readonly profile?: string;
+  /** ARI certificate ID of the certificate this order renews (RFC 9773 `replaces`). */
+  readonly replaces?: string;
   readonly signal: AbortSignal;
   readonly progress: (step: string) => void;
   /** Serves the order's tokens until `close()`; the caller also closes it when the order ends. */
@@ -103,11 +107,30 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal, directoryUrl
   });
 }
 
-interface Authz {
+/** An authorization as the CA sends it (RFC 8555 section 7.1.4), the fields we read. */
+export interface Authz {
   url: string;
   status: string;
   identifier: { type: string; value: string };
   challenges: { type: string; url: string; token: string; status: string; error?: { type?: string; detail?: string } }[];
+}
+
+/** The challenge types of RFC 8555 section 8 and RFC 8737. */
+export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+
+const CHALLENGE_LABEL: Readonly<Record<ChallengeType, string>> = { 'http-01': 'HTTP-01', 'dns-01': 'DNS-01', 'tls-alpn-01': 'TLS-ALPN-01' };
+
+/**
+ * The challenge of `type` in a pending authorization, its token checked (every type's key
+ * authorization starts with it); an OrderFailure naming the identifier when the CA offers none
+ * (e.g. no TLS-ALPN-01 for a wildcard) or sent a malformed token.
+ */
+export function pickChallenge(a: Authz, type: ChallengeType): Authz['challenges'][number] {
+  const name = a.identifier?.value ?? '?';
+  const ch = a.challenges.find((c) => c.type === type);
+  if (!ch) throw fail('challenge', `Challenge failed for ${name}: the CA offers no ${CHALLENGE_LABEL[type]} challenge`);
+  if (typeof ch.token !== 'string' || !TOKEN.test(ch.token)) throw fail('challenge', `Challenge failed for ${name}: the CA sent a malformed token`);
+  return ch;
 }
 
 export class AcmeClientIssuer implements CertificateIssuer {
@@ -180,7 +203,13 @@ export class AcmeClientIssuer implements CertificateIssuer {
     return this.run(p, req.signal, async (ctx) => {
       const client = this.client(p, account);
       req.progress('Creating order');
-      const order = await this.step(ctx, () => client.createOrder({ identifiers: req.names.map((value) => ({ type: 'dns', value })) }));
+      // acme-client posts the object as the payload: the extension fields go through as given.
+      const payload = {
+        identifiers: req.names.map((value) => ({ type: 'dns', value })),
+        ...(req.profile ? { profile: req.profile } : {}),
+        ...(req.replaces ? { replaces: req.replaces } : {}),
+      };
+      const order = await this.step(ctx, () => client.createOrder(payload));
       const authzs = (await this.step(ctx, () => client.getAuthorizations(order))) as unknown as Authz[];
 
       const tokens = new Map<string, string>();
@@ -275,7 +304,7 @@ export class AcmeClientIssuer implements CertificateIssuer {
 }
 
 /** A new private key (PKCS#8 PEM) of the given type, generated off the event loop. */
-export async function generateKey(type: string): Promise<string> {
+export async function generateKey(type: KeyType): Promise<string> {
   const gen = (alg: 'ec' | 'rsa', opts: object) => new Promise<string>((resolve, reject) => {
     crypto.generateKeyPair(alg as 'ec', { ...opts, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } } as never,
       (err: Error | null, _pub: string, key: string) => (err ? reject(err) : resolve(key)));
@@ -286,7 +315,6 @@ export async function generateKey(type: string): Promise<string> {
     case 'RSA-2048': return gen('rsa', { modulusLength: 2048 });
     case 'RSA-3072': return gen('rsa', { modulusLength: 3072 });
     case 'RSA-4096': return gen('rsa', { modulusLength: 4096 });
-    default: throw new Error(`unknown key type ${type}`);
   }
 }
 

@@ -1,10 +1,13 @@
 // Turning whatever an ACME operation threw into one clear sentence for `LastSign Reason`, and
-// deciding whether trying again soon can help. Pure: the error, what the transport saw, the time.
+// deciding whether trying again soon can help, and the error class a command shows for it. Pure:
+// the error, what the transport saw, the time.
 import type { Problem, NetFailure } from './transport.js';
+import { CommandError, Unavailable } from '../../errors.js';
 
 export type FailureKind =
   | 'unreachable' | 'untrusted' | 'timeout' | 'rateLimited' | 'badNonce' | 'server'
-  | 'challenge' | 'eab' | 'account' | 'accountUnknown' | 'refused' | 'local' | 'cancelled';
+  | 'challenge' | 'eab' | 'account' | 'accountUnknown' | 'refused' | 'local' | 'cancelled'
+  | 'alreadyReplaced' | 'profile';
 
 export interface Failure {
   readonly kind: FailureKind;
@@ -21,6 +24,15 @@ export class OrderFailure extends Error {
     super(failure.reason);
     this.name = 'OrderFailure';
   }
+}
+
+/**
+ * The one mapping from an ACME failure to the error a command shows: Unavailable when the CA
+ * could not be reached or trusted in time, CommandError when it answered and refused.
+ */
+export function failureError(e: OrderFailure): CommandError | Unavailable {
+  const k = e.failure.kind;
+  return k === 'unreachable' || k === 'untrusted' || k === 'timeout' ? new Unavailable(e.message) : new CommandError(e.message);
 }
 
 const TLS_TRUST_CODES = new Set([
@@ -60,6 +72,11 @@ function fromProblem(p: Problem, nowMs: number): Failure {
       return { kind: 'accountUnknown', retryable: false, reason: `The CA does not know the account (run xCommand Security Acme AcceptTerms): ${detail}` };
     case 'unauthorized':
       return { kind: 'account', retryable: false, reason: `The CA refused the account: ${detail}` };
+    case 'alreadyReplaced':
+      // RFC 9773: the named certificate was renewed already; the order may be placed again without `replaces`.
+      return { kind: 'alreadyReplaced', retryable: true, reason: `The CA says the certificate was already replaced: ${detail}` };
+    case 'invalidProfile':
+      return { kind: 'profile', retryable: false, reason: `The CA refused the certificate profile: ${detail}` };
     case 'serverInternal':
       return { kind: 'server', retryable: true, reason: `The CA failed (HTTP ${p.status}): ${detail}` };
     default:

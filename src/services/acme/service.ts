@@ -8,24 +8,26 @@ import type {
   Actor, AlarmService, CertificateInfo, CertificateService, ConfigService, EventSink, RevocationReason, StateStore,
   StatusService, StatusTree, TrustStore, UploadArea,
 } from '../interfaces.js';
-import { CommandError, ParameterError } from '../../errors.js';
+import { KEY_TYPES } from '../../../schema/sets.js';
+import { CommandError, DomainNotHosted, ParameterError, diskFailure } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { AcmeFiles, ARCHIVE_PREFIX } from './files.js';
 import { AcmeClientIssuer, Deadline, DEFAULT_ISSUER_LIMITS, generateKey, makeCsr, raceAbort, type CertificateIssuer, type ProviderRef } from './issuer.js';
-import { OrderFailure, type Failure } from './reasons.js';
+import { failureError, OrderFailure, type Failure } from './reasons.js';
 import { ChallengeResponder, type ChallengeHost } from './responder.js';
 import { backoff, plan, type Plan } from './scheduler.js';
 import { lifetimeOf, splitChain, stagedLifetime } from './chain.js';
 import { DEFAULT_LIMITS, REVOCATION_CODES, type AcmeLimits } from './settings.js';
 import { RenewalJob, alarmId, label } from './renewal.js';
-import { AcmeAccounts, commandFailure, type AccountRecords } from './accounts.js';
+import { AcmeAccounts, type AccountRecords } from './accounts.js';
 import { certificateFromFile, checkRevocation } from './revoke.js';
+import { acmeOwner } from './owner.js';
 export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 import { acmeTree, iso, NO_DEPLOY, NO_SIGN, type AccountStatus, type DeployStatus, type Outcome, type SignStatus, type TargetView } from './status.js';
 
 export interface AcmeServiceDeps {
-  readonly config: Pick<ConfigService, 'get' | 'onChange'>;
+  readonly config: Pick<ConfigService, 'value' | 'own'>;
   readonly state: StateStore;
   readonly status: Pick<StatusService, 'changed'>;
   readonly alarms: AlarmService;
@@ -103,30 +105,32 @@ export class AcmeClientService implements AcmeService {
     }
     this.save();
     this.accounts = new AcmeAccounts({
-      cfg: (k) => this.cfg(k), files: this.files, issuer: this.issuer, clock: deps.clock, timeoutMs: this.limits.orderTimeoutMs,
+      config: deps.config, files: this.files, issuer: this.issuer, clock: deps.clock, timeoutMs: this.limits.orderTimeoutMs,
       records: this.data.accounts, save: () => { this.save(); this.changed(); }, audit: (...a) => this.audit(...a),
     });
     this.job = new RenewalJob({
       targets: () => [undefined, ...this.deps.certificates.domains().map((d) => d.name.toLowerCase())],
       plan: (d) => this.planFor(d),
       deployed: (d) => this.deployed(d),
-      automated: () => this.cfg('Scheduler Mode') === 'On',
+      automated: () => this.deps.config.value('Security Acme Scheduler Mode') === 'On',
       signing: (d) => this.running.has(targetKey(d)),
       sign: (d) => this.automatedSign(d),
       deploy: (d) => this.deploy(d, SCHEDULER).catch(() => undefined),
       changed: () => this.changed(),
     }, { clock: deps.clock, alarms: deps.alarms, logger: deps.logger, tickMaxMs: this.limits.tickMaxMs, alarmCheckMs: this.limits.alarmCheckMs });
+    // The service owns `Security Acme` from the start, so its rules hold for every commit.
+    this.unsubscribe = deps.config.own(acmeOwner(this));
   }
 
   /** Starts the renewal job and the alarm watchdog. */
   start(): void {
-    this.unsubscribe = this.deps.config.onChange((changes) => {
-      if (changes.some((c) => c.key.startsWith('Security Acme'))) {
-        this.changed();
-        this.job.reschedule(0);
-      }
-    });
     this.job.start();
+  }
+
+  /** A committed `Security Acme` change: status and the renewal plan follow it. */
+  configured(): void {
+    this.changed();
+    this.job.reschedule(0);
   }
 
   /** Stops timers and cancels running orders (their answers stop at once). */
@@ -150,10 +154,6 @@ export class AcmeClientService implements AcmeService {
     this.job.checkAlarms();
   }
 
-  private cfg(key: string): string {
-    return String(this.deps.config.get(`Security Acme ${key}`));
-  }
-
   // ---- account ----
 
   acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
@@ -166,7 +166,7 @@ export class AcmeClientService implements AcmeService {
     if (domain === undefined || domain === '') return undefined;
     const n = domain.toLowerCase().replace(/\.$/, '');
     if (!this.deps.certificates.domains().some((d) => d.name.toLowerCase() === n)) {
-      throw new ParameterError(`No hosted domain is named ${n}: add it with xCommand Security Certificates Domain Add`);
+      throw new DomainNotHosted(n).needs('AddDomain');
     }
     return n;
   }
@@ -190,14 +190,14 @@ export class AcmeClientService implements AcmeService {
     if (domain === undefined) {
       const csr = this.deps.certificates.csr();
       const keyPem = this.deps.certificates.csrKeyPem();
-      if (!csr || !keyPem) throw new CommandError('No CSR is in progress: create one with xCommand Security Certificates CSR Create');
+      if (!csr || !keyPem) throw new CommandError('No CSR is in progress').needs('CreateCsr');
       const names = [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
       return { csrPem: csr.pem, keyPem, names };
     }
     let keyPem = this.files.domainKey(domain);
     if (!keyPem) {
       const type = this.deps.certificates.csr()?.keyType ?? this.deps.certificates.active().info.keyType;
-      keyPem = await generateKey(['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'].includes(type) ? type : 'ECDSA-P256');
+      keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');
       this.files.writeDomainKey(domain, keyPem);
     }
     return { csrPem: await makeCsr(keyPem, [domain]), keyPem, names: [domain] };
@@ -279,7 +279,7 @@ export class AcmeClientService implements AcmeService {
       } catch (e) {
         failure = e instanceof OrderFailure ? e.failure
           : e instanceof CommandError || e instanceof ParameterError ? { kind: 'local', reason: e.message, retryable: false }
-            : { kind: 'local', reason: 'Internal error while signing; see the log', retryable: false };
+            : { kind: 'local', reason: diskFailure(e)?.message ?? 'Internal error while signing; see the log', retryable: false };
         if (!(e instanceof OrderFailure)) this.deps.logger.log({ event: 'acme.sign-error', level: 'error', error: String(e) });
         const more = failure.retryable && attempt + 1 < this.limits.orderAttempts && !run.abort.signal.aborted;
         if (!more) break;
@@ -301,7 +301,7 @@ export class AcmeClientService implements AcmeService {
     rec.signNotBefore = Math.max(f.notBefore ?? 0, this.deps.clock.now().getTime() + 1);
     this.save();
     // A cancelled order (stop, restart) says nothing about the CA: no alarm for it.
-    if (this.cfg('Scheduler Mode') === 'On' && f.kind !== 'cancelled') {
+    if (this.deps.config.value('Security Acme Scheduler Mode') === 'On' && f.kind !== 'cancelled') {
       this.deps.alarms.raise(alarmId('failing', domain), `ACME renewal of ${label(domain)} is failing: ${f.reason}`, 'Error');
     }
     this.event(domain, 'Failed', f.reason);
@@ -362,7 +362,7 @@ export class AcmeClientService implements AcmeService {
   async deploy(domainIn: string | undefined, actor: Actor): Promise<AcmeDeployResult> {
     const domain = this.checkDomain(domainIn);
     const staged = this.files.readPending(domain);
-    if (!staged) throw new CommandError(`There is no pending ACME certificate for ${label(domain)}: sign one with xCommand Security Acme Sign`);
+    if (!staged) throw new CommandError(`There is no pending ACME certificate for ${label(domain)}`).needs('Sign');
     const k = targetKey(domain);
     if (this.deploying.has(k)) throw new CommandError(`A deploy of ${label(domain)} is already running`);
     this.deploying.add(k);
@@ -389,7 +389,7 @@ export class AcmeClientService implements AcmeService {
       this.job.checkAlarms();
       return { certificate: installed.info, servedSerial: served ?? installed.info.serial, previous };
     } catch (e) {
-      const reason = e instanceof Error && 'code' in e ? e.message : 'Internal error while deploying; see the log';
+      const reason = e instanceof Error && 'code' in e ? (diskFailure(e)?.message ?? e.message) : 'Internal error while deploying; see the log';
       if (!(e instanceof CommandError || e instanceof ParameterError)) this.deps.logger.log({ event: 'acme.deploy-error', level: 'error', error: String(e) });
       rec.latest = 'deploy';
       rec.lastDeploy = { status: 'Failed', time: this.nowIso(), reason };
@@ -422,7 +422,7 @@ export class AcmeClientService implements AcmeService {
       ? this.files.readArchived(certPath, MAX_CERT_FILE)
       : this.deps.uploads.read(certPath, MAX_CERT_FILE);
     const { info, pem } = certificateFromFile(raw, certPath);
-    const providerName = providerIn ?? (this.cfg('Provider') as AcmeProvider);
+    const providerName = providerIn ?? this.deps.config.value('Security Acme Provider');
     const { provider: p, account } = this.accounts.forRevocation(providerName);
     const domains = this.deps.certificates.domains();
     checkRevocation({
@@ -443,7 +443,7 @@ export class AcmeClientService implements AcmeService {
     } catch (e) {
       if (e instanceof OrderFailure) {
         this.audit(actor, 'Acmerevoke', 'failed', { serial: info.serial, provider: providerName, reason: e.message });
-        throw commandFailure(e);
+        throw failureError(e);
       }
       throw e;
     } finally {
@@ -454,7 +454,7 @@ export class AcmeClientService implements AcmeService {
   // ---- automated mode ----
 
   private planFor(domain: string | undefined): Plan {
-    const automated = this.cfg('Scheduler Mode') === 'On' && this.accounts.status().status === 'Valid';
+    const automated = this.deps.config.value('Security Acme Scheduler Mode') === 'On' && this.accounts.status().status === 'Valid';
     const deployed = this.deployed(domain);
     // Domains join automated renewal once ACME has deployed their certificate.
     if (domain !== undefined && !deployed?.acme) return {};
@@ -468,7 +468,7 @@ export class AcmeClientService implements AcmeService {
       signing: this.running.has(targetKey(domain)),
       signNotBefore: rec.signNotBefore,
       deployNotBefore: rec.deployNotBefore,
-      schedule: { days: this.cfg('Scheduler Days'), time: this.cfg('Scheduler Time') },
+      schedule: { days: this.deps.config.value('Security Acme Scheduler Days'), time: this.deps.config.value('Security Acme Scheduler Time') },
       periodMs: this.limits.signPeriodMs,
       seed: this.data.seed,
     });
@@ -517,7 +517,7 @@ export class AcmeClientService implements AcmeService {
     const run = this.running.get(targetKey(domain));
     return {
       account,
-      automated: this.cfg('Scheduler Mode') === 'On',
+      automated: this.deps.config.value('Security Acme Scheduler Mode') === 'On',
       signing: run !== undefined,
       progress: run?.progress ?? '',
       lastSign: rec.lastSign,

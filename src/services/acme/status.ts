@@ -1,13 +1,10 @@
 // The `xStatus Security Acme` subtree: a closed set of words per target, derived purely from
 // the recorded state. Times are ISO 8601 UTC to the second, or "" when there is none.
 import type { StatusTree } from '../interfaces.js';
+import { ACME_STATUSES, type AccountStatus, type AcmeStatusWord, type DeployStatus, type SignStatus } from '../../../schema/sets.js';
 
-export type AcmeStatusWord = 'Disabled' | 'Configured' | 'Signing' | 'PendingDeploy' | 'Deployed' | 'Automated' | 'Failed';
-export type AccountStatus = 'None' | 'Valid' | 'Deactivated';
-export type SignStatus = 'None' | 'InProgress' | 'Succeeded' | 'Failed';
-export type DeployStatus = 'None' | 'Succeeded' | 'Failed';
-
-export const STATUS_WORDS: readonly AcmeStatusWord[] = ['Disabled', 'Configured', 'Signing', 'PendingDeploy', 'Deployed', 'Automated', 'Failed'];
+export type { AccountStatus, AcmeStatusWord, DeployStatus, SignStatus };
+export const STATUS_WORDS: readonly AcmeStatusWord[] = ACME_STATUSES;
 
 export interface Outcome<S extends string> {
   readonly status: S;

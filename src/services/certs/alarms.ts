@@ -45,6 +45,27 @@ export interface AlarmInputs {
   /** An uploaded certificate waiting for a restart. */
   readonly pending?: CertificateInfo;
   readonly domains: readonly { name: string; info?: CertificateInfo }[];
+  /** The trusted CAs: one alarm for those expired, one for those expiring within 30 days. */
+  readonly trusted?: readonly CertificateInfo[];
+}
+
+function caNames(list: readonly CertificateInfo[]): string {
+  const names = list.slice(0, 3).map((c) => c.commonName || c.subject || c.fingerprint);
+  return names.join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
+}
+
+function trustAlarms(trusted: readonly CertificateInfo[], now: Date): WantedAlarm[] {
+  const expired = trusted.filter((c) => expiryLevel(c.notAfter, now) === 'expired');
+  const expiring = trusted.filter((c) => ['expiring7', 'expiring30'].includes(expiryLevel(c.notAfter, now)));
+  const out: WantedAlarm[] = [];
+  const n = (k: number) => (k === 1 ? '1 trusted CA' : `${k} trusted CAs`);
+  if (expired.length) {
+    out.push({ id: `${ALARM_PREFIX}trust.expired`, title: `${n(expired.length)} expired and no longer verify anything: ${caNames(expired)}`, severity: 'Warning' });
+  }
+  if (expiring.length) {
+    out.push({ id: `${ALARM_PREFIX}trust.expiring`, title: `${n(expiring.length)} ${expiring.length === 1 ? 'expires' : 'expire'} within ${EXPIRY_WARNING_DAYS} days: ${caNames(expiring)}`, severity: 'Warning' });
+  }
+  return out;
 }
 
 export function wantedAlarms(inputs: AlarmInputs, now: Date): WantedAlarm[] {
@@ -67,5 +88,6 @@ export function wantedAlarms(inputs: AlarmInputs, now: Date): WantedAlarm[] {
     const a = expiryAlarm(`${ALARM_PREFIX}domain.${d.name}`, `certificate for ${d.name}`, d.info, now);
     if (a) out.push(a);
   }
+  out.push(...trustAlarms(inputs.trusted ?? [], now));
   return out;
 }

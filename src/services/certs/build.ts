@@ -38,6 +38,8 @@ const OID = {
   aki: '2.5.29.35',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
+  /** id-pe-acmeIdentifier (RFC 8737). */
+  acmeIdentifier: '1.3.6.1.5.5.7.1.31',
   extensionRequest: '1.2.840.113549.1.9.14',
 };
 
@@ -136,6 +138,11 @@ export interface CertificateSpec {
   readonly serial?: Buffer;
   /** Sign with SHA-1/RSA (only to test the weak-signature warning). */
   readonly weakSignature?: boolean;
+  /**
+   * SHA-256 of an ACME key authorization: adds the critical id-pe-acmeIdentifier extension
+   * whose value is this digest as a DER OCTET STRING (the tls-alpn-01 certificate, RFC 8737).
+   */
+  readonly acmeIdentifier?: Buffer;
 }
 
 /** Builds and signs an X.509 v3 certificate; returns its PEM. */
@@ -159,6 +166,10 @@ export function buildCertificate(spec: CertificateSpec): string {
     exts.push(extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth), oid(OID.clientAuth))));
   }
   if (spec.altNames?.length) exts.push(extension(OID.san, false, generalNames(spec.altNames)));
+  if (spec.acmeIdentifier) {
+    if (spec.acmeIdentifier.length !== 32) throw new Error('acmeIdentifier must be a SHA-256 digest (32 bytes)');
+    exts.push(extension(OID.acmeIdentifier, true, octets(spec.acmeIdentifier)));
+  }
   exts.push(extension(OID.ski, false, octets(keyId(spki))));
   exts.push(extension(OID.aki, false, seq(ctx(0, false, keyId(issuerSpki).toString('binary')))));
   const tbs = seq(

@@ -88,6 +88,27 @@ export function chainTrusted(leaf: crypto.X509Certificate, chain: readonly crypt
   return false;
 }
 
+/** Chain certificates accepted with a server certificate at most (the path from leaf to root is rarely over 3). */
+export const MAX_CHAIN = 9;
+
+/**
+ * The supplied certificates that form the leaf's issuer chain, in order from the leaf's issuer up;
+ * the others are left out, so a paste of unrelated certificates never reaches the TLS handshake
+ * (400 of them once made every client fail with "excessive message size").
+ */
+export function linkedChain(leaf: Decoded, supplied: readonly Decoded[]): Decoded[] {
+  const out: Decoded[] = [];
+  let cur = leaf;
+  while (out.length < supplied.length) {
+    if (cur !== leaf && cur.x509.checkIssued(cur.x509)) break; // reached a self-signed root
+    const next = supplied.find((c) => !out.includes(c) && c !== cur && signedBy(cur.x509, c.x509));
+    if (!next) break;
+    out.push(next);
+    cur = next;
+  }
+  return out;
+}
+
 /**
  * Checks an upload: certificate first, then any chain certificates, then at most one private key.
  * Order of refusals: malformed input, encrypted key, key while a CSR is in progress, key mismatch,
@@ -106,8 +127,13 @@ export function checkUpload(pemText: string, ctx: UploadContext): CheckedUpload 
     else throw new ParameterError(`The ${b.label} block at line ${b.line} is not expected: paste the certificate, its chain and the private key`);
   }
   if (certBlocks.length === 0) throw new ParameterError('No certificate found: expected -----BEGIN CERTIFICATE----- before the key');
+  // Counted before anything is decoded: decoding hundreds of stray certificates costs seconds.
+  if (certBlocks.length > MAX_CHAIN + 1) {
+    throw new ParameterError(`The upload holds ${certBlocks.length} certificates: at most ${MAX_CHAIN + 1} (the certificate and its chain)`);
+  }
   if (keyBlocks.length > 1) throw new ParameterError('More than one private key was supplied: expected one');
-  const [leaf, ...chain] = certBlocks.map((b, i) => decodeCertificate(b, i === 0 ? 'The certificate' : `Chain certificate ${i}`));
+  const [leaf, ...supplied] = certBlocks.map((b, i) => decodeCertificate(b, i === 0 ? 'The certificate' : `Chain certificate ${i}`));
+  const chain = linkedChain(leaf!, supplied);
   const suppliedKey = keyBlocks[0] ? loadKey(keyBlocks[0]) : undefined;
   if (suppliedKey && ctx.csrKeyPem) {
     throw new CommandError('A private key cannot be uploaded while a CSR is in progress: discard the CSR or upload the certificate without the key');
@@ -138,6 +164,10 @@ export function checkUpload(pemText: string, ctx: UploadContext): CheckedUpload 
   if (info.commonName && !isCertName(info.commonName)) throw new ParameterError(`Common name must be a valid FQDN: ${info.commonName}`);
 
   const warnings: string[] = [];
+  const stray = supplied.length - chain.length;
+  if (stray > 0) {
+    warnings.push(`${stray === 1 ? '1 certificate does' : `${stray} certificates do`} not belong to the certificate's issuer chain and ${stray === 1 ? 'was' : 'were'} left out`);
+  }
   const missingCn = info.commonName === '';
   if (missingCn) warnings.push('The certificate has no common name (CN): some services do not work without one');
   // Five minutes of clock skew between the CA and us is normal, not worth a warning.

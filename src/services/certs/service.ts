@@ -12,7 +12,7 @@ import type {
   Actor, AlarmService, CertificateService, CertificateSource, CsrInfo, CsrRequest, DomainCertificate,
   InstalledCertificate, TlsService, TrustStore, UploadResult,
 } from '../interfaces.js';
-import { CommandError, ParameterError } from '../../errors.js';
+import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
 import { isFqdn } from '../../../schema/types.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -203,7 +203,7 @@ export class FileCertificateService implements CertificateService {
 
   async createCsr(req: CsrRequest, actor: Actor): Promise<CsrInfo> {
     if (this.csrState || this.csrBusy) {
-      throw new CommandError('A CSR is already in progress: discard it first with xCommand Security Certificates CSR Discard');
+      throw new CommandError('A CSR is already in progress').needs('DiscardCsr');
     }
     if (!isCertName(req.commonName)) throw new ParameterError(`Invalid CommonName ${JSON.stringify(req.commonName)}: expected a valid FQDN`);
     if (req.alternativeNames.length > MAX_ALT_NAMES) throw new ParameterError(`Too many AlternativeNames: at most ${MAX_ALT_NAMES}`);
@@ -265,7 +265,7 @@ export class FileCertificateService implements CertificateService {
 
   async deployDomain(name: string, certPem: string, chainPem: readonly string[], keyPem: string, source: CertificateSource, actor: Actor): Promise<InstalledCertificate> {
     const n = domainName(name);
-    if (!this.domainMap.has(n)) throw new CommandError(`The domain ${n} is not hosted: add it with xCommand Security Certificates Domain Add`);
+    if (!this.domainMap.has(n)) throw new DomainNotHosted(n).needs('AddDomain');
     const checked = checkUpload(joinPem(certPem, ...chainPem, keyPem), { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
     if (checked.leaf.x509.checkHost(n) === undefined) throw new ParameterError(`The certificate does not cover the domain ${n}`);
     const loaded = this.installDomain(n, checked.leaf.pem, checked.chain.map((c) => c.pem), checked.keyPem, source);
@@ -276,7 +276,7 @@ export class FileCertificateService implements CertificateService {
 
   deleteDomain(name: string, actor: Actor): void {
     const n = domainName(name);
-    if (!this.domainMap.has(n)) throw new ParameterError(`No hosted domain is named ${n}`);
+    if (!this.domainMap.has(n)) throw new DomainNotHosted(n);
     // One rename takes the whole domain away; the trash is swept now or at the next start.
     const trash = path.join(this.domainsDir, `.trash-${crypto.randomBytes(6).toString('hex')}`);
     fs.renameSync(child(this.domainsDir, n, 'domain'), trash);
@@ -295,6 +295,7 @@ export class FileCertificateService implements CertificateService {
       server: this.activeCert.installed.info,
       pending: pending?.info,
       domains: [...this.domainMap].map(([name, d]) => ({ name, info: d.loaded?.installed.info })),
+      trusted: this.deps.trust.list(),
     }, this.deps.clock.now());
     const ids = new Set(wanted.map((w) => w.id));
     for (const a of this.deps.alarms.list()) {

@@ -13,6 +13,7 @@ import { FileTrustStore } from '../trust/store.js';
 import { WebListeners } from '../tls/listener.js';
 import { FileCertificateService } from './service.js';
 import { certificatesStatus } from './status.js';
+import { httpOwner } from '../tls/owner.js';
 
 export interface CertificateWiringDeps {
   readonly paths: DataPaths;
@@ -20,7 +21,7 @@ export interface CertificateWiringDeps {
   readonly logger: Logger;
   readonly alarms: AlarmService;
   readonly status: StatusService;
-  readonly config: ConfigService;
+  readonly config: Pick<ConfigService, 'value' | 'own'>;
   /** The HTTPS port named in HTTP redirects, when it differs from the bound one (e.g. behind NAT). */
   readonly publicHttpsPort?: number;
 }
@@ -42,20 +43,19 @@ export function buildCertificateServices(deps: CertificateWiringDeps): Certifica
   trust.onChange(() => changed(['Security', 'Certificates', 'TrustedCA']));
   const certificates = FileCertificateService.openSync({
     dir: paths.certs, clock, logger, alarms, trust, changed,
-    systemName: () => String(config.get('SystemUnit Name') ?? '') || os.hostname(),
+    systemName: () => config.value('SystemUnit Name') || os.hostname(),
   });
+  trust.onChange(() => certificates.refreshAlarms());
   const material = certificates.listenerMaterial();
   const web = new WebListeners({
     server: material.server,
     domains: material.domains,
     logger,
-    redirect: config.get('Http Redirect Mode') === 'On',
+    redirect: config.value('Http Redirect Mode') === 'On',
     publicHttpsPort: deps.publicHttpsPort,
   });
   certificates.attach(web);
-  const off = config.onChange((changes) => {
-    for (const c of changes) if (c.key === 'Http Redirect Mode') web.setRedirect(c.value === 'On');
-  });
+  const off = config.own(httpOwner(web));
   certificates.start();
   return {
     trust, certificates, web,

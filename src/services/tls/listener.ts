@@ -1,14 +1,15 @@
-// The HTTPS listener (server certificate, SNI domain certificates) and the plain HTTP listener
-// (ACME challenges first, then a redirect to HTTPS or 404). Building is separate from listening:
+// The HTTPS listener (server certificate, SNI domain certificates, tls-alpn-01 challenge
+// certificates) and the plain HTTP listener (ACME challenges first, then a redirect to HTTPS or 404). Building is separate from listening:
 // tests start both on port 0; main.ts listens on the configured ports.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { ChallengeHandler, TlsService } from '../interfaces.js';
 import { ParameterError } from '../../errors.js';
 import type { Logger } from '../../platform/log.js';
-import { readClientHello, MAX_HELLO_BYTES } from './sni.js';
+import { readClientHello, MAX_HELLO_BYTES, ACME_TLS_1 } from './sni.js';
 import { contextOptions, newTicketKeys, SESSION_TIMEOUT, MIN_VERSION, CIPHERS } from './options.js';
 
 export interface Pem {
@@ -24,6 +25,8 @@ export interface WebListenersOptions {
   /** The HTTPS port named in redirects; defaults to the port the HTTPS listener is bound to. */
   readonly publicHttpsPort?: number;
   readonly ticketKeys?: Buffer;
+  /** How long an HTTPS connection may take for its headers, and stay idle between requests (default 5 s). */
+  readonly idleMs?: number;
 }
 
 export const CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
@@ -50,6 +53,7 @@ export class WebListeners implements TlsService {
   private readonly ticketKeys: Buffer;
   private current: { serial: string; fingerprint: string; certPem: string };
   private readonly domainServers = new Map<string, https.Server>();
+  private readonly alpnChallenges = new Map<string, AlpnChallengeServer>();
   private readonly routing = new Set<net.Socket>();
   private challenge: ChallengeHandler | undefined;
   private redirect: boolean;
@@ -83,6 +87,8 @@ export class WebListeners implements TlsService {
   async close(): Promise<void> {
     for (const s of this.routing) s.destroy();
     for (const s of [this.https, ...this.domainServers.values()]) retire(s);
+    for (const c of this.alpnChallenges.values()) c.close();
+    this.alpnChallenges.clear();
     await Promise.all([this.front, this.http].map((s) => new Promise<void>((resolve) => {
       if (!s.listening) return resolve();
       s.close(() => resolve());
@@ -113,15 +119,27 @@ export class WebListeners implements TlsService {
     else this.domainServers.set(n, this.secureServer(pair));
   }
 
+  setAlpnChallenge(name: string, pair: Pem | undefined): void {
+    const n = name.toLowerCase();
+    if (pair) {
+      const leaf = checkPair(pair, `tls-alpn-01 ${n}`);
+      if (leaf.subjectAltName !== `DNS:${n}`) throw new ParameterError(`The tls-alpn-01 certificate must name exactly DNS:${n}`);
+    }
+    // A new challenge replaces the old one outright: the old key authorization is worthless.
+    this.alpnChallenges.get(n)?.close();
+    this.alpnChallenges.delete(n);
+    if (pair) this.alpnChallenges.set(n, new AlpnChallengeServer(n, pair, this.opts.logger));
+  }
+
   /** An HTTPS server that never listens itself: the front hands it connections. */
   private secureServer(pair: Pem): https.Server {
     const s = https.createServer(
       {
         ...contextOptions(pair.certPem, pair.keyPem, this.ticketKeys),
         handshakeTimeout: 10_000,
-        requestTimeout: 10_000,
-        headersTimeout: 5_000,
-        keepAliveTimeout: 5_000,
+        headersTimeout: this.opts.idleMs ?? 5_000,
+        keepAliveTimeout: this.opts.idleMs ?? 5_000,
+        requestTimeout: Math.max(10_000, (this.opts.idleMs ?? 0) * 2),
         maxHeaderSize: 8192,
         // Node checks the two timeouts above only this often (default 30 s): a slow-header
         // client would otherwise hold a connection six times longer than headersTimeout says.
@@ -139,8 +157,8 @@ export class WebListeners implements TlsService {
 
   /** Reads the ClientHello (bounded in size and time), then passes the untouched bytes on. */
   private route(socket: net.Socket): void {
-    // Without hosted domains there is nothing to choose: hand over at once, no peeking.
-    if (this.domainServers.size === 0) {
+    // Without hosted domains or challenges there is nothing to choose: hand over at once, no peeking.
+    if (this.domainServers.size === 0 && this.alpnChallenges.size === 0) {
       this.https.emit('connection', socket);
       return;
     }
@@ -167,6 +185,11 @@ export class WebListeners implements TlsService {
       socket.pause();
       socket.unshift(buf);
       const name = hello.kind === 'hello' ? hello.servername : undefined;
+      // Only a hello asking for acme-tls/1 reaches a challenge certificate; one for a name without
+      // a challenge goes on as usual, where the servers' http/1.1-only ALPN refuses it.
+      const validator = hello.kind === 'hello' && hello.alpn?.includes(ACME_TLS_1) === true;
+      const challenge = validator && name !== undefined ? this.alpnChallenges.get(name) : undefined;
+      if (challenge) return challenge.accept(socket);
       const target = (name !== undefined ? this.domainServers.get(name) : undefined) ?? this.https;
       target.emit('connection', socket);
     };
@@ -215,6 +238,47 @@ export class WebListeners implements TlsService {
       return reply(res, 301, 'Moved permanently\n');
     }
     reply(res, 404, 'Not found\n');
+  }
+}
+
+/**
+ * Answers tls-alpn-01 validators for one name: a TLS server (never listening itself) with the
+ * challenge certificate that negotiates only `acme-tls/1`, only for its name, and closes each
+ * connection after the handshake (RFC 8737 section 3: the validator sends no data).
+ */
+class AlpnChallengeServer {
+  private readonly server: tls.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(readonly name: string, pair: Pem, logger: Logger) {
+    this.server = tls.createServer({
+      // Own ticket keys: no session of the ordinary listener resumes here, nor the reverse.
+      ...contextOptions(pair.certPem, pair.keyPem, newTicketKeys()),
+      handshakeTimeout: 10_000,
+      // Checked again by OpenSSL itself, whatever the routing read: anything else gets the
+      // no_application_protocol alert before a certificate is sent.
+      ALPNCallback: ({ servername, protocols }) =>
+        servername?.toLowerCase().replace(/\.$/, '') === name && protocols.includes(ACME_TLS_1) ? ACME_TLS_1 : undefined,
+    }, (socket) => {
+      logger.log({ event: 'tls.alpn-challenge', name });
+      socket.on('error', () => undefined);
+      socket.end();
+      // A validator closes at once; one that does not is not waited for.
+      socket.setTimeout(5_000, () => socket.destroy());
+    });
+    this.server.on('tlsClientError', () => undefined);
+  }
+
+  accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    this.server.emit('connection', socket);
+  }
+
+  /** Ends every connection, open handshakes included: the challenge is no longer served. */
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
   }
 }
 

@@ -3,14 +3,15 @@
 // tool reads (`openssl verify -CAfile`, Node's `ca` option, curl), one rename makes a change
 // atomic (a crash leaves the old list or the new one, never a torn append), and 1000 entries
 // (~2 MB) are rewritten in milliseconds. The decoded list lives in memory for cheap reads.
+import crypto from 'node:crypto';
 import path from 'node:path';
 import tls from 'node:tls';
 import { CERTIFICATE_LIMITS, type Actor, type CaAddResult, type CertificateInfo, type TrustStore, type TrustedCa } from '../interfaces.js';
-import { ParameterError } from '../../errors.js';
+import { Internal, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { atomicWrite, ensureDir, readIfExists } from '../../platform/files.js';
-import { isKeyBlock, parsePem } from '../certs/pem.js';
+import { isKeyBlock, parsePem, type PemBlock } from '../certs/pem.js';
 import { decodeCertificate, normalizeFingerprint, type Decoded } from '../certs/x509.js';
 
 export const MAX_TRUSTED_CAS = CERTIFICATE_LIMITS.maxTrustedCas;
@@ -22,7 +23,7 @@ export interface TrustStoreDeps {
   readonly dir: string;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The default list; Node's bundled root certificates unless a test says otherwise. */
+  /** The default list; Node's bundled root certificates unless a test says otherwise (expired ones are left out). */
   readonly defaults?: () => readonly string[];
 }
 
@@ -30,9 +31,35 @@ function entry(d: Decoded): TrustedCa {
   return { ...d.info, pem: d.pem };
 }
 
+/**
+ * A comment line per entry keeps the bundle readable; openssl and our parser skip it. Subjects are
+ * free text from strangers (U+FFFD, NUL, C1 controls, bidi overrides, 64 KiB names): only printable
+ * ASCII reaches the file, everything else as \u{...}, and the line is bounded.
+ */
+export function commentFor(c: CertificateInfo): string {
+  const safe = [...c.subject].map((ch) => (/^[\x20-\x7e]$/.test(ch) ? ch : `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`)).join('');
+  return `# ${safe.length > 200 ? safe.slice(0, 200) + '...' : safe}`;
+}
+
 function serialize(list: readonly TrustedCa[]): string {
-  // A comment line per entry keeps the bundle readable; openssl and our parser skip it.
-  return list.map((c) => `# ${c.subject.replace(/[\r\n]/g, ' ')}\n${c.pem}`).join('');
+  return list.map((c) => `${commentFor(c)}\n${c.pem}`).join('');
+}
+
+/**
+ * Whatever is accepted must load again: the text about to be stored is parsed back the way a start
+ * reads it, and must give exactly the same certificates in the same order. Throws Internal otherwise
+ * (the store is left as it was).
+ */
+function proveRoundTrip(text: string, list: readonly TrustedCa[]): void {
+  let back: string[];
+  try {
+    back = text.trim() === '' ? [] : parsePem(text).map((b) => decodeCertificate(b, 'Stored CA').info.fingerprint);
+  } catch (e) {
+    throw new Internal(`The trust store could not be written so that it reads back (${(e as Error).message}); nothing was changed`);
+  }
+  if (back.length !== list.length || back.some((fp, i) => fp !== list[i]!.fingerprint)) {
+    throw new Internal('The trust store could not be written so that it reads back; nothing was changed');
+  }
 }
 
 export class FileTrustStore implements TrustStore {
@@ -74,6 +101,7 @@ export class FileTrustStore implements TrustStore {
       throw new ParameterError(`The CA certificate input is too large: at most ${MAX_CA_INPUT_BYTES} bytes`);
     }
     const blocks = parsePem(pemText, 'CA certificate');
+    this.checkRoom(blocks);
     const now = this.deps.clock.now();
     const fresh: TrustedCa[] = [];
     const duplicates: CertificateInfo[] = [];
@@ -115,6 +143,28 @@ export class FileTrustStore implements TrustStore {
     return { added: fresh, duplicates, warnings };
   }
 
+  /**
+   * Refuses an input that would pass the limit before any certificate is decoded: decoding is the
+   * costly part (an 8 MiB paste took seconds of the event loop only to be refused at the end).
+   * Fingerprints of the raw DER tell duplicates apart without decoding.
+   */
+  private checkRoom(blocks: readonly PemBlock[]): void {
+    if (blocks.length <= MAX_TRUSTED_CAS - this.entries.length) return;
+    const fresh = new Set<string>();
+    blocks.forEach((b, i) => {
+      if (isKeyBlock(b)) {
+        throw new ParameterError(`Block ${i + 1} (line ${b.line}) is a private key: CA Add takes CA certificates only (nothing was stored)`);
+      }
+      const fp = crypto.createHash('sha256').update(b.der).digest('hex').toUpperCase().match(/../g)!.join(':');
+      if (!this.byFingerprint.has(fp)) fresh.add(fp);
+    });
+    if (this.entries.length + fresh.size > MAX_TRUSTED_CAS) {
+      throw new ParameterError(
+        `The trust store holds at most ${MAX_TRUSTED_CAS} CA certificates: it has ${this.entries.length} and the input adds ${fresh.size}`,
+      );
+    }
+  }
+
   delete(fingerprints: readonly string[], actor: Actor): readonly CertificateInfo[] {
     if (fingerprints.length === 0) throw new ParameterError('Missing required parameter Fingerprint');
     const gone = new Map<string, TrustedCa>();
@@ -138,11 +188,14 @@ export class FileTrustStore implements TrustStore {
 
   private defaultList(): TrustedCa[] {
     const pems = (this.deps.defaults ?? (() => tls.rootCertificates))();
+    const now = this.deps.clock.now().getTime();
     const out: TrustedCa[] = [];
     const seen = new Set<string>();
     for (const pem of pems) {
       const [block] = parsePem(pem);
       const e = entry(decodeCertificate(block!, 'Default CA'));
+      // Node's list can hold a root that has expired since Node was built; CA Add would refuse it.
+      if (Date.parse(e.notAfter) < now) continue;
       if (!seen.has(e.fingerprint)) out.push(e);
       seen.add(e.fingerprint);
     }
@@ -150,9 +203,12 @@ export class FileTrustStore implements TrustStore {
   }
 
   private decodeStored(text: string): TrustedCa[] {
-    if (text.trim() === '') return [];
+    // Comment lines are ours and carry no data; dropping them first also loads bundles written before
+    // subjects were escaped (a raw U+FFFD there once stopped every start).
+    const pem = text.split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n');
+    if (pem.trim() === '') return [];
     const out: TrustedCa[] = [];
-    for (const b of parsePem(text)) {
+    for (const b of parsePem(pem)) {
       try {
         out.push(entry(decodeCertificate(b, 'Stored CA')));
       } catch {
@@ -164,7 +220,9 @@ export class FileTrustStore implements TrustStore {
 
   /** Durable first, then visible: a failed write leaves memory and disk as before. */
   private commit(list: TrustedCa[]): void {
-    atomicWrite(this.file, serialize(list), { mode: 0o644 });
+    const text = serialize(list);
+    proveRoundTrip(text, list);
+    atomicWrite(this.file, text, { mode: 0o644 });
     this.install(list);
     for (const l of this.listeners) {
       try {

@@ -1,4 +1,4 @@
-import { defineCommand, one } from '../../../define.js';
+import { defineCommand } from '../../../define.js';
 import { acmeOf, domainParam } from '../service.js';
 
 export default defineCommand({
@@ -7,7 +7,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Domain: domainParam },
   async run(args, { services, actor }) {
-    const domain = (one(args, 'Domain') as string | undefined) || undefined;
+    const domain = args.Domain || undefined;
     const info = acmeOf(services).discardPending(domain, actor);
     return { Discarded: info.serial };
   },

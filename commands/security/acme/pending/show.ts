@@ -1,4 +1,4 @@
-import { defineCommand, one } from '../../../define.js';
+import { defineCommand } from '../../../define.js';
 import { CommandError } from '../../../../src/errors.js';
 import { acmeOf, certificateFields, domainParam } from '../service.js';
 
@@ -8,7 +8,7 @@ export default defineCommand({
   role: 'ReadOnly',
   params: { Domain: domainParam },
   async run(args, { services }) {
-    const domain = (one(args, 'Domain') as string | undefined) || undefined;
+    const domain = args.Domain || undefined;
     const p = acmeOf(services).pending(domain);
     if (!p) throw new CommandError(`There is no pending ACME certificate for ${domain ?? 'the server certificate'}`);
     return { ...certificateFields(p.info), Provider: p.provider, Signed: p.signed };

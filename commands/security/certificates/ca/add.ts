@@ -11,7 +11,7 @@ export default defineCommand({
   params: { File: fileParam },
   payload: { help: 'PEM CA certificates', unless: ['File'], maxBytes: MAX_CA_INPUT_BYTES },
   async run(args, ctx) {
-    const r = trustOf(ctx.services).add(pemInput(args, ctx, MAX_CA_INPUT_BYTES), ctx.actor);
+    const r = trustOf(ctx.services).add(pemInput(args.File, ctx, MAX_CA_INPUT_BYTES), ctx.actor);
     return withWarnings({
       Added: r.added.length,
       Skipped: r.duplicates.length,

@@ -1,5 +1,5 @@
 import { str } from '../../../../schema/types.js';
-import { defineCommand, many, param } from '../../../define.js';
+import { defineCommand, param } from '../../../define.js';
 import { trustOf } from '../service.js';
 
 export const fingerprintParam = param(str(64, 95), 'SHA-256 fingerprint (hex, with or without colons); repeat to name several', { required: true, multiple: true });
@@ -10,7 +10,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Fingerprint: fingerprintParam },
   async run(args, { services, actor }) {
-    const gone = trustOf(services).delete(many(args, 'Fingerprint').map(String), actor);
+    const gone = trustOf(services).delete(args.Fingerprint, actor);
     return {
       Deleted: gone.length,
       Count: trustOf(services).count(),

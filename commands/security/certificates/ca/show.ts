@@ -1,4 +1,5 @@
 import { literal } from '../../../../schema/types.js';
+import { CERTIFICATE_FORMATS } from '../../../../schema/sets.js';
 import { ParameterError } from '../../../../src/errors.js';
 import { defineCommand, param, type Fields } from '../../../define.js';
 import { fingerprintParam } from './delete.js';
@@ -10,11 +11,11 @@ export default defineCommand({
   role: 'ReadOnly',
   params: {
     Fingerprint: { ...fingerprintParam, required: false },
-    Format: param(literal('Decoded', 'PEM'), 'Decoded (default), or PEM: the certificates go to /tmp/xway-ca-<fingerprint>.pem (one) or /tmp/xway-ca-bundle.pem'),
+    Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default), or PEM: the certificates go to /tmp/xway-ca-<fingerprint>.pem (one) or /tmp/xway-ca-bundle.pem'),
   },
   async run(args, ctx): Promise<Fields> {
     const trust = trustOf(ctx.services);
-    const fps = (args.Fingerprint ?? []) as string[];
+    const fps = args.Fingerprint ?? [];
     const picked = fps.length
       ? fps.map((fp) => {
           const c = trust.get(fp);

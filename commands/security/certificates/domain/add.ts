@@ -1,5 +1,5 @@
 import { str } from '../../../../schema/types.js';
-import { defineCommand, one, param } from '../../../define.js';
+import { defineCommand, param } from '../../../define.js';
 import { certsOf } from '../service.js';
 
 export const nameParam = param(str(1, 253), 'The hosted domain (FQDN) clients name in SNI', { required: true });
@@ -10,7 +10,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Name: nameParam },
   async run(args, { services, actor }) {
-    const d = certsOf(services).addDomain(String(one(args, 'Name')), undefined, actor);
+    const d = certsOf(services).addDomain(args.Name, undefined, actor);
     return { Name: d.name, Status: 'NoCertificate' };
   },
 });

@@ -1,4 +1,4 @@
-import { defineCommand, one } from '../../../define.js';
+import { defineCommand } from '../../../define.js';
 import { certsOf } from '../service.js';
 import { nameParam } from './add.js';
 
@@ -8,7 +8,7 @@ export default defineCommand({
   role: 'Admin',
   params: { Name: nameParam },
   async run(args, { services, actor }) {
-    certsOf(services).deleteDomain(String(one(args, 'Name')), actor);
-    return { Message: `The domain ${String(one(args, 'Name')).toLowerCase()} was deleted` };
+    certsOf(services).deleteDomain(args.Name, actor);
+    return { Message: `The domain ${args.Name.toLowerCase()} was deleted` };
   },
 });

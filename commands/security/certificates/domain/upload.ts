@@ -1,4 +1,4 @@
-import { defineCommand, one } from '../../../define.js';
+import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
 import { certsOf, consumeKeyFile, fileParam, pemInput, withWarnings } from '../service.js';
 import { nameParam } from './add.js';
@@ -13,15 +13,15 @@ export default defineCommand({
   payload: { help: 'PEM: the domain certificate, then chain certificates, then the private key', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
   async run(args, ctx) {
     const certs = certsOf(ctx.services);
-    const name = String(one(args, 'Name'));
+    const name = args.Name;
     const exists = certs.domains().some((d) => d.name === name.toLowerCase());
-    const pem = pemInput(args, ctx, MAX_UPLOAD_BYTES);
+    const pem = pemInput(args.File, ctx, MAX_UPLOAD_BYTES);
     const d = certs.addDomain(name, pem, ctx.actor);
     const c = d.certificate!;
     return withWarnings({
       Name: d.name, Subject: c.info.subject, SerialNumber: c.info.serial, NotAfter: c.info.notAfter, Fingerprint: c.info.fingerprint,
       Status: exists ? 'Replaced' : 'Added',
-      ...consumeKeyFile(args.File as string | undefined, ctx, pem),
+      ...consumeKeyFile(args.File, ctx, pem),
     }, []);
   },
 });

@@ -1,4 +1,5 @@
 import { literal } from '../../../../schema/types.js';
+import { CERTIFICATE_FORMATS } from '../../../../schema/sets.js';
 import type { InstalledCertificate } from '../../../../src/services/interfaces.js';
 import { defineCommand, param, type CommandContext, type Fields } from '../../../define.js';
 import { certFields, certsOf, pemFile } from '../service.js';
@@ -12,7 +13,7 @@ export default defineCommand({
   path: ['Security', 'Certificates', 'Server', 'Show'],
   help: 'Show the server certificate in use (and one waiting for a restart), decoded; Format: PEM also writes each with its chain to a file in /tmp (Admin)',
   role: 'ReadOnly',
-  params: { Format: param(literal('Decoded', 'PEM'), 'Decoded (default), or PEM: certificate and chain go to /tmp/xway-server.pem (and /tmp/xway-server-pending.pem)') },
+  params: { Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default), or PEM: certificate and chain go to /tmp/xway-server.pem (and /tmp/xway-server-pending.pem)') },
   async run(args, ctx) {
     const certs = certsOf(ctx.services);
     const pem = args.Format === 'PEM';

@@ -11,7 +11,7 @@ export default defineCommand({
   params: { File: fileParam },
   payload: { help: 'PEM: the server certificate, then chain certificates, then the private key (omit the key when it is the CSR key)', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
   async run(args, ctx) {
-    const pem = pemInput(args, ctx, MAX_UPLOAD_BYTES);
+    const pem = pemInput(args.File, ctx, MAX_UPLOAD_BYTES);
     const r = certsOf(ctx.services).upload(pem, ctx.actor);
     return withWarnings({
       Subject: r.certificate.subject,
@@ -20,7 +20,7 @@ export default defineCommand({
       Fingerprint: r.certificate.fingerprint,
       Status: 'RestartRequired',
       Message: 'The certificate is used after xCommand SystemUnit Boot',
-      ...consumeKeyFile(args.File as string | undefined, ctx, pem),
+      ...consumeKeyFile(args.File, ctx, pem),
     }, r.warnings);
   },
 });
