@@ -104,6 +104,16 @@ done < <(find "$app/node_modules" -name binding.gyp)
 # Never loaded at run time: source maps, TypeScript sources and type declarations.
 find "$app/node_modules" -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) -delete
 
+# Dependencies the project fixes (patches/, applied by npm's postinstall through patch-package)
+# must be in the image as fixed: a node_modules installed without scripts would ship the bug.
+# The ceiling keeps git from finding this repository above the stage (the default output is
+# inside it): there, git apply would check paths against the repository and pass vacuously.
+for patch in "$repo"/patches/*.patch; do
+  [ -e "$patch" ] || continue
+  (cd "$app" && GIT_CEILING_DIRECTORIES="$(dirname "$app")" git apply --check -R "$patch" 2>/dev/null) \
+    || die "$(basename "$patch") is not applied in node_modules: run 'npm ci' (or 'npx patch-package')"
+done
+
 # 5. Smoke test with the staged runtime: every dependency loads, SQLite opens.
 (cd "$app" && env -u NODE_OPTIONS "$stage/opt/xway/node/bin/node" --input-type=module -e '
   import fs from "node:fs";

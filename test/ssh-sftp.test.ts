@@ -3,7 +3,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { target } from '../src/ssh/sftp.js';
+import { target } from '../src/ssh/uploads.js';
 import { startSsh, run, connect, PASSWORD, OPENSSH_OPTS } from './helpers/ssh.js';
 import { tmpDir, ADMIN } from './helpers/app.js';
 
@@ -59,6 +59,10 @@ t.test('scp uploads into /tmp and downloads from it; nothing else', async (t) =>
   t.notOk(fs.existsSync(path.join(local, 'passwd')));
   const steal2 = await scp(f.port, ['admin@127.0.0.1:../xway.db', path.join(local, 'db')]);
   t.not(steal2.code, 0, 'the data directory is not reachable');
+  fs.writeFileSync(path.join(local, 'big.bin'), Buffer.alloc(1024 * 1024 + 1, 1));
+  const big = await scp(f.port, [path.join(local, 'big.bin'), 'admin@127.0.0.1:/tmp/']);
+  t.not(big.code, 0, 'an upload over 1 MiB fails');
+  t.match(big.stderr, /^xway: \/tmp\/big\.bin: File too large: at most 1048576 bytes per file; nothing was written$/m, 'and says why in words');
   t.same(fs.readdirSync(f.app.paths.uploads).sort(), ['ca.pem', 'other.pem']);
   t.ok(f.app.logLines.some((l) => /"what":"sftp upload \/tmp\/ca.pem"/.test(l)), 'uploads are audited');
 });
@@ -97,6 +101,10 @@ t.test('sftp: /tmp only, no directories, no links, bounded size and count', asyn
   t.match(r.stderr, /remote symlink file "small.txt" to "\/tmp\/link": Permission denied/);
   t.match(r.stderr, /write remote "\/tmp\/big.bin": Failure/);
   t.match(r.stderr, /dest open "\/tmp\/s4.txt": Failure/, 'the fourth file is refused while /tmp holds three');
+  // OpenSSH prints only "Failure" for a refused write or open; the reason comes on stderr.
+  t.match(r.stderr, /xway: \/tmp\/big.bin: File too large: at most 1000 bytes per file; nothing was written\nwrite remote "\/tmp\/big.bin": Failure/);
+  t.match(r.stderr, /xway: \/tmp\/s4.txt: Upload area full: \/tmp holds at most 3 files; remove some first\ndest open "\/tmp\/s4.txt": Failure/);
+  t.equal(r.stderr.match(/File too large/g)?.length, 1, 'said once, not once per write');
   const pwds = r.stdout.match(/Remote working directory: \S+/g);
   t.same(pwds, ['Remote working directory: /tmp', 'Remote working directory: /tmp', 'Remote working directory: /tmp'], '/ shows /tmp; cd /etc is impossible');
   t.same(fs.readdirSync(f.app.paths.uploads).sort(), ['renamed.txt', 's4.txt', 'small.txt'], 'big.bin refused; the count limit held until rm');
@@ -174,6 +182,104 @@ t.test('an idle SFTP session is closed after Ssh IdleTimeout', async (t) => {
     s.on('close', () => resolve(Date.now() - t0));
   });
   t.ok(closedAfter >= 800 && closedAfter < 8000, `closed ${closedAfter} ms after the last request`);
+});
+
+/** Raw SFTP calls on one connection: open, write, close with their errors, as promises. */
+async function sftpOn(c: import('ssh2').Client) {
+  const s = await new Promise<import('ssh2').SFTPWrapper>((res, rej) => c.sftp((e, w) => (e ? rej(e) : res(w))));
+  return {
+    s,
+    open: (p: string) => new Promise<Buffer | Error>((res) => s.open(p, 'w', (e, h) => res(e ?? h))),
+    write: (h: Buffer, data: Buffer, offset = 0) => new Promise<Error | undefined>((res) => s.write(h, data, 0, data.length, offset, (e) => res(e ?? undefined))),
+    close: (h: Buffer) => new Promise<Error | undefined>((res) => s.close(h, (e) => res(e ?? undefined))),
+  };
+}
+
+t.test('the file limit is counted at open: 16 handles opened at 99 files make 100 files, not 115', async (t) => {
+  const f = await startSsh(t);
+  for (let i = 0; i < 99; i++) fs.writeFileSync(path.join(f.app.paths.uploads, `f${i}.txt`), 'x');
+  const [c1, c2] = await Promise.all([connect(f.port), connect(f.port)]);
+  t.teardown(() => [c1, c2].forEach((c) => c.end()));
+  const [a, b] = await Promise.all([sftpOn(c1), sftpOn(c2)]);
+  // Eight new names on each of two connections at once: the count is the appliance's.
+  const opened = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).open(`/tmp/new${i}.txt`)));
+  const handles = opened.filter((h): h is Buffer => Buffer.isBuffer(h));
+  const refused = opened.filter((h): h is Error => h instanceof Error);
+  t.equal(handles.length, 1, 'one new file fits');
+  t.equal(refused.length, 15);
+  for (const e of refused) t.match(e, { code: 4, message: 'Upload area full: /tmp holds at most 100 files; remove some first' });
+  const winner = opened.findIndex((h) => Buffer.isBuffer(h));
+  const w = winner % 2 ? a : b;
+  t.notOk(await w.write(handles[0]!, Buffer.from('new')));
+  t.notOk(await w.close(handles[0]!));
+  t.equal(fs.readdirSync(f.app.paths.uploads).length, 100);
+  t.match(await a.open('/tmp/late.txt'), { message: /Upload area full/ }, 'still full after the close');
+  // Replacing an existing file needs no new place; a dropped upload gives its place back.
+  const again = await a.open('/tmp/f0.txt');
+  t.ok(Buffer.isBuffer(again));
+  fs.rmSync(path.join(f.app.paths.uploads, 'f1.txt'));
+  const pending = await b.open('/tmp/pending.txt');
+  t.ok(Buffer.isBuffer(pending), 'a removed file frees a place');
+  t.match(await a.open('/tmp/other.txt'), { message: /Upload area full/ }, 'taken by the upload in progress');
+  c2.end();
+  await new Promise((r) => b.s.once('close', r));
+  // The server drops the unfinished upload when the connection goes; poll briefly for it.
+  let reopened: Buffer | Error = new Error('not tried');
+  for (let i = 0; i < 50 && !Buffer.isBuffer(reopened); i++) {
+    reopened = await a.open('/tmp/other.txt');
+    if (!Buffer.isBuffer(reopened)) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.ok(Buffer.isBuffer(reopened), 'a connection that went away gave its place back');
+  t.notOk(fs.existsSync(path.join(f.app.paths.uploads, 'pending.txt')));
+});
+
+t.test('memory held by uploads in progress is capped per connection and for the appliance', async (t) => {
+  const f = await startSsh(t, { sftp: { maxFileBytes: 1000, maxBufferedPerConnection: 2500, maxBuffered: 4000 } });
+  const kib = Buffer.alloc(1000, 7);
+  const conns = await Promise.all([0, 1, 2].map(() => connect(f.port)));
+  t.teardown(() => conns.forEach((c) => c.end()));
+  const [a, b, c] = await Promise.all(conns.map((x) => sftpOn(x)));
+  const busy = 'Too many uploads in progress: wait for the others to finish, then try again; nothing was written';
+
+  const ha = await Promise.all([1, 2, 3].map((i) => a.open(`/tmp/a${i}`))) as Buffer[];
+  t.notOk(await a.write(ha[0]!, kib));
+  t.notOk(await a.write(ha[1]!, kib));
+  t.match(await a.write(ha[2]!, kib), { code: 4, message: busy }, 'a third 1000-byte upload passes the connection cap (2500)');
+  t.match(await a.close(ha[2]!), { code: 4, message: busy }, 'and is not stored');
+
+  const hb = await Promise.all([1, 2].map((i) => b.open(`/tmp/b${i}`))) as Buffer[];
+  t.notOk(await b.write(hb[0]!, kib));
+  t.notOk(await b.write(hb[1]!, kib), 'another connection has its own share');
+  const hc = (await c.open('/tmp/c1')) as Buffer;
+  t.match(await c.write(hc, kib), { code: 4, message: busy }, 'the appliance cap (4000) holds across connections');
+
+  // Finished uploads give their memory back.
+  for (const h of ha.slice(0, 2)) t.notOk(await a.close(h));
+  const hc2 = (await c.open('/tmp/c2')) as Buffer;
+  t.notOk(await c.write(hc2, kib));
+  t.notOk(await c.close(hc2));
+  t.same(fs.readdirSync(f.app.paths.uploads).sort(), ['a1', 'a2', 'c2']);
+});
+
+t.test('with the shipped limits one connection holds at most 4 MiB of uploads in progress', async (t) => {
+  const f = await startSsh(t);
+  const conn = await connect(f.port);
+  t.teardown(() => conn.end());
+  const a = await sftpOn(conn);
+  const chunk = Buffer.alloc(32 * 1024, 1);
+  const handles = (await Promise.all(Array.from({ length: 16 }, (_, i) => a.open(`/tmp/big${i}`)))) as Buffer[];
+  t.equal(handles.filter(Buffer.isBuffer).length, 16);
+  let refused = 0;
+  // 16 handles x 1 MiB, 32 KiB at a time (bounded: 512 writes).
+  for (let off = 0; off < 1024 * 1024; off += chunk.length) {
+    const results = await Promise.all(handles.map((h) => a.write(h, chunk, off)));
+    refused += results.filter((e) => e && /Too many uploads in progress/.test(e.message)).length;
+  }
+  const closed = await Promise.all(handles.map((h) => a.close(h)));
+  const stored = closed.filter((e) => !e).length;
+  t.equal(stored, 4, 'four whole files of 1 MiB stored; the rest refused');
+  t.ok(refused > 0);
+  t.equal(fs.readdirSync(f.app.paths.uploads).length, stored);
 });
 
 t.test('property: target() never names anything but a plain file directly in the area', async (t) => {

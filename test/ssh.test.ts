@@ -9,6 +9,8 @@ import pty from 'node-pty';
 import { startSsh, openssh, run, connect, execOn, until, PASSWORD, OPENSSH_OPTS } from './helpers/ssh.js';
 import { ADMIN, tmpDir } from './helpers/app.js';
 import { generateSshKeyPair } from '../src/ssh/hostkeys.js';
+import { ALGORITHMS } from '../src/ssh/algorithms.js';
+import { RawSsh, parseKexinit, kexinitPacket, parseDisconnect } from './helpers/rawssh.js';
 
 const noUptime = (s: string) => s.replace(/Uptime: \d+/g, 'Uptime: N');
 
@@ -205,13 +207,42 @@ t.test('only modern algorithms; strict key exchange', async (t) => {
   }
   const mac = await openssh(f.port, ['true'], undefined, PASSWORD, ['-o', 'Ciphers=aes128-ctr', '-o', 'MACs=hmac-sha1']);
   t.equal(mac.code, 255, 'hmac-sha1 refused');
-  const sha1HostKey = await openssh(f.port, ['xstat SystemUnit Product'], undefined, PASSWORD, ['-o', 'HostKeyAlgorithms=ssh-rsa']);
-  t.not(sha1HostKey.code, 0, 'a client that insists on ssh-rsa (SHA-1) host key signatures gets no session');
+  const sha1HostKey = await openssh(f.port, ['xstat SystemUnit Product'], undefined, PASSWORD, ['-o', 'HostKeyAlgorithms=ssh-rsa', '-o', 'LogLevel=INFO']);
+  t.equal(sha1HostKey.code, 255, 'a client that insists on ssh-rsa (SHA-1) host key signatures gets no session');
   t.equal(sha1HostKey.stdout, '');
+  t.match(sha1HostKey.stderr, /no matching host key type found\. Their offer: ssh-ed25519,rsa-sha2-512,rsa-sha2-256\s*$/, 'and OpenSSH says why');
   const v = await openssh(f.port, ['-v', 'true']);
   // Strict KEX (Terrapin countermeasure): sequence numbers restart after NEWKEYS.
   t.match(v.stderr, /resetting send seqnr/);
   t.match(v.stderr, /kex: algorithm: curve25519-sha256/);
+});
+
+t.test('the KEXINIT offers no ssh-rsa (SHA-1) host key signatures; a client with only those is told why', async (t) => {
+  const f = await startSsh(t);
+  const raw = new RawSsh(f.port);
+  t.teardown(() => raw.close());
+  t.match(await raw.identify(), /^SSH-2\.0-xway/);
+  const offer = parseKexinit(await raw.packet());
+  t.same(offer.serverHostKey, ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256'], 'ssh2 no longer appends ssh-rsa');
+  t.same(offer.kex, [...(ALGORITHMS.kex as string[]), 'kex-strict-s-v00@openssh.com']);
+  t.same(offer.cipherSC, ALGORITHMS.cipher);
+  t.same(offer.macSC, ALGORITHMS.hmac);
+  t.same(offer.compressSC, ['none']);
+
+  // A client as old as can be: everything agrees except the host key type.
+  raw.send(kexinitPacket({ ...offer, kex: ['curve25519-sha256'], serverHostKey: ['ssh-rsa'] }));
+  const bye = parseDisconnect(await raw.packet());
+  t.same(bye, { reason: 3, description: 'Handshake failed: no matching host key format' }, 'KEY_EXCHANGE_FAILED, in words');
+  // The log line is written as the disconnect is sent, before the client can read it.
+  t.ok(f.app.logLines.some((l) => /"event":"ssh\.handshake-failed".*"reason":"Handshake failed: no matching host key format"/.test(l)), 'logged');
+});
+
+t.test('ssh-audit finds nothing to fail', async (t) => {
+  const f = await startSsh(t);
+  const r = await run('ssh-audit', ['-n', '-p', String(f.port), '127.0.0.1'], undefined, 60_000);
+  t.match(r.stdout, /# host-key algorithms/, r.stderr);
+  t.notMatch(r.stdout, /\[fail\]/);
+  t.same(r.stdout.match(/^\(key\) \S+/gm), ['(key) ssh-ed25519', '(key) rsa-sha2-512', '(key) rsa-sha2-256'], 'no ssh-rsa (SHA-1) host key signatures');
 });
 
 t.test('idle timeout from the configuration closes a silent session', async (t) => {

@@ -1,7 +1,8 @@
 // The algorithms offered, most preferred first. Only modern ones: no SHA-1 (kex, MACs, ssh-rsa
 // signatures), no CBC, no NIST curves, no compression. ssh2 adds `kex-strict-s-v00@openssh.com`
 // itself whenever an explicit list is given, so clients that support it get strict key exchange
-// (the Terrapin countermeasure).
+// (the Terrapin countermeasure). ssh2 1.17 also appended `ssh-rsa` to any list holding rsa-sha2-*;
+// patches/ssh2+1.17.0.patch makes it offer exactly the host key types listed here.
 import type { Algorithms } from 'ssh2';
 
 export const ALGORITHMS: Algorithms = {

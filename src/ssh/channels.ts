@@ -2,7 +2,8 @@
 //   pty shell      → CliSession 'interactive' behind the line editor (echo, CRLF, wrapping at the
 //                    pty's width)
 //   plain shell    → CliSession 'shell' fed raw bytes (what jsxapi opens)
-//   exec           → CliSession 'exec' running the command (CRLF line ends when a pty was asked for)
+//   exec           → CliSession 'exec' running the command (CRLF line ends when a pty was asked for),
+//                    or legacy SCP when the command is `scp -t` / `scp -f` (src/ssh/scp.ts)
 //   sftp subsystem → the upload area as /tmp (src/ssh/sftp.ts)
 // Channel EOF ends the input; the exit status (0 when every request succeeded, 1 otherwise) goes
 // out with the channel close. Sessions idle for `Ssh IdleTimeout` seconds are closed.
@@ -14,7 +15,9 @@ import type { DataPaths } from '../platform/paths.js';
 import type { Logger } from '../platform/log.js';
 import type { CliSession, SessionIO, SessionMode } from '../cli/session.js';
 import { LineEditor } from '../cli/lineeditor.js';
-import { serveSftp, type SftpLimits } from './sftp.js';
+import { serveSftp } from './sftp.js';
+import { fatal, parseScp, serveScp, type ScpRequest } from './scp.js';
+import type { BufferBudget, UploadArea } from './uploads.js';
 
 /** What the SSH layer needs from the appliance (src/app.ts builds it). */
 export interface SshApp {
@@ -29,7 +32,14 @@ export interface SshApp {
 export interface ChannelContext {
   readonly app: SshApp;
   readonly now: () => number;
-  readonly sftp?: Partial<SftpLimits>;
+  /** The upload area, shared by every connection. */
+  readonly uploads: UploadArea;
+}
+
+/** What the channels of one SSH connection share. */
+export interface ConnectionContext extends ChannelContext {
+  /** Memory for this connection's uploads in progress. */
+  readonly buffers: BufferBudget;
 }
 
 /** The pty's width, kept current by window-change requests. */
@@ -45,7 +55,7 @@ export interface ChannelHooks {
 }
 
 /** One session channel: waits for pty/shell/exec/sftp and runs it. */
-export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks: ChannelHooks): void {
+export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, hooks: ChannelHooks): void {
   const { app } = ctx;
   // Once per channel: when what it ran is over, or when it closes without having run anything.
   let finished = false;
@@ -81,6 +91,8 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks
     if (started) return reject?.();
     started = true;
     hooks.start();
+    const scp = parseScp(info.command);
+    if (scp !== undefined) return runScp(ctx, accept(), actor, scp, done);
     runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done);
   });
   s.on('sftp', (accept, reject) => {
@@ -100,12 +112,55 @@ export function wireSession(ctx: ChannelContext, s: Session, actor: Actor, hooks
     });
     serveSftp(sftp, {
       onActivity: () => idle.touch(),
-      dir: app.paths.uploads,
+      area: ctx.uploads,
+      budget: ctx.buffers,
       writable: actor.role === 'Admin',
-      limits: ctx.sftp,
       onChange: (what, name, bytes) =>
         app.logger.audit({ who: actor.user, from: actor.remote, what: `sftp ${what} /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
     });
+  });
+}
+
+/** Legacy SCP on an exec channel (`scp -t` / `scp -f`, src/ssh/scp.ts). */
+function runScp(ctx: ConnectionContext, ch: ServerChannel, actor: Actor, req: ScpRequest | string, done: () => void): void {
+  const { app } = ctx;
+  let over = false;
+  const idle = idleWatch(ctx, actor, () => ch.close());
+  const finish = (code: number) => {
+    idle.stop();
+    if (!over) {
+      over = true;
+      try {
+        ch.exit(code);
+        ch.end();
+      } catch {
+        /* already closed */
+      }
+    }
+    done();
+  };
+  ch.on('close', () => {
+    over = true;
+    finish(1);
+  });
+  ch.on('error', () => {
+    /* the connection went away; 'close' follows */
+  });
+  if (typeof req === 'string') {
+    // An scp request this server cannot serve: the client prints the line and stops.
+    ch.write(fatal(req.replace(/^scp: /, '')));
+    return finish(1);
+  }
+  serveScp(ch, req, {
+    area: ctx.uploads,
+    budget: ctx.buffers,
+    writable: actor.role === 'Admin',
+    onActivity: () => idle.touch(),
+    onChange: (name, bytes) =>
+      app.logger.audit({ who: actor.user, from: actor.remote, what: `scp upload /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
+  }).then(finish, (e: Error) => {
+    app.logger.log({ event: 'ssh.scp-error', level: 'error', who: actor.user, from: actor.remote, message: e.message });
+    finish(1);
   });
 }
 

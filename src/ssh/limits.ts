@@ -1,7 +1,9 @@
 // Login limits, modelled on OpenSSH's sshd: LoginGraceTime (a connection must authenticate in
-// time), MaxAuthTries (failed attempts per connection), MaxStartups (a cap on connections not yet
-// authenticated, in total and per source) and PerSourcePenalties (a source that keeps failing is
-// answered ever more slowly, and after many failures is refused for a while).
+// time), a shorter deadline for the client's identification line (a silent socket gives its slot
+// back soon), MaxAuthTries (failed attempts per connection), MaxStartups (random early drop of
+// connections not yet authenticated between a start and a full value) with PerSourceMaxStartups,
+// and PerSourcePenalties (a source that keeps failing is answered ever more slowly, and after many
+// failures is refused for a while).
 //
 // Penalties are per source address, never per account: an attacker elsewhere cannot lock the
 // admin out, and a correct login is never delayed (only failures are). A successful login from a
@@ -10,11 +12,17 @@
 export interface LoginPolicy {
   /** Time allowed from connect to successful authentication (ms). */
   readonly graceMs: number;
+  /** Time allowed from connect to the client's SSH identification line (ms). */
+  readonly identMs: number;
   /** Failed authentication attempts per connection before it is closed. */
   readonly maxAuthTries: number;
-  /** Connections not yet authenticated, in total. */
-  readonly maxUnauthenticated: number;
-  /** Connections not yet authenticated, per source address. */
+  /**
+   * Connections not yet authenticated, as OpenSSH's MaxStartups begin:rate:full. Below `begin`
+   * all are admitted; from `begin` on, a new connection is refused with a probability rising
+   * linearly from `rate` % to 100 % at `full`; at `full` all are refused.
+   */
+  readonly maxStartups: { readonly begin: number; readonly rate: number; readonly full: number };
+  /** Connections not yet authenticated, per source address (OpenSSH's PerSourceMaxStartups). */
   readonly maxUnauthenticatedPerSource: number;
   /** Delay before answering the first failure from a source; it doubles with each further one. */
   readonly penaltyBaseMs: number;
@@ -32,8 +40,9 @@ export interface LoginPolicy {
 
 export const DEFAULT_POLICY: LoginPolicy = {
   graceMs: 30_000,
+  identMs: 10_000,
   maxAuthTries: 6,
-  maxUnauthenticated: 50,
+  maxStartups: { begin: 10, rate: 30, full: 60 },
   maxUnauthenticatedPerSource: 10,
   penaltyBaseMs: 500,
   penaltyMaxMs: 8_000,
@@ -56,7 +65,12 @@ export class LoginLimits {
   private readonly sources = new Map<string, SourceState>();
   private unauthenticated = 0;
 
-  constructor(policy: Partial<LoginPolicy> = {}, private readonly now: () => number = Date.now) {
+  /** `random` returns a number in [0, 1) (tests inject their own draws). */
+  constructor(
+    policy: Partial<LoginPolicy> = {},
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {
     this.policy = { ...DEFAULT_POLICY, ...policy };
   }
 
@@ -91,9 +105,18 @@ export class LoginLimits {
     if (s.failures >= this.policy.lockoutFailures && this.now() - s.last < this.policy.lockoutMs) {
       return { ok: false, reason: 'source locked out after repeated login failures' };
     }
-    if (this.unauthenticated >= this.policy.maxUnauthenticated) return { ok: false, reason: 'too many unauthenticated connections' };
+    const { begin, rate, full } = this.policy.maxStartups;
+    const n = this.unauthenticated;
+    if (n >= full) return { ok: false, reason: 'too many unauthenticated connections' };
     if (s.unauthenticated >= this.policy.maxUnauthenticatedPerSource) {
       return { ok: false, reason: 'too many unauthenticated connections from this source' };
+    }
+    // A source's first pending connection is never dropped early, only at `full`: the admin
+    // arriving from an address of its own still gets in while a few addresses hold their
+    // per-source share. Spread over many addresses, an attacker reaches `full` either way.
+    if (n >= begin && s.unauthenticated > 0) {
+      const dropPercent = rate + ((100 - rate) * (n - begin)) / Math.max(1, full - begin);
+      if (this.random() * 100 < dropPercent) return { ok: false, reason: 'too many unauthenticated connections (random early drop)' };
     }
     s.unauthenticated++;
     this.unauthenticated++;

@@ -8,7 +8,7 @@ import type { Connection } from 'ssh2';
 import type { Actor } from '../services/interfaces.js';
 import { ALGORITHMS } from './algorithms.js';
 import { LoginLimits, type LoginPolicy } from './limits.js';
-import type { SftpLimits } from './sftp.js';
+import { UploadArea, type UploadLimits } from './uploads.js';
 import { authenticator } from './auth.js';
 import { idleWatch, wireSession, type SshApp } from './channels.js';
 
@@ -22,7 +22,8 @@ export interface SshServerOptions {
   port: number;
   hostKeys: Buffer[];
   policy?: Partial<LoginPolicy>;
-  sftp?: Partial<SftpLimits>;
+  /** Limits of the upload area (SFTP and SCP). */
+  sftp?: Partial<UploadLimits>;
   /** TCP connections at once, authenticated or not. */
   maxConnections?: number;
   /** Channels (sessions) per connection, as OpenSSH's MaxSessions. */
@@ -46,10 +47,10 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   const maxSessions = opts.maxSessionsPerConnection ?? 10;
   const open = new Set<Connection>();
   const sockets = new Set<net.Socket>();
-  const channelContext = { app, now, sftp: opts.sftp };
+  const channelContext = { app, now, uploads: new UploadArea(app.paths.uploads, opts.sftp) };
 
   /** Admitted TCP connections by ip:port, until they authenticate or close. */
-  const admitted = new Map<string, { release(authenticated: boolean): void }>();
+  const admitted = new Map<string, { identified(): void; release(authenticated: boolean): void }>();
 
   // Connections are accepted here, before any SSH byte is read, so that the limits also hold
   // for sockets that never send an SSH identification; ssh2 then takes the socket over.
@@ -69,17 +70,26 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       return;
     }
     let released = false;
-    const grace = setTimeout(() => {
-      app.logger.log({ event: 'ssh.grace-expired', level: 'warn', from: key });
+    const expire = (event: string) => {
+      app.logger.log({ event, level: 'warn', from: key });
       entry.release(false);
       sock.destroy();
-    }, limits.policy.graceMs);
+    };
+    const grace = setTimeout(() => expire('ssh.grace-expired'), limits.policy.graceMs);
     grace.unref();
+    // Every SSH client sends its identification line as soon as it connects: a socket that stays
+    // silent gives its slot back long before the login grace time.
+    const ident = setTimeout(() => expire('ssh.ident-timeout'), Math.min(limits.policy.identMs, limits.policy.graceMs));
+    ident.unref();
     const entry = {
+      identified() {
+        clearTimeout(ident);
+      },
       release(authenticated: boolean) {
         if (released) return;
         released = true;
         clearTimeout(grace);
+        clearTimeout(ident);
         admitted.delete(key);
         limits.release(ip, authenticated);
       },
@@ -94,19 +104,13 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     open.add(client);
     const ip = info.ip ?? 'unknown';
     const remote = `${ip}:${info.port}`;
+    // ssh2 announces a connection once the client's identification line has arrived.
+    admitted.get(remote)?.identified();
     const sessionId = crypto.randomBytes(3).toString('hex');
-    client.on('error', () => {
-      /* a reset connection is normal; nothing to do */
-    });
-
-    // ssh2 1.17 always lists `ssh-rsa` (SHA-1 signatures) after rsa-sha2-* when it holds an RSA
-    // host key, whatever the configured list says. Modern clients never pick it; one that does is
-    // disconnected before it can authenticate.
-    client.on('handshake', (negotiated: { serverHostKey?: string }) => {
-      if (negotiated.serverHostKey === 'ssh-rsa') {
-        app.logger.log({ event: 'ssh.refused', level: 'warn', from: remote, reason: 'client chose ssh-rsa (SHA-1) host key signatures' });
-        client.end();
-      }
+    // A reset connection is normal. A failed key exchange (a client with only old algorithms,
+    // such as ssh-rsa host keys) is worth a line: the client was told the same in its disconnect.
+    client.on('error', (e: Error & { level?: string }) => {
+      if (e.level === 'handshake') app.logger.log({ event: 'ssh.handshake-failed', level: 'warn', from: remote, reason: e.message });
     });
 
     const release = (authenticated: boolean) => admitted.get(remote)?.release(authenticated);
@@ -137,6 +141,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       let running = 0;
       let opened = 0;
       const base: Actor = { user, role, remote, session: sessionId };
+      const connection = { ...channelContext, buffers: channelContext.uploads.connectionBudget() };
       // A logged-in connection with nothing running (no channel, or channels that never start a
       // shell, exec or sftp) is idle too: it is closed after the same timeout.
       let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end());
@@ -153,7 +158,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
         const s = accept();
         const actor: Actor = { ...base, session: opened === 1 ? sessionId : `${sessionId}.${opened}` };
         let counted = false;
-        wireSession(channelContext, s, actor, {
+        wireSession(connection, s, actor, {
           start: () => {
             counted = true;
             running++;

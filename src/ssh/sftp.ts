@@ -1,52 +1,20 @@
 // The SFTP subsystem (OpenSSH `sftp`, and `scp`, which speaks SFTP since OpenSSH 9). The admin
-// sees one flat directory, /tmp, backed by the upload area; `/` and `..` lead back to /tmp and no
-// other path exists. Files only (no directories, no links), plain safe names, a size limit per
-// file and a limit on the number of files. An upload is collected in memory and written
-// atomically (0600) when the handle is closed, so a broken transfer never leaves half a file.
+// sees one flat directory, /tmp, backed by the upload area (src/ssh/uploads.ts: its names, limits
+// and atomic writes); `/` and `..` lead back to /tmp and no other path exists. Files only (no
+// directories, no links).
 import fs from 'node:fs';
-import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { Attributes, SFTPWrapper } from 'ssh2';
 import { isSafeName } from '../platform/paths.js';
-import { atomicWrite, ensureDir } from '../platform/files.js';
-import { diskFailure } from '../errors.js';
+import { SHOWN_ROOT, refusals, target, type BufferBudget, type Target, type Upload, type UploadArea } from './uploads.js';
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
 
-export interface SftpLimits {
-  /** Largest file accepted, in bytes. */
-  readonly maxFileBytes: number;
-  /** Files the area may hold. */
-  readonly maxFiles: number;
-  /** Handles open at once per SFTP session. */
-  readonly maxHandles: number;
-}
-
-export const DEFAULT_SFTP_LIMITS: SftpLimits = { maxFileBytes: 1024 * 1024, maxFiles: 100, maxHandles: 16 };
-
-export const SHOWN_ROOT = '/tmp';
-
 const REQUESTS = ['OPEN', 'READ', 'WRITE', 'FSTAT', 'FSETSTAT', 'CLOSE', 'OPENDIR', 'READDIR', 'LSTAT', 'STAT', 'REMOVE', 'RMDIR', 'REALPATH', 'READLINK', 'SETSTAT', 'MKDIR', 'RENAME', 'SYMLINK'];
-
-/** Where a path as the client sends it leads: the area itself, one file in it, or nowhere. */
-export type Target = { kind: 'root' } | { kind: 'file'; name: string } | { kind: 'outside'; shown: string };
-
-/** Pure: maps a client path (absolute, or relative to /tmp) onto the area. */
-export function target(p: string): Target {
-  if (p.includes('\0')) return { kind: 'outside', shown: p.replace(/\0/g, '') };
-  const abs = path.posix.resolve(SHOWN_ROOT, p);
-  if (abs === '/' || abs === SHOWN_ROOT) return { kind: 'root' };
-  const prefix = SHOWN_ROOT + '/';
-  if (abs.startsWith(prefix)) {
-    const name = abs.slice(prefix.length);
-    if (!name.includes('/') && isSafeName(name)) return { kind: 'file', name };
-  }
-  return { kind: 'outside', shown: abs };
-}
 
 type Handle =
   | { kind: 'read'; name: string; fd: number }
-  | { kind: 'write'; name: string; data: Buffer; size: number; failed?: string }
+  | { kind: 'write'; name: string; upload: Upload; told?: boolean }
   | { kind: 'dir'; listed: boolean };
 
 const S_IFDIR = 0o040000;
@@ -71,25 +39,40 @@ function longname(name: string, a: Attributes): string {
 }
 
 export interface SftpSessionOptions {
-  /** The upload area on disk. */
-  dir: string;
+  /** The upload area (shared by every transfer of the appliance). */
+  area: UploadArea;
+  /** The memory budget of this SSH connection's uploads. */
+  budget: BufferBudget;
   /** False for read-only accounts: listing and downloads only. */
   writable: boolean;
-  limits?: Partial<SftpLimits>;
   /** Called on every request (the idle timeout counts from the last one). */
   onActivity?: () => void;
   /** Called after a file was written or removed (audit). */
   onChange?: (what: 'upload' | 'remove' | 'rename', name: string, bytes?: number) => void;
 }
 
+/**
+ * Writes a line to the channel's stderr. OpenSSH's sftp and scp print a failed status as its
+ * code's generic text ("Failure") and drop the server's message; the ssh client under them
+ * prints the channel's stderr, so the reason reaches the admin in words. ssh2's SFTP object has
+ * no stderr of its own; these are the channel fields ssh2's own Channel uses for it.
+ */
+export function tellStderr(sftp: SFTPWrapper, text: string): void {
+  const chan = sftp as unknown as { _protocol?: { channelExtData?(id: number, data: Buffer, type: number): void }; outgoing?: { id: number; state: string } };
+  if (chan.outgoing?.state === 'open' && typeof chan._protocol?.channelExtData === 'function') {
+    chan._protocol.channelExtData(chan.outgoing.id, Buffer.from(`xway: ${text}\n`), 1);
+  }
+}
+
 /** Serves one SFTP channel until it closes. */
 export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
-  const limits = { ...DEFAULT_SFTP_LIMITS, ...opts.limits };
-  ensureDir(opts.dir, 0o700);
+  const { area } = opts;
+  const limits = area.limits;
+  area.ensure();
   const handles = new Map<number, Handle>();
   let nextHandle = 1;
 
-  const fileOf = (name: string) => path.join(opts.dir, name);
+  const fileOf = (name: string) => area.fileOf(name);
   if (opts.onActivity) {
     for (const ev of REQUESTS) sftp.prependListener(ev as 'OPEN', opts.onActivity);
   }
@@ -98,11 +81,19 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
   const outside = (id: number, t: Extract<Target, { kind: 'outside' }>) =>
     sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `No such file: ${t.shown} (only plain file names in /tmp are reachable)`);
   const readOnly = (id: number) => deny(id, 'Permission denied: this account may not change /tmp');
+  /** A refused upload: the status for SFTP clients, the same sentence on stderr for OpenSSH's. */
+  const refuse = (id: number, name: string, reason: string) => {
+    tellStderr(sftp, `${SHOWN_ROOT}/${name}: ${reason}`);
+    sftp.status(id, STATUS_CODE.FAILURE, reason);
+  };
 
   const newHandle = (id: number, h: Handle): void => {
     if (handles.size >= limits.maxHandles) {
       if (h.kind === 'read') fs.closeSync(h.fd);
-      sftp.status(id, STATUS_CODE.FAILURE, `Too many open files: at most ${limits.maxHandles} per session`);
+      if (h.kind === 'write') h.upload.abort();
+      const reason = `Too many open files: at most ${limits.maxHandles} per session`;
+      tellStderr(sftp, reason);
+      sftp.status(id, STATUS_CODE.FAILURE, reason);
       return;
     }
     const n = nextHandle++;
@@ -117,23 +108,8 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     return [n, handles.get(n)];
   };
 
-  /** lstat of a file in the area; undefined when missing or not a regular file. */
-  const statFile = (name: string): fs.Stats | undefined => {
-    try {
-      const st = fs.lstatSync(fileOf(name));
-      return st.isFile() ? st : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const fileCount = (): number => {
-    try {
-      return fs.readdirSync(opts.dir, { withFileTypes: true }).filter((d) => d.isFile() && !d.name.startsWith('.')).length;
-    } catch {
-      return 0;
-    }
-  };
-  const rootAttrs = (): Attributes => attrsOf(fs.statSync(opts.dir));
+  const statFile = (name: string): fs.Stats | undefined => area.statFile(name);
+  const rootAttrs = (): Attributes => attrsOf(fs.statSync(area.dir));
 
   sftp.on('REALPATH', (id, p) => {
     const t = target(p);
@@ -173,15 +149,17 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     if (flags & OPEN_MODE.READ) return sftp.status(id, STATUS_CODE.OP_UNSUPPORTED, 'Open a file for reading or for writing, not both');
     if (!st && !(flags & OPEN_MODE.CREAT)) return missing(id, p);
     if (st && flags & OPEN_MODE.EXCL) return sftp.status(id, STATUS_CODE.FAILURE, `File exists: ${SHOWN_ROOT}/${t.name}`);
-    if (!st && fileCount() >= limits.maxFiles) {
-      return sftp.status(id, STATUS_CODE.FAILURE, `Upload area full: /tmp holds at most ${limits.maxFiles} files; remove some first`);
-    }
-    let data = Buffer.alloc(0);
+    if (st && !(flags & OPEN_MODE.TRUNC) && st.size > limits.maxFileBytes) return refuse(id, t.name, refusals.tooLarge(limits));
+    const upload = area.begin(t.name, opts.budget);
+    if (typeof upload === 'string') return refuse(id, t.name, upload);
     if (st && !(flags & OPEN_MODE.TRUNC)) {
-      if (st.size > limits.maxFileBytes) return sftp.status(id, STATUS_CODE.FAILURE, `File too large: at most ${limits.maxFileBytes} bytes per file`);
-      data = fs.readFileSync(fileOf(t.name));
+      const refused = upload.preload(fs.readFileSync(fileOf(t.name)));
+      if (refused) {
+        upload.abort();
+        return refuse(id, t.name, refused);
+      }
     }
-    newHandle(id, { kind: 'write', name: t.name, data, size: data.length });
+    newHandle(id, { kind: 'write', name: t.name, upload });
   });
 
   sftp.on('READ', (id, hb, offset, length) => {
@@ -201,19 +179,12 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
   sftp.on('WRITE', (id, hb, offset, data) => {
     const [, h] = handleOf(hb);
     if (!h || h.kind !== 'write') return sftp.status(id, STATUS_CODE.FAILURE, 'Invalid handle');
-    const end = offset + data.length;
-    if (h.failed || end > limits.maxFileBytes) {
-      h.failed = `File too large: at most ${limits.maxFileBytes} bytes per file; nothing was written`;
-      return sftp.status(id, STATUS_CODE.FAILURE, h.failed);
-    }
-    if (end > h.data.length) {
-      const grown = Buffer.alloc(Math.min(limits.maxFileBytes, Math.max(end, h.data.length * 2)));
-      h.data.copy(grown, 0, 0, h.size);
-      h.data = grown;
-    }
-    data.copy(h.data, offset);
-    h.size = Math.max(h.size, end);
-    sftp.status(id, STATUS_CODE.OK);
+    const refused = h.upload.write(offset, data);
+    if (!refused) return sftp.status(id, STATUS_CODE.OK);
+    // Clients send many writes ahead: say it once on stderr, in every status.
+    if (!h.told) tellStderr(sftp, `${SHOWN_ROOT}/${h.name}: ${refused}`);
+    h.told = true;
+    sftp.status(id, STATUS_CODE.FAILURE, refused);
   });
 
   sftp.on('FSTAT', (id, hb) => {
@@ -222,7 +193,7 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     if (h.kind === 'dir') return sftp.attrs(id, rootAttrs());
     if (h.kind === 'read') return sftp.attrs(id, attrsOf(fs.fstatSync(h.fd)));
     const now = Math.floor(Date.now() / 1000);
-    sftp.attrs(id, { mode: S_IFREG | 0o600, uid: 0, gid: 0, size: h.size, atime: now, mtime: now });
+    sftp.attrs(id, { mode: S_IFREG | 0o600, uid: 0, gid: 0, size: h.upload.bytes, atime: now, mtime: now });
   });
 
   // Modes and times are fixed (files are 0600); accepting the request keeps `scp -p` working.
@@ -247,14 +218,13 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
       return sftp.status(id, STATUS_CODE.OK);
     }
     if (h.kind === 'dir') return sftp.status(id, STATUS_CODE.OK);
-    if (h.failed) return sftp.status(id, STATUS_CODE.FAILURE, h.failed);
-    try {
-      atomicWrite(fileOf(h.name), h.data.subarray(0, h.size), { mode: 0o600 });
-    } catch (e) {
-      const why = diskFailure(e)?.message;
-      return sftp.status(id, STATUS_CODE.FAILURE, `Could not store ${SHOWN_ROOT}/${h.name}${why ? `: ${why}` : ''}`);
+    const bytes = h.upload.bytes;
+    const refused = h.upload.commit();
+    if (refused) {
+      if (!h.told) tellStderr(sftp, `${SHOWN_ROOT}/${h.name}: ${refused}`);
+      return sftp.status(id, STATUS_CODE.FAILURE, refused);
     }
-    opts.onChange?.('upload', h.name, h.size);
+    opts.onChange?.('upload', h.name, bytes);
     sftp.status(id, STATUS_CODE.OK);
   });
 
@@ -273,7 +243,7 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     const names: { filename: string; longname: string; attrs: Attributes }[] = [];
     const dot = rootAttrs();
     names.push({ filename: '.', longname: longname('.', dot), attrs: dot }, { filename: '..', longname: longname('..', dot), attrs: dot });
-    for (const d of fs.readdirSync(opts.dir, { withFileTypes: true })) {
+    for (const d of fs.readdirSync(area.dir, { withFileTypes: true })) {
       if (!d.isFile() || !isSafeName(d.name)) continue;
       const st = statFile(d.name);
       if (!st) continue;
@@ -322,7 +292,11 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     sftp.end();
   });
   sftp.on('close', () => {
-    for (const h of handles.values()) if (h.kind === 'read') fs.closeSync(h.fd);
+    for (const h of handles.values()) {
+      if (h.kind === 'read') fs.closeSync(h.fd);
+      // An upload never closed is dropped: its memory and its place in the count go back.
+      if (h.kind === 'write') h.upload.abort();
+    }
     handles.clear();
   });
 }

@@ -14,7 +14,7 @@ export const PASSWORD = 'correct horse battery';
 
 /** Host keys are made once per test process (RSA-3072 takes a while) and copied per appliance. */
 let keyCache: string | undefined;
-function hostKeysFor(dir: string): Buffer[] {
+export function hostKeysFor(dir: string): Buffer[] {
   if (!keyCache) {
     keyCache = tmpDir('xway-hostkeys-');
     ensureHostKeys(keyCache);
