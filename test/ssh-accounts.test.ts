@@ -60,6 +60,7 @@ t.test('a ReadOnly account reads status and configuration, changes nothing, and 
   // Legacy SCP (`scp -O`: `scp -f` / `scp -t` on an exec channel) is refused as well.
   const legacyDown = await run('sshpass', ['-p', VIEWER_PW, 'scp', '-O', ...OPENSSH_OPTS, '-P', String(f.port), 'viewer@127.0.0.1:/tmp/xway-config.txt', local]);
   t.not(legacyDown.code, 0, 'scp -O download refused');
+  t.match(legacyDown.stderr, /Permission denied: ReadOnly accounts have no access to files/, 'and says why');
   t.notOk(fs.existsSync(path.join(local, 'xway-config.txt')), 'nothing fetched with scp -O');
   const legacyUp = await run('sshpass', ['-p', VIEWER_PW, 'scp', '-O', ...OPENSSH_OPTS, '-P', String(f.port), path.join(local, 'up.pem'), 'viewer@127.0.0.1:/tmp/up.pem']);
   t.not(legacyUp.code, 0, 'scp -O upload refused');

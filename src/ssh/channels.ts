@@ -92,7 +92,11 @@ export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, ho
     started = true;
     hooks.start();
     const scp = parseScp(info.command);
-    if (scp !== undefined) return runScp(ctx, accept(), actor, scp, done);
+    if (scp !== undefined) {
+      // Files may hold keys and exports with secrets: ReadOnly accounts get none of them.
+      if (actor.role !== 'Admin') app.logger.audit({ who: actor.user, from: actor.remote, what: 'scp', result: 'PermissionDenied', session: actor.session });
+      return runScp(ctx, accept(), actor, actor.role === 'Admin' ? scp : 'Permission denied: ReadOnly accounts have no access to files', done);
+    }
     runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done);
   });
   s.on('sftp', (accept, reject) => {
