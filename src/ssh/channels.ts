@@ -118,7 +118,6 @@ export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, ho
       onActivity: () => idle.touch(),
       area: ctx.uploads,
       budget: ctx.buffers,
-      writable: actor.role === 'Admin',
       onChange: (what, name, bytes) =>
         app.logger.audit({ who: actor.user, from: actor.remote, what: `sftp ${what} /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
     });
@@ -158,7 +157,6 @@ function runScp(ctx: ConnectionContext, ch: ServerChannel, actor: Actor, req: Sc
   serveScp(ch, req, {
     area: ctx.uploads,
     budget: ctx.buffers,
-    writable: actor.role === 'Admin',
     onActivity: () => idle.touch(),
     onChange: (name, bytes) =>
       app.logger.audit({ who: actor.user, from: actor.remote, what: `scp upload /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
