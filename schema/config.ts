@@ -23,6 +23,16 @@ export interface ConfigNode {
 
 const onOff = () => literal(...ON_OFF);
 
+/**
+ * A bearer token (RFC 6750 b64token characters), long enough not to be guessed; empty while
+ * metrics are off. The reason never repeats the value: the token is secret.
+ */
+export const METRICS_TOKEN = str(0, 256, {
+  check: (v) => (v === '' || /^[A-Za-z0-9._~+/-]{16,}=*$/.test(v)
+    ? undefined
+    : 'expected 16 to 256 characters of A-Z a-z 0-9 - . _ ~ + / (a bearer token), or "" for none'),
+});
+
 /** External account binding: also the parameters of xCommand Security Acme ExternalAccount Set. */
 export const EAB_KEY_ID = str(0, 256);
 export const EAB_HMAC_KEY = str(0, 512);
@@ -81,6 +91,14 @@ export const CONFIG = [
   {
     path: ['Clustering', 'TlsVerify', 'Mode'], type: literal(...TLS_VERIFY_MODES), default: 'Permissive', role: 'Admin',
     help: 'Peer-to-peer TLS verification: Enforce checks each peer\'s certificate against the trust store',
+  },
+  {
+    path: ['Metrics', 'Mode'], type: onOff(), default: 'Off', role: 'Admin',
+    help: 'Serve Prometheus metrics at https://<host>/metrics to scrapers that send Metrics Token as a bearer token',
+  },
+  {
+    path: ['Metrics', 'Token'], type: METRICS_TOKEN, default: '', role: 'Admin', secret: true,
+    help: 'The bearer token a scraper sends (Authorization: Bearer <token>), 16 to 256 characters; never shown',
   },
   {
     path: ['Ssh', 'IdleTimeout'], type: int(0, 86400), default: 1800, role: 'Admin',

@@ -48,3 +48,11 @@ export type SignStatus = (typeof SIGN_STATUSES)[number];
 
 export const DEPLOY_STATUSES = ['None', 'Succeeded', 'Failed'] as const;
 export type DeployStatus = (typeof DEPLOY_STATUSES)[number];
+
+/**
+ * Why an SSH login was refused (the `reason` label of xway_ssh_logins_refused_total): a wrong
+ * password or key, the login limits (lockout, too many unauthenticated connections), or a client
+ * that chose a refused algorithm (ssh-rsa SHA-1 signatures).
+ */
+export const SSH_LOGIN_REFUSALS = ['credentials', 'limits', 'algorithm'] as const;
+export type SshLoginRefusal = (typeof SSH_LOGIN_REFUSALS)[number];

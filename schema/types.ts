@@ -154,7 +154,9 @@ export function weekdays(): ValueSpace<string> {
 
 /** A time of day "HH:MM", 24-hour. */
 export function timeOfDay(): ValueSpace<string> {
-  return str(5, 5, {
-    check: (v) => (/^([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : `${v} is not a time of day: expected HH:MM`),
-  });
+  // The format is checked first: "2:30" must hear HH:MM, not the length bound <S: 5, 5>.
+  return {
+    ...str(5, 5),
+    parse: (raw) => (/^([01]\d|2[0-3]):[0-5]\d$/.test(raw) ? { ok: true, value: raw } : { ok: false, reason: 'expected a time of day as HH:MM, 00:00 to 23:59' }),
+  };
 }

@@ -28,6 +28,9 @@ import { readVersion, type VersionInfo } from './platform/version.js';
 import { buildCertificateServices, type CertificateServices } from './services/certs/wire.js';
 import { AcmeClientService } from './services/acme/service.js';
 import { tlsProbe } from './services/acme/probe.js';
+import { SshCounters } from './services/metrics/ssh-activity.js';
+import { MetricsEndpoint } from './services/metrics/endpoint.js';
+import { metricsOwner } from './services/metrics/owner.js';
 
 export const PRODUCT = 'xway';
 
@@ -62,6 +65,9 @@ export interface App {
   readonly acme: AcmeClientService;
   /** The Ssh configuration's owner, read by the SSH layer (idle timeout). */
   readonly sshSettings: SshSettings;
+  /** Where the SSH layer counts sessions and refused logins (read by /metrics). */
+  readonly sshActivity: SshCounters;
+  readonly metrics: MetricsEndpoint;
   banner(): string;
   newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
   /** Stops timers, orders and listeners, then closes the database. */
@@ -139,6 +145,10 @@ export function buildApp(opts: AppOptions): App {
     Software: { Version: version.version, ReleaseDate: version.releaseDate },
     Uptime: system.uptimeSeconds(),
   }));
+  // The name shows in status too: announce it, or `xFeedback register /Status/SystemUnit` misses it.
+  config.onChange((changes) => {
+    if (changes.some((c) => c.key === 'SystemUnit Name')) status.changed(['SystemUnit', 'Name']);
+  });
   status.provide('Security', () => ({ Certificates: web.status(), Acme: acme.status() }));
   status.provide('Alarm', () => alarms.statusTree());
   acme.start();
@@ -146,6 +156,13 @@ export function buildApp(opts: AppOptions): App {
   config.own(systemUnitOwner(status));
   config.own(clusteringOwner);
   config.own(sshSettings);
+  const sshActivity = new SshCounters();
+  const metrics = new MetricsEndpoint(web.web, {
+    certificates: web.certificates, trust: web.trust, acme, alarms, ssh: sshActivity,
+    rssBytes: () => process.memoryUsage.rss(), version: version.version,
+  }, logger);
+  config.own(metricsOwner(metrics));
+  metrics.follow(config);
   config.checkOwnership();
   config.verifyStored();
 
@@ -155,7 +172,7 @@ export function buildApp(opts: AppOptions): App {
   const banner = `Welcome to ${PRODUCT}\n${PRODUCT} version ${version.version}, released ${version.releaseDate}`;
 
   return {
-    paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme, sshSettings,
+    paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme, sshSettings, sshActivity, metrics,
     banner: () => banner,
     newSession: (actor, mode, io) =>
       // ReadOnly accounts have no access to files: not even their names are completed.

@@ -54,7 +54,10 @@ export class DomainNotHosted extends ParameterError {
 
 /** An address expression (path) that matches nothing. */
 export class InvalidPath extends XapiError {
-  constructor(xpath: string) { super('InvalidPath', 'No match on address expression', { XPath: xpath }); }
+  /** `detail` says why, when known (e.g. an index out of range). */
+  constructor(xpath: string, detail?: string) {
+    super('InvalidPath', `No match on address expression${detail ? `: ${detail}` : ''}`, { XPath: xpath });
+  }
 }
 
 /** The request could not be done as asked (malformed, refused in this state); the message says why. */

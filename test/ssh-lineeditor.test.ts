@@ -115,11 +115,16 @@ t.test('Tab completes through the session and lists several candidates', async (
   t.same(calls, ['xstat', 'xStatus S', 'xStatus Szz']);
 });
 
-t.test('? at the end of a line submits it as help; inside quotes it is text', async (t) => {
+t.test('? and ?? are typed like any text and asked with Enter, typed or pasted', async (t) => {
   const ed = new LineEditor();
   let a = ed.feed('xCommand Security ?');
-  t.same(lines(a), ['xCommand Security ?']);
-  t.equal(echo(a), 'xCommand Security ?\r\n');
+  t.same(lines(a), [], 'the first ? does not submit');
+  t.equal(echo(a), 'xCommand Security ?');
+  a = ed.feed('?');
+  t.same(lines(a), []);
+  t.equal(ed.line, 'xCommand Security ??');
+  t.same(lines(ed.feed('\r')), ['xCommand Security ??']);
+  t.same(lines(ed.feed('xStatus ?\rxStatus ??\r')), ['xStatus ?', 'xStatus ??'], 'pasted');
   a = ed.feed('xConfiguration SystemUnit Name: "who?');
   t.same(lines(a), []);
   t.same(lines(ed.feed('"\r')), ['xConfiguration SystemUnit Name: "who?"']);
@@ -176,7 +181,7 @@ t.test('long lines wrap: moves cross rows, a full row moves the cursor on at onc
   let a = ed.feed('123456789');
   t.equal(echo(a), '123456789');
   a = ed.feed('0');
-  t.equal(echo(a), '0\r\n', 'the tenth character fills the row: the cursor goes to the next row');
+  t.equal(echo(a), '0 \x1b[J\r', 'the tenth character fills the row: a soft wrap takes the cursor to the next row');
   a = ed.feed('abc');
   t.equal(echo(a), 'abc');
   a = ed.feed('\x01');
@@ -198,7 +203,7 @@ t.test('long lines wrap: moves cross rows, a full row moves the cursor on at onc
   t.equal(echo(enter), '\r\n');
   ed.setColumns(4);
   a = ed.feed('abcd');
-  t.equal(echo(a), 'abcd\r\n');
+  t.equal(echo(a), 'abcd \x1b[J\r');
   t.equal(echo(ed.feed('\r')), '', 'a line that filled its last row: the cursor is already on a fresh row');
 });
 
@@ -207,10 +212,46 @@ t.test('long lines wrap: moves cross rows, a full row moves the cursor on at onc
 /** A small xterm model: autowrap with a pending wrap at the right margin, the sequences we emit. */
 class Screen {
   rows: string[][] = [[]];
+  /** Rows the text ran off by autowrap (soft): a reflowing terminal keeps them one line. */
+  soft = new Set<number>();
   r = 0;
   c = 0;
   pending = false;
-  constructor(readonly cols: number) {}
+  constructor(public cols: number) {}
+  /** Resizes as tmux does: soft-wrapped rows are re-cut to the new width, hard line ends stay. */
+  resize(cols: number): void {
+    const lines: { text: string[]; start: number }[] = [];
+    let cursorAt: { line: number; offset: number } | undefined;
+    for (let i = 0; i < this.rows.length; i++) {
+      const row = [...this.row(i)];
+      const joined = i > 0 && this.soft.has(i - 1);
+      if (joined) {
+        const cur = lines[lines.length - 1]!;
+        while (cur.text.length < (i - cur.start) * this.cols) cur.text.push(' ');
+        cur.text.push(...row);
+      } else lines.push({ text: row, start: i });
+      if (i === this.r) {
+        const cur = lines[lines.length - 1]!;
+        cursorAt = { line: lines.length - 1, offset: (i - cur.start) * this.cols + this.c };
+      }
+    }
+    this.rows = [];
+    this.soft = new Set();
+    lines.forEach((l, n) => {
+      const start = this.rows.length;
+      const count = Math.max(1, Math.ceil(l.text.length / cols), n === cursorAt?.line ? Math.floor(cursorAt.offset / cols) + 1 : 0);
+      for (let k = 0; k < count; k++) {
+        this.rows.push(l.text.slice(k * cols, (k + 1) * cols));
+        if (k < count - 1) this.soft.add(start + k);
+      }
+      if (n === cursorAt?.line) {
+        this.r = start + Math.floor(cursorAt.offset / cols);
+        this.c = cursorAt.offset % cols;
+      }
+    });
+    this.cols = cols;
+    this.pending = false;
+  }
   private row(r: number): string[] {
     while (this.rows.length <= r) this.rows.push([]);
     return this.rows[r]!;
@@ -229,8 +270,12 @@ class Screen {
           case 'B': this.r += n; break;
           case 'C': this.c = Math.min(this.cols - 1, this.c + n); break;
           case 'D': this.c = Math.max(0, this.c - n); break;
-          case 'K': this.row(this.r).length = Math.min(this.row(this.r).length, this.c); break;
+          case 'K':
+            if (this.c === 0) this.soft.delete(this.r - 1); // tmux: erasing from column 0 unwraps
+            this.row(this.r).length = Math.min(this.row(this.r).length, this.c);
+            break;
           case 'J':
+            if (this.c === 0) this.soft.delete(this.r - 1);
             this.row(this.r).length = Math.min(this.row(this.r).length, this.c);
             this.rows.length = Math.min(this.rows.length, this.r + 1);
             break;
@@ -240,12 +285,14 @@ class Screen {
         this.c = 0;
         this.pending = false;
       } else if (ch === '\n') {
+        this.soft.delete(this.r);
         this.r++;
         this.pending = false;
       } else if (ch === '\x07') {
         // bell
       } else {
         if (this.pending) {
+          this.soft.add(this.r);
           this.r++;
           this.c = 0;
           this.pending = false;
@@ -316,4 +363,51 @@ t.test('property: the same with Enter, history, Tab listings, Ctrl-C and Ctrl-R 
     { numRuns: 400 },
   );
   t.pass('400 random sessions at widths 3..12');
+});
+
+t.test('after the terminal shrinks (and reflows, as tmux does) the line is redrawn where it is', async (t) => {
+  for (const typed of ['0123456789abc', '0123456789', '01234567890123456789x']) {
+    const ed = new LineEditor({ cols: 10 });
+    const screen = new Screen(10);
+    const type = (k: string) => {
+      for (const a of ed.feed(k)) if (a.type === 'echo') screen.write(a.data);
+    };
+    type(typed);
+    screen.resize(6);
+    ed.setColumns(6);
+    type('\x01X'); // Home, then insert: the whole line is repainted from its start
+    t.equal(screen.text(), ed.line, `${typed}: the screen shows the line`);
+    t.equal(screen.r * 6 + screen.c, ed.cursorPosition, `${typed}: the cursor is where the editor thinks`);
+    screen.write(ed.clear() + 'out\r\n' + ed.redraw());
+    t.equal(screen.text(1), ed.line, `${typed}: output over the line, then the line again below it`);
+  }
+});
+
+t.test('property: resizes between edits keep the screen and the editor aligned', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const step = fc.oneof(
+    fc.constantFrom('a', 'b', 'x', '7', '?'),
+    fc.constantFrom('\x1b[D', '\x1b[C', '\x01', '\x05', '\x7f', '\x0b', '\x15', '\x17'),
+    fc.integer({ min: 3, max: 12 }),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 3, max: 12 }), fc.array(step, { maxLength: 80 }), (cols, steps) => {
+      const ed = new LineEditor({ cols });
+      const screen = new Screen(cols);
+      for (const s of steps) {
+        if (typeof s === 'number') {
+          // A resize never redraws by itself; the next edit must still land right.
+          screen.resize(s);
+          ed.setColumns(s);
+          continue;
+        }
+        for (const a of ed.feed(s)) if (a.type === 'echo') screen.write(a.data);
+        if (screen.text() !== ed.line.replace(/ +$/, '')) return false;
+        if (screen.r * screen.cols + screen.c !== ed.cursorPosition) return false;
+      }
+      return true;
+    }),
+    { numRuns: 400 },
+  );
+  t.pass('400 random edit sequences with resizes');
 });

@@ -133,8 +133,14 @@ t.test('interactive ssh -tt through a pty: echo, CRLF, editing, completion, bye'
   got = await send('SystemUnit Product\r', /OK\r\n$/);
   t.match(got, /\*s SystemUnit: \/\r\n {5}Product: "xway"\r\n\*s\/end\r\n\r\nOK\r\n$/);
 
-  // `?` at the end of a line asks for help at once.
-  got = await send('xConfiguration Http ?', /(OK|ERROR)\r\n$/);
+  // `?` and `??` are typed, key by key, then asked with Enter; pasted, the same.
+  got = await send('xConfiguration Http ?', /\?$/);
+  t.equal(got, 'xConfiguration Http ?', 'the first ? is echoed, nothing is submitted');
+  got = await send('?', /\?$/);
+  t.equal(got, '?');
+  got = await send('\r', /(OK|ERROR)\r\n$/);
+  t.match(got, /^\r\n\*\? xConfiguration Http Redirect Mode: <On\/Off>/);
+  got = await send('xConfiguration Http ?\r', /(OK|ERROR)\r\n$/);
   t.match(got, /^xConfiguration Http \?\r\n/);
   t.match(got, /Redirect/);
 
@@ -380,9 +386,9 @@ t.test('the line editor wraps at the width the pty asked for, and follows window
     c.shell({ term: 'xterm', cols: 10, rows: 40 }, (err, s) => (err ? reject(err) : resolve(s))),
   );
   await until(ch, /OK\r\n$/);
-  let p = until(ch, /Syst\r\n$/);
+  let p = until(ch, /Syst \x1b\[J\r$/);
   ch.write('xstat Syst');
-  t.equal(await p, 'xstat Syst\r\n', 'the tenth column filled: the cursor moves to the next row at once');
+  t.equal(await p, 'xstat Syst \x1b[J\r', 'the tenth column filled: a soft wrap moves the cursor to the next row at once');
   p = until(ch, /\x1b\[1A\r$/);
   ch.write('\x01');
   t.equal(await p, '\x1b[1A\r', 'Home goes up a row');

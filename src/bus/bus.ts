@@ -9,7 +9,7 @@ import { Logger, REDACTED } from '../platform/log.js';
 import { Registry, resultName } from './registry.js';
 import { errorReply, type Reply } from './reply.js';
 import { FeedbackHub, type Feedback, type Registration } from './feedback.js';
-import { cut, merge } from './statustree.js';
+import { changes, cut, graft, merge, prune } from './statustree.js';
 import { search, walk, leaves } from './tree.js';
 
 /** The requests the bus executes (the parser builds them). */
@@ -43,15 +43,36 @@ export class Bus {
         for (const m of this.feedback.matches('Configuration', path)) m.sub.deliver({ kind: 'config', entries: [entry] });
       }
     });
-    this.services.status.onChanged((path) => {
-      const matches = [...this.feedback.matches('Status', path)];
-      if (!matches.length) return;
-      const snap = this.services.status.snapshot();
-      for (const m of matches) {
-        const tree = cut(snap, m.path);
-        if (tree) m.sub.deliver({ kind: 'status', tree });
+    this.known = this.services.status.snapshot();
+    this.services.status.onChanged((path) => this.statusChanged(path));
+  }
+
+  /** Status as last announced: feedback carries only what differs from it. */
+  private known: StatusTree;
+
+  private statusChanged(path: readonly string[]): void {
+    const matches = [...this.feedback.matches('Status', path)];
+    if (!matches.length) {
+      // Nobody listens: no snapshot; the part is forgotten, so a later listener gets it whole.
+      this.known = prune(this.known, path);
+      return;
+    }
+    const snap = this.services.status.snapshot();
+    const before = cut(this.known, path);
+    const after = cut(snap, path);
+    this.known = graft(this.known, path, snap);
+    if (!after) return;
+    const changed = changes(before, after) as StatusTree | undefined;
+    if (!changed) return;
+    for (const m of matches) {
+      // One message per session and change, holding what each of its registrations covers.
+      let tree: StatusTree | undefined;
+      for (const p of m.paths) {
+        const part = cut(changed, p);
+        if (part) tree = tree ? merge(tree, part) : part;
       }
-    });
+      if (tree) m.sub.deliver({ kind: 'status', tree });
+    }
   }
 
   async handle(req: BusRequest, actor: Actor, payload?: string): Promise<Reply> {

@@ -41,16 +41,15 @@ export class FeedbackHub {
     return () => this.subscribers.delete(s);
   }
 
-  /** Subscribers with a registration under `root` that overlaps `path`, with the deeper path. */
-  *matches(root: Root, path: readonly string[]): Generator<{ sub: Subscriber; path: readonly string[] }> {
+  /**
+   * Each subscriber with at least one registration under `root` overlapping `path`, once, with the
+   * paths of all those registrations: sibling registrations (`.../TrustedCA`, `.../Server`) under
+   * a change made higher up each get their part, and the subscriber gets one feedback message.
+   */
+  *matches(root: Root, path: readonly string[]): Generator<{ sub: Subscriber; paths: readonly (readonly string[])[] }> {
     for (const sub of this.subscribers) {
-      let best: readonly string[] | undefined;
-      for (const r of sub.registrations) {
-        if (r.root !== root || !overlaps(r.path, path)) continue;
-        const deeper = r.path.length > path.length ? r.path : path;
-        if (!best || deeper.length < best.length) best = deeper;
-      }
-      if (best) yield { sub, path: best };
+      const paths = sub.registrations.filter((r) => r.root === root && overlaps(r.path, path)).map((r) => r.path);
+      if (paths.length) yield { sub, paths };
     }
   }
 

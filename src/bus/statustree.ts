@@ -34,7 +34,8 @@ export function cut(tree: StatusTree, path: readonly string[]): StatusTree | und
     const list = value as readonly StatusTree[];
     if (rest.length === 0) return { [key]: list };
     const n = Number(rest[0]);
-    const item = list[n - 1];
+    // By the item's own index: a list of changes holds only the items that changed.
+    const item = list.find((it, i) => indexOf(it, i) === n);
     if (!item) return undefined;
     const inner = cut(item, rest.slice(1));
     return inner === undefined ? undefined : { [key]: [withIndex(inner, n)] };
@@ -64,6 +65,62 @@ export function merge(a: StatusTree, b: StatusTree): StatusTree {
       out[k] = merge(prev as StatusTree, v as StatusTree);
     } else out[k] = v;
   }
+  return out;
+}
+
+const isTree = (v: unknown): v is StatusTree => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What changed from `before` to `after`: the leaves whose values differ, under their parents, and
+ * subtrees that are new. A list whose length changed is sent whole (an item that went away cannot
+ * be named otherwise); in a list of the same length only the changed items, with their index.
+ * Undefined when nothing changed.
+ */
+export function changes(before: StatusValue | undefined, after: StatusValue): StatusValue | undefined {
+  if (Array.isArray(after)) {
+    const list = after as readonly StatusTree[];
+    if (!Array.isArray(before) || before.length !== list.length) return list.map((it, i) => withIndex(it, indexOf(it, i)));
+    const out: StatusTree[] = [];
+    list.forEach((it, i) => {
+      const d = changes((before as readonly StatusTree[])[i], it);
+      if (d !== undefined) out.push(withIndex(d as StatusTree, indexOf(it, i)));
+    });
+    return out.length ? out : undefined;
+  }
+  if (isTree(after)) {
+    if (!isTree(before)) return after;
+    const out: StatusTree = {};
+    for (const [k, v] of Object.entries(after)) {
+      const d = changes(before[k], v);
+      if (d !== undefined) out[k] = d;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+  return before === after ? undefined : after;
+}
+
+/** `base` with the part under `path` taken from `from` (what was announced is now known). */
+export function graft(base: StatusTree, path: readonly string[], from: StatusTree): StatusTree {
+  if (path.length === 0) return from;
+  const key = findKey(from, path[0]!) ?? findKey(base, path[0]!) ?? path[0]!;
+  const out: StatusTree = { ...base };
+  const next = from[key];
+  const prev = base[key];
+  if (path.length > 1 && isTree(next) && isTree(prev)) out[key] = graft(prev, path.slice(1), next);
+  else if (next === undefined) delete out[key];
+  else out[key] = next;
+  return out;
+}
+
+/** `tree` without the part under `path`: what is no longer known (copies along the way). */
+export function prune(tree: StatusTree, path: readonly string[]): StatusTree {
+  if (path.length === 0) return {};
+  const key = findKey(tree, path[0]!);
+  if (key === undefined) return tree;
+  const out: StatusTree = { ...tree };
+  const v = tree[key];
+  if (path.length > 1 && isTree(v)) out[key] = prune(v, path.slice(1));
+  else delete out[key];
   return out;
 }
 

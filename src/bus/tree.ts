@@ -55,7 +55,7 @@ export function buildTree<L extends Declared>(decls: readonly L[]): TreeNode<L> 
 
 export type Step<L> =
   | { ok: true; node: TreeNode<L>; word: string }
-  | { ok: false; kind: 'nomatch' | 'ambiguous'; candidates: string[] };
+  | { ok: false; kind: 'nomatch' | 'ambiguous'; candidates: string[]; range?: { min: number; max: number } };
 
 /** Matches one word against the children of `cur` (exact name first, then unique prefix). */
 export function step<L>(cur: TreeNode<L>, word: string): Step<L> {
@@ -65,7 +65,7 @@ export function step<L>(cur: TreeNode<L>, word: string): Step<L> {
       const n = Number(word);
       if (n >= cur.indexRange.min && n <= cur.indexRange.max) return { ok: true, node: idx, word: String(n) };
     }
-    return { ok: false, kind: 'nomatch', candidates: [] };
+    return { ok: false, kind: 'nomatch', candidates: [], range: cur.indexRange };
   }
   const lower = word.toLowerCase();
   const exact = cur.children.get(lower);
@@ -77,7 +77,7 @@ export function step<L>(cur: TreeNode<L>, word: string): Step<L> {
 
 export type Walk<L> =
   | { ok: true; node: TreeNode<L>; canonical: string[]; consumed: number }
-  | { ok: false; kind: 'nomatch' | 'ambiguous'; at: number; candidates: string[]; canonical: string[] };
+  | { ok: false; kind: 'nomatch' | 'ambiguous'; at: number; candidates: string[]; canonical: string[]; range?: { min: number; max: number } };
 
 /**
  * Walks as many words as match. With `stopAtLeaf`, stops at the first leaf (commands: what
@@ -89,7 +89,7 @@ export function walk<L>(root: TreeNode<L>, words: readonly string[], stopAtLeaf 
   for (let i = 0; i < words.length; i++) {
     if (stopAtLeaf && cur.leaf) return { ok: true, node: cur, canonical, consumed: i };
     const s = step(cur, words[i]!);
-    if (!s.ok) return { ok: false, kind: s.kind, at: i, candidates: s.candidates, canonical };
+    if (!s.ok) return { ok: false, kind: s.kind, at: i, candidates: s.candidates, canonical, range: s.range };
     canonical.push(s.word);
     cur = s.node;
   }

@@ -44,6 +44,27 @@ function commandLines(def: CommandDef): string[] {
   return lines;
 }
 
+/** `xFeedback ?` and `xFeedback register ?`: the operations and the paths they take. */
+export function feedbackHelp(reg: Registry): Reply {
+  const roots = (name: string, tree: TreeNode<unknown>) => `/${name}/<path>: ${sorted(tree).map((c) => `/${name}/${c.name}`).join(', ')}`;
+  return {
+    kind: 'text',
+    ok: true,
+    lines: [
+      ...column([
+        ['xFeedback register <path>', 'Send changes under <path> between replies'],
+        ['xFeedback deregister <path>', 'Stop one registration'],
+        ['xFeedback deregisterall', 'Stop every registration'],
+        ['xFeedback list', 'The registrations held'],
+      ]),
+      'Paths (deeper paths and indexes as /Alarm/2 or /Alarm[2] narrow them):',
+      `  ${roots('Status', reg.status as TreeNode<unknown>)}`,
+      `  ${roots('Configuration', reg.config as TreeNode<unknown>)}`,
+      '  /Event/<name>: /Event (every event), /Event/AcmeProgress',
+    ],
+  };
+}
+
 export function help(reg: Registry, scope: HelpScope, path: readonly string[], values: boolean): Reply {
   if (scope === 'top') {
     return { kind: 'text', ok: true, lines: column(TOP_HELP.map(([a, b]) => [a, b])) };

@@ -5,14 +5,19 @@
 //
 // Keys: printable text; Backspace; Delete; Left/Right (and Ctrl-B/F); Home/End (and Ctrl-A/E);
 // Ctrl-K/U/W kill to end / to start / the word before the cursor; Up/Down (Ctrl-P/N) history;
-// Ctrl-R reverse search; Tab completion through `complete`; `?` typed at the end of a line
-// (outside quotes) submits the line at once as a help request; Ctrl-C drops the line; Ctrl-L
+// Ctrl-R reverse search; Tab completion through `complete`; Ctrl-C drops the line; Ctrl-L
 // redraws. CR, LF and CRLF each count as one Enter, also when CR and LF arrive in two chunks.
+// `?` is text like any other: `xStatus ?` and `xStatus ??` are asked with Enter, whether typed
+// or pasted (submitting at the first `?` made `??` impossible to type).
 //
 // Lines longer than the terminal is wide wrap: cursor moves are computed in rows and columns of
 // `cols` (from the pty request and window changes), and a line ending exactly at the right margin
-// is moved to the next row at once, so the terminal's cursor and ours always agree. Every
-// character counts as one column.
+// is moved to the next row at once, so the terminal's cursor and ours always agree. That move is
+// a soft wrap, as readline does it (a space that makes the terminal wrap, then CR), never CRLF: a
+// terminal that reflows on resize (tmux, VTE, kitty) keeps the wrapped rows one line, whereas a
+// hard line end would leave the redraw one row off after the terminal shrinks. For the same reason
+// nothing is erased from column 0 of a continuation row (tmux then forgets the row above wrapped):
+// there a space is written and the erase starts at column 1. Every character counts as one column.
 
 export type EditorAction =
   | { type: 'echo'; data: string }
@@ -44,17 +49,11 @@ const left = (n: number) => (n > 0 ? `${ESC}[${n}D` : '');
 const right = (n: number) => (n > 0 ? `${ESC}[${n}C` : '');
 /** Clears from the cursor to the end of the screen: a wrapped line may span several rows. */
 const CLEAR = `${ESC}[J`;
-
-/** True when the text has an unclosed double quote (`\"` and `\\` escape inside quotes). */
-function insideQuotes(text: string): boolean {
-  let open = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (open && c === '\\') i++;
-    else if (c === '"') open = !open;
-  }
-  return open;
-}
+/**
+ * At column 0 of a continuation row, or in the pending-wrap state at the right margin (the space
+ * then wraps softly): blanks column 0, erases from column 1 on, and returns to column 0.
+ */
+const WRAP_CLEAR = ` ${CLEAR}\r`;
 
 export class LineEditor {
   /** The line as code points, so the cursor never splits a character. */
@@ -102,9 +101,19 @@ export class LineEditor {
     return (rows > 0 ? `${ESC}[${rows}A` : '') + '\r';
   }
 
-  /** After text ending at `end` was written: at the right margin, go to the next row now. */
+  /** After text ending at `end` was written: at the right margin, wrap to the next row now. */
   private wrapAt(end: number): string {
-    return end > 0 && end % this.cols === 0 ? '\r\n' : '';
+    return this.atRowStart(end) ? WRAP_CLEAR : '';
+  }
+
+  /** True when line position `at` is column 0 of a continuation row. */
+  private atRowStart(at: number): boolean {
+    return at > 0 && at % this.cols === 0;
+  }
+
+  /** Erases from line position `at` (where the cursor is, or is pending) to the end of the screen. */
+  private clearFrom(at: number): string {
+    return this.atRowStart(at) ? WRAP_CLEAR : CLEAR;
   }
 
   /**
@@ -113,10 +122,8 @@ export class LineEditor {
    */
   private paintFrom(from: number): string {
     const len = this.buf.length;
-    // Only text just written can leave the terminal at the margin; with nothing to write the
-    // cursor already stands at `from`.
-    const wrap = from < len ? this.wrapAt(len) : '';
-    return this.buf.slice(from).join('') + wrap + CLEAR + this.move(len, this.cursor);
+    // Text ending at the margin leaves the cursor pending there; clearFrom wraps it on softly.
+    return this.buf.slice(from).join('') + this.clearFrom(len) + this.move(len, this.cursor);
   }
 
   /** Clears the line being typed from the screen; the cursor ends at the start of its first row. */
@@ -239,7 +246,7 @@ export class LineEditor {
         return this.deleteAt(echo);
       case '\x0b':
         this.buf.splice(this.cursor);
-        echo(CLEAR);
+        echo(this.clearFrom(this.cursor));
         return;
       case '\x15': {
         const n = this.cursor;
@@ -276,14 +283,6 @@ export class LineEditor {
         return;
       case '\t':
         return this.tab(echo);
-      case '?':
-        if (this.cursor === this.buf.length && !insideQuotes(this.line)) {
-          this.buf.push('?');
-          this.cursor++;
-          echo('?' + this.wrapAt(this.cursor));
-          return this.enter(out, echo);
-        }
-        return this.insert(k, echo);
       default:
         if (k.length > 1 && k.startsWith(ESC)) return; // an escape sequence we do not use
         if (k.length === 1 && (k.charCodeAt(0) < 0x20 || k === '\x7f')) return; // other control keys
@@ -382,7 +381,7 @@ export class LineEditor {
     const text = `(reverse-i-search)'${this.search!.query}': ${match}`;
     const start = this.toLineStart(this.searchShown);
     this.searchShown = [...text].length;
-    return start + text + this.wrapAt(this.searchShown) + CLEAR;
+    return start + text + this.clearFrom(this.searchShown);
   }
 
   /** Leaves search mode: the prompt is replaced by the line, cursor at its end. */

@@ -5,10 +5,11 @@ import type { StatusNode } from '../../schema/status.js';
 import type { Value } from '../../schema/types.js';
 import type { Args, CommandDef } from '../../commands/define.js';
 import { Registry, resultName } from '../bus/registry.js';
-import { walk, search, type TreeNode } from '../bus/tree.js';
+import { walk, search, type TreeNode, type Walk } from '../bus/tree.js';
 import { errorReply, type Reply } from '../bus/reply.js';
 import { CommandError, InvalidPath, ParameterError, type XapiError } from '../errors.js';
-import { tokenize, TokenizeError, type Token } from './tokenize.js';
+import { excerpt, tokenize, TokenizeError, type Token } from './tokenize.js';
+import { feedbackHelp } from './help.js';
 
 export type OutputMode = 'terminal' | 'xml' | 'json';
 
@@ -42,7 +43,11 @@ export const MAX_LINE = 8192;
 const refuse = (name: string, e: XapiError): Request => ({ kind: 'reply', reply: errorReply(name, e) });
 const err = (name: string, reason: string) => refuse(name, new CommandError(reason));
 const paramErr = (name: string, reason: string) => refuse(name, new ParameterError(reason));
-const noMatch = (name: string, xpath: string) => refuse(name, new InvalidPath(xpath));
+const noMatch = (name: string, xpath: string, w?: Walk<unknown>) => {
+  // A number out of an indexed node's range: say the range (`Clustering Peer` is 1 to 6).
+  const range = w && !w.ok && w.range ? `${w.canonical.join(' ')} takes an index from ${w.range.min} to ${w.range.max}` : undefined;
+  return refuse(name, new InvalidPath(excerpt(xpath), range));
+};
 
 function matchVerb(word: string): Verb | { ambiguous: string[] } | undefined {
   const lower = word.toLowerCase();
@@ -64,10 +69,11 @@ function wordsOf(tokens: Token[]): string[] | undefined {
   return out;
 }
 
+/** The answer to a line over MAX_LINE characters (the session gives it once per such line). */
+export const lineTooLong = (): Request => err('CommandResult', `Line too long: at most ${MAX_LINE} characters`);
+
 export function parseLine(line: string, reg: Registry): ParsedLine {
-  if (line.length > MAX_LINE) {
-    return { request: err('CommandResult', `Line too long: at most ${MAX_LINE} characters`) };
-  }
+  if (line.length > MAX_LINE) return { request: lineTooLong() };
   let tk;
   try {
     tk = tokenize(line);
@@ -88,7 +94,7 @@ function parseTokens(tokens: Token[], reg: Registry): Request {
   const verb = matchVerb(first.text);
   if (verb === undefined) return { kind: 'reply', reply: { kind: 'unrecognized' } };
   if (typeof verb === 'object') {
-    return err('CommandResult', `Ambiguous command ${first.text}: could be ${verb.ambiguous.join(', ')}`);
+    return err('CommandResult', `Ambiguous command ${excerpt(first.text)}: could be ${verb.ambiguous.join(', ')}`);
   }
   const rest = tokens.slice(1);
   switch (verb) {
@@ -99,7 +105,7 @@ function parseTokens(tokens: Token[], reg: Registry): Request {
     case 'xCommand':
       return parseCommand(rest, reg);
     case 'xFeedback':
-      return parseFeedback(rest);
+      return parseFeedback(rest, reg);
     case 'xPreferences':
       return parsePreferences(rest);
     case 'echo': {
@@ -129,7 +135,7 @@ function parseGet<L>(rest: Token[], tree: TreeNode<L>, scope: 'status' | 'config
   const help = helpSuffix(words);
   if (help) {
     const w = walk(tree, help.words);
-    if (!w.ok) return noMatch(name, `${root}/${help.words.join('/')}`);
+    if (!w.ok) return noMatch(name, `${root}/${help.words.join('/')}`, w);
     return { kind: 'help', scope, path: w.canonical, values: help.values };
   }
   if (words.length === 1 && words[0]!.startsWith('//')) {
@@ -138,7 +144,7 @@ function parseGet<L>(rest: Token[], tree: TreeNode<L>, scope: 'status' | 'config
     return scope === 'status' ? { kind: 'status', path: [], search: term } : { kind: 'config-get', path: [], search: term };
   }
   const w = walk(tree, words);
-  if (!w.ok) return noMatch(name, `${root}/${words.join('/')}`);
+  if (!w.ok) return noMatch(name, `${root}/${words.join('/')}`, w);
   return scope === 'status' ? { kind: 'status', path: w.canonical } : { kind: 'config-get', path: w.canonical };
 }
 
@@ -153,7 +159,7 @@ function parseConfig(rest: Token[], reg: Registry): Request {
   if (!before) return err('ConfigurationResult', 'Expected: xConfiguration <path>: <value>');
   const words = [...before, last.name];
   const w = walk(reg.config, words);
-  if (!w.ok || !w.node.leaf) return noMatch('ConfigurationResult', `/Configuration/${words.join('/')}`);
+  if (!w.ok || !w.node.leaf) return noMatch('ConfigurationResult', `/Configuration/${words.join('/')}`, w);
   const key = w.canonical.join(' ');
   const node = w.node.leaf;
   if (last.value === undefined) {
@@ -162,7 +168,7 @@ function parseConfig(rest: Token[], reg: Registry): Request {
   if (last.value === '?' && !last.quoted) return { kind: 'help', scope: 'config', path: w.canonical, values: true };
   const parsed = node.type.parse(last.value);
   if (!parsed.ok) {
-    const shown = node.secret ? '(hidden)' : last.value;
+    const shown = node.secret ? '(hidden)' : excerpt(last.value);
     return err('ConfigurationResult', `Invalid value ${shown} for ${key}: ${parsed.reason}`);
   }
   return { kind: 'config-set', key, node, value: parsed.value, raw: last.value };
@@ -208,18 +214,18 @@ function parseCommand(rest: Token[], reg: Registry): Request {
     let value: string | undefined;
     if (t.kind === 'param') {
       pname = matchParam(t.name);
-      if (!pname) return paramErr(name, `Unknown parameter ${t.name}: expected one of ${names.join(', ') || '(none)'}`);
+      if (!pname) return paramErr(name, `Unknown parameter ${excerpt(t.name)}: expected one of ${names.join(', ') || '(none)'}`);
       value = t.value;
       if (value === undefined) return paramErr(name, `Missing value for ${pname} ${def.params[pname]!.type.space}`);
     } else {
       // Positional values fill the parameters not yet given, in declared order.
       pname = positional.find((n) => args[n] === undefined);
-      if (!pname) return paramErr(name, `Unexpected value ${t.text}`);
+      if (!pname) return paramErr(name, `Unexpected value ${excerpt(t.text)}`);
       value = t.text;
     }
     const p = def.params[pname]!;
     const parsed = p.type.parse(value);
-    if (!parsed.ok) return paramErr(name, `Invalid value ${p.secret ? '(hidden)' : value} for ${pname}: ${parsed.reason}`);
+    if (!parsed.ok) return paramErr(name, `Invalid value ${p.secret ? '(hidden)' : excerpt(value)} for ${pname}: ${parsed.reason}`);
     const prev = args[pname];
     if (prev !== undefined && !p.multiple) return paramErr(name, `Parameter ${pname} given more than once`);
     if (p.multiple) {
@@ -238,8 +244,12 @@ function parseCommand(rest: Token[], reg: Registry): Request {
   return { kind: 'command', def, args, needsPayload };
 }
 
-function parseFeedback(rest: Token[]): Request {
+function parseFeedback(rest: Token[], reg: Registry): Request {
   const words = wordsOf(rest);
+  // `xFeedback ?`, `xFeedback register ?`: help, not "No match".
+  if (words?.length && (words[words.length - 1] === '?' || words[words.length - 1] === '??') && words.length <= 2) {
+    return { kind: 'reply', reply: feedbackHelp(reg) };
+  }
   const op = words?.[0]?.toLowerCase();
   const usage = 'Usage: xFeedback register <path> | deregister <path> | deregisterall | list';
   if (!words || !op) return paramErr('FeedbackResult', usage);
@@ -261,7 +271,7 @@ function parsePreferences(rest: Token[]): Request {
   const usage = 'Usage: xPreferences outputmode <terminal/xml/json>';
   if (!words || words.length !== 2 || !'outputmode'.startsWith(words[0]!.toLowerCase())) return paramErr('PreferencesResult', usage);
   const mode = (['terminal', 'xml', 'json'] as const).find((m) => m === words[1]!.toLowerCase());
-  if (!mode) return paramErr('PreferencesResult', `Invalid value ${words[1]} for outputmode: expected <terminal/xml/json>`);
+  if (!mode) return paramErr('PreferencesResult', `Invalid value ${excerpt(words[1]!)} for outputmode: expected <terminal/xml/json>`);
   return { kind: 'preferences', outputMode: mode };
 }
 

@@ -5,12 +5,13 @@
 import type { Actor } from '../services/interfaces.js';
 import type { Bus, BusRequest } from '../bus/bus.js';
 import { errorReply, isFailure, type Reply } from '../bus/reply.js';
-import { CommandError, Internal } from '../errors.js';
+import { CommandError, Internal, InvalidPath } from '../errors.js';
 import type { Feedback, Registration, Subscriber } from '../bus/feedback.js';
 import { MAX_REGISTRATIONS } from '../bus/feedback.js';
 import { resultName } from '../bus/registry.js';
-import { parseLine, MAX_LINE, type OutputMode, type Request } from './parse.js';
+import { parseLine, lineTooLong, MAX_LINE, type OutputMode, type Request } from './parse.js';
 import { help } from './help.js';
+import { excerpt } from './tokenize.js';
 import { complete, type Completion } from './complete.js';
 import { renderTerminal, renderFeedbackTerminal } from './render/terminal.js';
 import * as xml from './render/xml.js';
@@ -21,6 +22,11 @@ export type SessionMode = 'interactive' | 'shell' | 'exec';
 export interface SessionIO {
   /** One call per reply or feedback chunk, line ends already right for the mode. */
   write(data: string): void;
+  /**
+   * Flow control: `true` when unprocessed input passed INPUT_HIGH (stop reading the client),
+   * `false` once it fell below INPUT_LOW again.
+   */
+  flow?(stop: boolean): void;
 }
 
 export interface SessionOptions {
@@ -38,8 +44,17 @@ export interface SessionOptions {
 export const MAX_FRAME = 4 * 1024 * 1024;
 /** Input waiting to be processed, beyond which the session is closed (a flood, not a script). */
 export const MAX_BACKLOG = 16 * 1024 * 1024;
+/** Unprocessed input at which the session asks its carrier to stop reading, and to read again. */
+export const INPUT_HIGH = 256 * 1024;
+export const INPUT_LOW = 64 * 1024;
+/** A line with no end after this many bytes is over MAX_LINE characters whatever its encoding. */
+const OVERLONG_BYTES = MAX_LINE * 4;
+/** Lines cut from the input ahead of processing; the rest waits as bytes. */
+const SPLIT_AHEAD = 64;
+/** Longest stretch of requests run before the event loop gets a turn (other sessions, TLS). */
+const SLICE_MS = 2;
 
-type Work = { kind: 'line'; text: string } | { kind: 'frame'; text: string } | { kind: 'exec-end' };
+type Work = { kind: 'line'; text: string } | { kind: 'frame'; text: string } | { kind: 'overlong' } | { kind: 'exec-end' };
 
 interface PendingPayload {
   req: Extract<Request, { kind: 'command' }>;
@@ -47,6 +62,16 @@ interface PendingPayload {
   lines: string[];
   bytes: number;
   overflow: boolean;
+  overlong?: boolean;
+}
+
+/** Index of the first CR or LF: one pass (two indexOf calls would rescan a flood of one kind). */
+function lineEnd(buf: Buffer): number {
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i];
+    if (b === 0x0a || b === 0x0d) return i;
+  }
+  return -1;
 }
 
 export class CliSession implements Subscriber {
@@ -61,8 +86,15 @@ export class CliSession implements Subscriber {
   private inputDone = false;
   private busy = false;
   private queue: Work[] = [];
-  private inbuf = Buffer.alloc(0);
+  private inbuf: Buffer = Buffer.alloc(0);
   private swallowLF = false;
+  /** After an over-long line was answered: input is dropped up to the next line end. */
+  private discarding = false;
+  /** Characters of queued lines and frames (with inbuf: the backlog for flow control). */
+  private queuedChars = 0;
+  private inputStopped = false;
+  private sliceStart = 0;
+  private yielding = false;
   private frameBytes = -1;
   private payload: PendingPayload | undefined;
   private heldFeedback: Feedback[] = [];
@@ -86,20 +118,23 @@ export class CliSession implements Subscriber {
   /** Raw input (shell and exec modes). */
   feed(data: string | Buffer): void {
     if (this.ended) return;
-    this.inbuf = Buffer.concat([this.inbuf, typeof data === 'string' ? Buffer.from(data) : data]);
-    if (this.inbuf.length > MAX_BACKLOG) {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    this.inbuf = this.inbuf.length ? Buffer.concat([this.inbuf, buf]) : buf;
+    if (this.inbuf.length + this.queuedChars > MAX_BACKLOG) {
       this.write(this.render(errorReply('CommandResult', new CommandError('Input backlog too large; closing the session'))));
       this.finish(1);
       return;
     }
     this.split();
+    this.flow();
     this.pump();
   }
 
   /** A complete line from the interactive line editor. */
   submitLine(line: string): void {
     if (this.ended) return;
-    this.queue.push({ kind: 'line', text: line });
+    this.enqueue({ kind: 'line', text: line });
+    this.flow();
     this.pump();
   }
 
@@ -113,17 +148,19 @@ export class CliSession implements Subscriber {
   }
 
   endInput(): void {
-    if (this.inbuf.length) {
-      // A last line without a newline still counts.
-      this.queue.push({ kind: 'line', text: this.inbuf.toString('utf8') });
-      this.inbuf = Buffer.alloc(0);
-    }
     this.inputDone = true;
+    this.split();
     this.pump();
   }
 
   complete(lineBeforeCursor: string): Completion {
     return complete(this.opts.bus.registry, lineBeforeCursor, this.opts.files);
+  }
+
+  /** The idle timeout ran out: one line saying so, then the session ends. */
+  closeIdle(seconds: number): void {
+    this.write(`Closing the session: no activity for ${seconds} seconds (xConfiguration Ssh IdleTimeout)\n`);
+    this.dispose();
   }
 
   dispose(): void {
@@ -140,30 +177,50 @@ export class CliSession implements Subscriber {
 
   // ---- input splitting ----
 
+  private enqueue(w: Work): void {
+    this.queue.push(w);
+    if (w.kind === 'line' || w.kind === 'frame') this.queuedChars += w.text.length;
+  }
+
+  /** Stops or restarts reading the client as the backlog crosses INPUT_HIGH / INPUT_LOW. */
+  private flow(): void {
+    const backlog = this.inbuf.length + this.queuedChars;
+    if (!this.inputStopped && backlog > INPUT_HIGH) {
+      this.inputStopped = true;
+      this.opts.io.flow?.(true);
+    } else if (this.inputStopped && backlog < INPUT_LOW) {
+      this.inputStopped = false;
+      this.opts.io.flow?.(false);
+    }
+  }
+
+  /** Cuts lines and frames off the input, a few ahead of processing (the rest waits as bytes). */
   private split(): void {
-    for (;;) {
+    while (this.queue.length < SPLIT_AHEAD) {
       if (this.frameBytes >= 0) {
-        if (this.inbuf.length < this.frameBytes) return;
+        if (this.inbuf.length < this.frameBytes) break;
         const text = this.inbuf.subarray(0, this.frameBytes).toString('utf8');
         this.inbuf = this.inbuf.subarray(this.frameBytes);
         this.frameBytes = -1;
-        this.queue.push({ kind: 'frame', text });
+        this.enqueue({ kind: 'frame', text });
         continue;
       }
       if (this.swallowLF && this.inbuf.length) {
         if (this.inbuf[0] === 0x0a) this.inbuf = this.inbuf.subarray(1);
         this.swallowLF = false;
       }
-      const cr = this.inbuf.indexOf(0x0d);
-      const lf = this.inbuf.indexOf(0x0a);
-      const end = cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
+      const end = lineEnd(this.inbuf);
+      const cr = end >= 0 && this.inbuf[end] === 0x0d ? end : -1;
       if (end < 0) {
-        if (this.inbuf.length > MAX_LINE * 4) {
-          // An endless line: answer once, drop it.
-          this.queue.push({ kind: 'line', text: this.inbuf.toString('utf8') });
+        if (this.discarding) this.inbuf = Buffer.alloc(0);
+        else if (this.inbuf.length > OVERLONG_BYTES) {
+          // An over-long line is answered once, now; the rest of it, up to its end, is dropped
+          // unread: a tail cut off from it must never run as a command.
+          this.enqueue({ kind: 'overlong' });
           this.inbuf = Buffer.alloc(0);
+          this.discarding = true;
         }
-        return;
+        break;
       }
       const line = this.inbuf.subarray(0, end).toString('utf8');
       this.inbuf = this.inbuf.subarray(end + 1);
@@ -173,27 +230,49 @@ export class CliSession implements Subscriber {
           if (this.inbuf[0] === 0x0a) this.inbuf = this.inbuf.subarray(1);
         } else this.swallowLF = true;
       }
+      if (this.discarding) {
+        this.discarding = false;
+        continue;
+      }
       const frame = /^\{(\d{1,9})\} ?$/.exec(line);
       if (frame && !this.payload) {
         const n = Number(frame[1]);
         if (n > MAX_FRAME) {
-          this.queue.push({ kind: 'line', text: `\u0000frame-too-large` });
+          this.enqueue({ kind: 'line', text: `\u0000frame-too-large` });
           // Nothing sensible can follow a refused frame; the rest of the input is dropped.
           this.inbuf = Buffer.alloc(0);
-          return;
+          break;
         }
         this.frameBytes = n;
         continue;
       }
-      this.queue.push({ kind: 'line', text: line });
+      this.enqueue({ kind: 'line', text: line });
+    }
+    if (this.inputDone && this.inbuf.length && this.queue.length < SPLIT_AHEAD) {
+      // A last line without a newline still counts (unless it is the tail of an over-long one).
+      if (!this.discarding) this.enqueue({ kind: 'line', text: this.inbuf.toString('utf8') });
+      this.inbuf = Buffer.alloc(0);
+      this.frameBytes = -1;
     }
   }
 
   // ---- processing ----
 
   private pump(): void {
-    if (this.busy || this.ended) return;
-    const work = this.queue.shift();
+    if (this.busy || this.ended || this.yielding) return;
+    let work: Work | undefined;
+    for (let skipped = 0; ; skipped++) {
+      if (this.queue.length === 0) this.split();
+      work = this.queue.shift();
+      if (work?.kind === 'line' || work?.kind === 'frame') this.queuedChars -= work.text.length;
+      // Blank lines get no answer: pass over them here rather than one promise round each.
+      if (work?.kind !== 'line' || this.payload || work.text.trim() !== '') break;
+      if (skipped % 256 === 255 && performance.now() - this.sliceStart >= SLICE_MS) {
+        this.flow();
+        return this.yieldThenPump();
+      }
+    }
+    this.flow();
     if (!work) {
       if (this.inputDone) {
         if (this.payload) {
@@ -221,8 +300,21 @@ export class CliSession implements Subscriber {
         const held = this.heldFeedback;
         this.heldFeedback = [];
         for (const f of held) this.writeFeedback(f);
-        this.pump();
+        // Requests that get no reply (empty lines) would otherwise run back to back in
+        // microtasks: give the event loop a turn now and then, so one flooding session cannot
+        // stall the others.
+        if (performance.now() - this.sliceStart < SLICE_MS) this.pump();
+        else this.yieldThenPump();
       });
+  }
+
+  private yieldThenPump(): void {
+    this.yielding = true;
+    setImmediate(() => {
+      this.yielding = false;
+      this.sliceStart = performance.now();
+      this.pump();
+    });
   }
 
   /** Exec mode ends when its command lines have run and no payload is awaited on stdin. */
@@ -230,7 +322,7 @@ export class CliSession implements Subscriber {
 
   /** Exec sessions: the command line(s) of the exec request; stdin may then carry a payload. */
   runExec(command: string): void {
-    for (const line of command.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n')) this.queue.push({ kind: 'line', text: line });
+    for (const line of command.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n')) this.enqueue({ kind: 'line', text: line });
     this.queue.push({ kind: 'exec-end' });
     this.pump();
   }
@@ -238,6 +330,14 @@ export class CliSession implements Subscriber {
   private async process(work: Work): Promise<void> {
     if (work.kind === 'exec-end') {
       this.execDone = true;
+      return;
+    }
+    if (work.kind === 'overlong') {
+      if (this.payload) this.payload.overlong = true;
+      else {
+        this.failed = true;
+        this.write(this.render((lineTooLong() as Extract<Request, { kind: 'reply' }>).reply));
+      }
       return;
     }
     if (work.kind === 'frame') {
@@ -266,6 +366,11 @@ export class CliSession implements Subscriber {
       const p = this.payload;
       if (text === '.') {
         this.payload = undefined;
+        if (p.overlong) {
+          this.failed = true;
+          this.write(this.render(this.payloadError(p, `Multiline input has a line longer than ${MAX_LINE} characters; nothing was changed`), p.resultId));
+          return;
+        }
         if (p.overflow) {
           this.failed = true;
           this.write(this.render(this.payloadError(p, `Multiline input larger than ${p.req.def.payload!.maxBytes} bytes; nothing was changed`), p.resultId));
@@ -340,7 +445,8 @@ export class CliSession implements Subscriber {
     switch (req.op) {
       case 'register': {
         const r = this.opts.bus.registration(req.expr!);
-        if (!('root' in r)) return errorReply(name, r);
+        // The XPath quotes the typed path: shortened, as every error quoting input.
+        if (!('root' in r)) return errorReply(name, 'XPath' in r.fields ? new InvalidPath(excerpt(req.expr!)) : r);
         if (this.registrations.some((x) => x.expr.toLowerCase() === r.expr.toLowerCase())) return { kind: 'ok' };
         if (this.registrations.length >= MAX_REGISTRATIONS) {
           return errorReply(name, new CommandError(`At most ${MAX_REGISTRATIONS} feedback registrations per session`));
@@ -352,7 +458,7 @@ export class CliSession implements Subscriber {
         const r = this.opts.bus.registration(req.expr!);
         const expr = 'root' in r ? r.expr : req.expr!;
         const i = this.registrations.findIndex((x) => x.expr.toLowerCase() === expr.toLowerCase());
-        if (i < 0) return errorReply(name, new CommandError(`No feedback registered for ${req.expr}`));
+        if (i < 0) return errorReply(name, new CommandError(`No feedback registered for ${excerpt(req.expr!)}`));
         this.registrations.splice(i, 1);
         return { kind: 'ok' };
       }

@@ -12,6 +12,13 @@ export interface Tokenized {
 
 export class TokenizeError extends Error {}
 
+/** Input quoted in an error, shortened so that a reply never echoes a long line back. */
+export function excerpt(text: string, max = 80): string {
+  if (text.length <= max) return text;
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 20).join('')}... (${chars.length} characters)`;
+}
+
 const NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 
 /** Reads a double-quoted string starting at `i` (on the quote); returns the text and the index after it. */
@@ -101,7 +108,7 @@ export function tokenize(line: string): Tokenized {
       i = q.end;
       continue;
     }
-    if (body[j] === '"') throw new TokenizeError(`Unexpected quote after ${word}`);
+    if (body[j] === '"') throw new TokenizeError(`Unexpected quote after ${excerpt(word)}`);
     push(word, false);
     i = j;
   }

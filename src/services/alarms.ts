@@ -11,13 +11,17 @@ export class Alarms implements AlarmService {
     const prev = this.raised.get(id);
     if (prev && prev.title === title && prev.severity === severity) return;
     this.raised.set(id, { id, title, severity, raised: prev?.raised ?? this.now().toISOString() });
-    this.logger.log({ event: 'alarm.raised', level: severity === 'Warning' ? 'warn' : 'error', id, title });
+    // One line per event, into the journal with the rest of stderr: `alarm.raised` when it becomes
+    // active, `alarm.updated` when an active alarm's title or severity changes, `alarm.lowered`.
+    this.logger.log({ event: prev ? 'alarm.updated' : 'alarm.raised', level: severity === 'Warning' ? 'warn' : 'error', id, severity, title });
     this.status.changed(['Alarm']);
   }
 
   lower(id: string): void {
-    if (!this.raised.delete(id)) return;
-    this.logger.log({ event: 'alarm.lowered', id });
+    const prev = this.raised.get(id);
+    if (!prev) return;
+    this.raised.delete(id);
+    this.logger.log({ event: 'alarm.lowered', id, severity: prev.severity, title: prev.title });
     this.status.changed(['Alarm']);
   }
 

@@ -3,10 +3,10 @@
 // Commands see only these interfaces, never a store or Node I/O.
 import type { Role, Value } from '../../schema/types.js';
 import type { ConfigKey, ConfigValue } from '../../schema/config.js';
-import type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity } from '../../schema/sets.js';
+import type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity, SshLoginRefusal } from '../../schema/sets.js';
 
 // The closed sets are declared once in schema/sets.ts; services name them through here.
-export type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity };
+export type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity, SshLoginRefusal };
 export { KEY_TYPES } from '../../schema/sets.js';
 
 /** Who did something, from where; every audit line carries it. */
@@ -349,6 +349,9 @@ export interface CertificateService {
   deleteDomain(name: string, actor: Actor): void;
 }
 
+/** Answers one HTTPS request completely (status, headers, body). Must not throw. */
+export type HttpsHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+
 /** Answers an HTTP request on port 80 if it is a challenge it knows; returns true when it answered. */
 export type ChallengeHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean;
 
@@ -378,6 +381,12 @@ export interface TlsService {
    */
   setAlpnChallenge(name: string, pair: { certPem: string; keyPem: string } | undefined): void;
   setRedirect(on: boolean): void;
+  /**
+   * Serves (or with undefined, stops serving) one exact path on the HTTPS listener, on every
+   * certificate's name; the query string is ignored when matching. Paths nobody serves answer 404.
+   * Takes effect for the next request, on open connections too.
+   */
+  setHttpsRoute(path: string, handler: HttpsHandler | undefined): void;
 }
 
 /** Events for xFeedback subscribers (`*e Name:` blocks), e.g. ACME progress. */
@@ -441,6 +450,28 @@ export interface AcmeService {
   revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult>;
   /** The `Security Acme` status subtree (see schema/status.ts). Cheap; never throws. */
   status(): StatusTree;
+}
+
+// ---- Monitoring (issue 10) ----
+
+/**
+ * What the SSH server tells the rest of the appliance, as counters (src/ssh calls it; metrics
+ * read it through SshActivity). Cheap and synchronous; never throws.
+ */
+export interface SshActivityRecorder {
+  /** A connection authenticated: one more session open. */
+  sessionOpened(): void;
+  /** An authenticated connection closed. Called once per sessionOpened(). */
+  sessionClosed(): void;
+  /** A login attempt or connection was refused, and why. */
+  loginRefused(reason: SshLoginRefusal): void;
+}
+
+export interface SshActivity {
+  /** Authenticated SSH connections open now. */
+  sessionsOpen(): number;
+  /** Refused logins since the daemon started, by reason (every reason present, 0 included). */
+  loginsRefused(): Readonly<Record<SshLoginRefusal, number>>;
 }
 
 export interface Services {

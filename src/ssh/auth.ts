@@ -28,6 +28,8 @@ export interface AuthDeps {
   readonly session: string;
   /** True once the connection is gone: late answers are dropped. */
   closed(): boolean;
+  /** Called for each failed attempt that counts as a guess (monitoring). */
+  onFailure?(): void;
   /** Called once, just before the success is sent. */
   onSuccess(user: string): void;
   /** Too many failures on this connection: end it. */
@@ -51,6 +53,7 @@ export function authenticator(d: AuthDeps): (ctx: AuthContext) => void {
   const fail = (ctx: AuthContext, penalize: boolean) => {
     tries++;
     if (penalize) audit(ctx.username, ctx.method, 'failure');
+    if (penalize) d.onFailure?.();
     const delay = penalize ? limits.failure(ip) : 0;
     const answer = () => {
       if (d.closed()) return;

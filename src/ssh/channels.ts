@@ -6,11 +6,13 @@
 //                    or legacy SCP when the command is `scp -t` / `scp -f` (src/ssh/scp.ts)
 //   sftp subsystem → the upload area as /tmp (src/ssh/sftp.ts)
 // Channel EOF ends the input; the exit status (0 when every request succeeded, 1 otherwise) goes
-// out with the channel close. Sessions idle for `Ssh IdleTimeout` seconds are closed.
+// out with the channel close. Sessions idle for `Ssh IdleTimeout` seconds are closed; output,
+// anything the client sends on the connection (keepalives included) and held feedback
+// registrations count as activity, and a shell closed for idleness says so first.
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerChannel, Session } from 'ssh2';
 import type { SshSettings } from './owner.js';
-import type { Actor, Services } from '../services/interfaces.js';
+import type { Actor, Services, SshActivityRecorder } from '../services/interfaces.js';
 import type { DataPaths } from '../platform/paths.js';
 import type { Logger } from '../platform/log.js';
 import type { CliSession, SessionIO, SessionMode } from '../cli/session.js';
@@ -26,6 +28,8 @@ export interface SshApp {
   readonly sshSettings: SshSettings;
   readonly paths: DataPaths;
   readonly logger: Logger;
+  /** Counts sessions and refused logins for monitoring (absent: nothing is counted). */
+  readonly sshActivity?: SshActivityRecorder;
   newSession(actor: Actor, mode: SessionMode, io: SessionIO): CliSession;
 }
 
@@ -42,6 +46,15 @@ export interface ConnectionContext extends ChannelContext {
   readonly buffers: BufferBudget;
 }
 
+/** What counts as activity besides a channel's own traffic. */
+export interface IdleOptions {
+  /** When the client last sent anything on the connection: OpenSSH's ServerAliveInterval sends
+   *  global requests, other clients channel requests; both are input. */
+  lastInput?: () => number;
+  /** True while the session must be kept, e.g. it holds feedback registrations. */
+  busy?: () => boolean;
+}
+
 /** The pty's width, kept current by window-change requests. */
 interface Terminal {
   cols: number;
@@ -52,6 +65,8 @@ interface Terminal {
 export interface ChannelHooks {
   start(): void;
   done(): void;
+  /** When the client last sent anything on this connection. */
+  lastInput?(): number;
 }
 
 /** One session channel: waits for pty/shell/exec/sftp and runs it. */
@@ -85,7 +100,7 @@ export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, ho
     if (started) return reject?.();
     started = true;
     hooks.start();
-    runCli(ctx, accept(), actor, pty ? 'interactive' : 'shell', pty ? term : undefined, undefined, done);
+    runCli(ctx, accept(), actor, pty ? 'interactive' : 'shell', pty ? term : undefined, undefined, done, hooks.lastInput);
   });
   s.on('exec', (accept, reject, info) => {
     if (started) return reject?.();
@@ -97,7 +112,7 @@ export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, ho
       if (actor.role !== 'Admin') app.logger.audit({ who: actor.user, from: actor.remote, what: 'scp', result: 'PermissionDenied', session: actor.session });
       return runScp(ctx, accept(), actor, actor.role === 'Admin' ? scp : 'Permission denied: ReadOnly accounts have no access to files', done);
     }
-    runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done);
+    runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done, hooks.lastInput);
   });
   s.on('sftp', (accept, reject) => {
     if (started) return reject?.();
@@ -109,7 +124,7 @@ export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, ho
     started = true;
     hooks.start();
     const sftp = accept();
-    const idle = idleWatch(ctx, actor, () => sftp.end());
+    const idle = idleWatch(ctx, actor, () => sftp.end(), { lastInput: hooks.lastInput });
     sftp.on('close', () => {
       idle.stop();
       done();
@@ -170,7 +185,7 @@ function runScp(ctx: ConnectionContext, ch: ServerChannel, actor: Actor, req: Sc
  * Idle timeout (`Ssh IdleTimeout` seconds, 0 = never): `onIdle` runs once no activity was seen
  * for that long. A committed change re-arms the timer at once (the Ssh owner, owner.ts).
  */
-export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void): { touch(): void; stop(): void } {
+export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: (seconds: number) => void, opts: IdleOptions = {}): { touch(): void; stop(): void } {
   const { app, now } = ctx;
   let last = now();
   let timer: NodeJS.Timeout | undefined;
@@ -178,13 +193,15 @@ export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void)
   const arm = () => {
     clearTimeout(timer);
     if (stopped) return;
+    if (opts.busy?.()) last = now();
+    last = Math.max(last, opts.lastInput?.() ?? 0);
     const secs = app.sshSettings.idleTimeoutSeconds();
     if (secs <= 0) return;
     const left = last + secs * 1000 - now();
     if (left <= 0) {
       stop();
       app.logger.log({ event: 'ssh.idle-timeout', who: actor.user, from: actor.remote, session: actor.session });
-      onIdle();
+      onIdle(secs);
       return;
     }
     // On waking, activity seen meanwhile (touch) moves the deadline: arm looks again.
@@ -201,20 +218,38 @@ export function idleWatch(ctx: ChannelContext, actor: Actor, onIdle: () => void)
   return { touch: () => void (last = now()), stop };
 }
 
-function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: SessionMode, pty: Terminal | undefined, command: string | undefined, done: () => void): void {
+function runCli(
+  ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: SessionMode, pty: Terminal | undefined, command: string | undefined,
+  done: () => void, lastInput: (() => number) | undefined,
+): void {
   const { app, now } = ctx;
   let over = false;
   const crlf = pty !== undefined && mode !== 'interactive';
   let editor: LineEditor | undefined;
-  // A client that sends requests but does not read the replies: stop reading its input until
-  // the replies have drained, so output never piles up in memory.
+  // SSH flow control: while the channel is paused ssh2 stops opening the client's window, so
+  // the client stops sending. Paused while replies have not drained (a client that does not read
+  // them) or while the session's unprocessed input is over its bound (a client flooding it).
+  let outputBlocked = false;
+  let inputFull = false;
+  const flow = () => (outputBlocked || inputFull ? ch.pause() : ch.resume());
   const send = (text: string) => {
-    if (!ch.write(text)) ch.pause();
+    if (!ch.write(text) && !outputBlocked) {
+      outputBlocked = true;
+      flow();
+    }
   };
-  ch.on('drain', () => ch.resume());
+  ch.on('drain', () => {
+    outputBlocked = false;
+    flow();
+  });
   const session = app.newSession(actor, mode, {
+    flow(stop) {
+      inputFull = stop;
+      flow();
+    },
     write(data) {
       if (over) return;
+      idle.touch();
       if (editor && editor.line !== '' && session.echo) {
         // Output (feedback, or a reply while the next line is typed ahead) arrives over a
         // half-typed line: clear it, write the output, and paint the line again below.
@@ -226,7 +261,10 @@ function runCli(ctx: ChannelContext, ch: ServerChannel, actor: Actor, mode: Sess
     },
   });
 
-  const idle = idleWatch(ctx, actor, () => session.dispose());
+  const idle = idleWatch(ctx, actor, (secs) => session.closeIdle(secs), {
+    lastInput,
+    busy: () => session.registrations.length > 0,
+  });
   const started = now();
 
   const decoder = new StringDecoder('utf8');

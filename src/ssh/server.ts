@@ -49,6 +49,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   const sockets = new Set<net.Socket>();
   const channelContext = { app, now, uploads: new UploadArea(app.paths.uploads, opts.sftp) };
 
+  /** When each connection (by ip:port) last sent anything. */
+  const lastInput = new Map<string, number>();
   /** Admitted TCP connections by ip:port, until they authenticate or close. */
   const admitted = new Map<string, { identified(): void; release(authenticated: boolean): void }>();
 
@@ -66,6 +68,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     const admission = limits.admit(ip);
     if (!admission.ok) {
       app.logger.log({ event: 'ssh.refused', level: 'warn', from: key, reason: admission.reason });
+      app.sshActivity?.loginRefused('limits');
       sock.destroy();
       return;
     }
@@ -95,8 +98,14 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       },
     };
     admitted.set(key, entry);
-    sock.on('close', () => entry.release(false));
+    sock.on('close', () => {
+      entry.release(false);
+      lastInput.delete(key);
+    });
     server.injectSocket(sock);
+    // Any bytes from the client count against the idle timeout, keepalive requests included
+    // (ssh2 answers those itself and tells nobody). Added after ssh2 paused the socket.
+    sock.on('data', () => lastInput.set(key, now()));
   });
   tcp.maxConnections = opts.maxConnections ?? 1000;
 
@@ -110,7 +119,10 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     // A reset connection is normal. A failed key exchange (a client with only old algorithms,
     // such as ssh-rsa host keys) is worth a line: the client was told the same in its disconnect.
     client.on('error', (e: Error & { level?: string }) => {
-      if (e.level === 'handshake') app.logger.log({ event: 'ssh.handshake-failed', level: 'warn', from: remote, reason: e.message });
+      if (e.level === 'handshake') {
+        app.logger.log({ event: 'ssh.handshake-failed', level: 'warn', from: remote, reason: e.message });
+        app.sshActivity?.loginRefused('algorithm');
+      }
     });
 
     const release = (authenticated: boolean) => admitted.get(remote)?.release(authenticated);
@@ -127,6 +139,7 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
         remote,
         session: sessionId,
         closed: () => closed,
+        onFailure: () => app.sshActivity?.loginRefused('credentials'),
         onSuccess: (name) => {
           user = name;
           release(true);
@@ -136,6 +149,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
     );
 
     client.on('ready', () => {
+      app.sshActivity?.sessionOpened();
+      client.on('close', () => app.sshActivity?.sessionClosed());
       const role = app.services.accounts.roleOf(user) ?? 'ReadOnly';
       let channels = 0;
       let running = 0;
@@ -144,7 +159,8 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       const connection = { ...channelContext, buffers: channelContext.uploads.connectionBudget() };
       // A logged-in connection with nothing running (no channel, or channels that never start a
       // shell, exec or sftp) is idle too: it is closed after the same timeout.
-      let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end());
+      const inputAt = () => lastInput.get(remote) ?? 0;
+      let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end(), { lastInput: inputAt });
       client.on('close', () => idle?.stop());
       // The role was fixed at login: a deleted account's connections end at once.
       const unwatch = app.services.accounts.onChange((c) => {
@@ -167,8 +183,9 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
           },
           done: () => {
             channels--;
-            if (counted && --running === 0 && !closed) idle = idleWatch(channelContext, base, () => client.end());
+            if (counted && --running === 0 && !closed) idle = idleWatch(channelContext, base, () => client.end(), { lastInput: inputAt });
           },
+          lastInput: inputAt,
         });
       });
     });

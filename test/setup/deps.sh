@@ -14,6 +14,8 @@ have ssh-audit || need+=(ssh-audit)
 have tmux || need+=(tmux)
 have openssl || need+=(openssl)
 /usr/bin/python3 -c 'import netmiko' >/dev/null 2>&1 || need+=(python3-netmiko)
+# /metrics: the Prometheus project's own text parser reads what the endpoint serves.
+/usr/bin/python3 -c 'import prometheus_client.parser' >/dev/null 2>&1 || need+=(python3-prometheus-client)
 have certbot || need+=(certbot)
 have lego || need+=(lego)
 have mmdebstrap || need+=(mmdebstrap)
@@ -25,6 +27,9 @@ have dpkg-shlibdeps || need+=(dpkg-dev)
 [ -x /usr/sbin/named ] && [ -x /usr/sbin/tsig-keygen ] || need+=(bind9)
 have named-checkconf || need+=(bind9-utils)
 have dig && have nsupdate || need+=(bind9-dnsutils)
+# Clustering: real etcd members (etcd-server brings `etcd`; etcd-client brings `etcdctl`, used as an oracle).
+have etcd || need+=(etcd-server)
+have etcdctl || need+=(etcd-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test/setup/deps.sh: missing Debian packages: ${need[*]} (run as root, or apt-get install them)" >&2

@@ -1,7 +1,7 @@
 // How certificate commands reach their services and shape their results. Unavailable when app.ts
 // has not wired a service; results never carry key material.
 import type { CertificateInfo, CertificateService, CsrInfo, Services, TlsService, TrustStore } from '../../../src/services/interfaces.js';
-import { ParameterError, PermissionDenied, Unavailable } from '../../../src/errors.js';
+import { ParameterError, PermissionDenied, Unavailable, XapiError } from '../../../src/errors.js';
 import { str } from '../../../schema/types.js';
 import { param, type CommandContext, type Fields } from '../../define.js';
 
@@ -41,6 +41,19 @@ export function consumeKeyFile(file: string | undefined, ctx: CommandContext, pe
   if (file === undefined || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pemText)) return {};
   ctx.services.uploads.remove(file);
   return { FileDeleted: file };
+}
+
+/**
+ * Runs `use` on PEM input; a ParameterError about it names where the input came from (the File,
+ * or the pasted body), so a refused paste never reads as a parameter the admin did not give.
+ */
+export function namingInput<T>(file: string | undefined, use: () => T): T {
+  try {
+    return use();
+  } catch (e) {
+    if (!(e instanceof XapiError) || e.code !== 'ParameterError' || 'Parameter' in e.fields) throw e;
+    throw new XapiError('ParameterError', e.message, { ...e.fields, Parameter: file !== undefined ? `File: ${file}` : 'the pasted PEM body' });
+  }
 }
 
 /** A decoded certificate as result fields. */

@@ -25,6 +25,7 @@ import type { Feedback } from '../../bus/feedback.js';
 import type { Field, Fields } from '../../../commands/define.js';
 import type { StatusTree, StatusValue } from '../../services/interfaces.js';
 import { indexOf } from '../../bus/statustree.js';
+import { LONE_SURROGATE, UNSAFE, hex4 } from './unsafe.js';
 
 type Json = string | { [k: string]: Json } | Json[];
 
@@ -82,7 +83,11 @@ export function configTree(entries: Entries): { [k: string]: Json } {
 
 function doc(body: { [k: string]: Json }, resultId?: string): string {
   if (resultId !== undefined) body.ResultId = resultId;
-  return JSON.stringify(body) + '\n';
+  // JSON.stringify leaves C1 controls, bidi overrides and the like raw; as \u escapes a parser
+  // gets the same string and a terminal showing the line sees plain text. Lone surrogates, which
+  // no text can hold, become U+FFFD.
+  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v));
+  return text.replace(UNSAFE, (c) => '\\u' + hex4(c)) + '\n';
 }
 
 function commandResponse(name: string, status: string, fields: { [k: string]: Json }, resultId?: string): string {

@@ -5,10 +5,16 @@ import type { Feedback } from '../../bus/feedback.js';
 import type { Field, Fields } from '../../../commands/define.js';
 import type { StatusTree, StatusValue } from '../../services/interfaces.js';
 import { indexOf } from '../../bus/statustree.js';
+import { UNSAFE, escapeForTerminal } from './unsafe.js';
 
-/** Quotes a string value; control characters are escaped so one value is always one line. */
+/** Quotes a string value; unsafe characters are escaped so one value is always one plain line. */
 export function quote(s: string): string {
-  return '"' + s.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))) + '"';
+  return '"' + s.replace(/[\\"]/g, (c) => '\\' + c).replace(UNSAFE, escapeForTerminal) + '"';
+}
+
+/** Whole output: anything unsafe outside quotes (names, text lines) is escaped too; newlines stay. */
+function safe(text: string): string {
+  return text.replace(UNSAFE, (c) => (c === '\n' ? c : escapeForTerminal(c)));
 }
 
 const pad = (n: number) => ' '.repeat(n);
@@ -89,7 +95,7 @@ export function renderTerminal(reply: Reply): string {
       lines = [...reply.lines, reply.ok ? 'OK' : 'ERROR'];
       break;
   }
-  return lines.join('\n') + '\n';
+  return safe(lines.join('\n') + '\n');
 }
 
 /** Feedback between replies: the same form as a get of the node, without OK. */
@@ -109,5 +115,5 @@ export function renderFeedbackTerminal(f: Feedback): string {
       break;
     }
   }
-  return lines.join('\n') + '\n';
+  return safe(lines.join('\n') + '\n');
 }

@@ -19,13 +19,24 @@ import type { Feedback } from '../../bus/feedback.js';
 import type { Field, Fields } from '../../../commands/define.js';
 import type { StatusTree, StatusValue } from '../../services/interfaces.js';
 import { indexOf } from '../../bus/statustree.js';
+import { UNSAFE, hex4 } from './unsafe.js';
 
-/** Escapes text and attribute values; control characters other than tab/newline are dropped. */
+/**
+ * Escapes text and attribute values. C0 controls other than tab/newline/CR are dropped and
+ * noncharacters and lone surrogates become U+FFFD (XML 1.0 cannot carry them, not even as
+ * references); the other unsafe characters (C1, bidi controls) go out as character references,
+ * so a parser gets them back while a terminal showing the document sees plain text.
+ */
 export function esc(s: string): string {
   return s
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '')
-    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    .replace(UNSAFE, (c) => {
+      const code = c.charCodeAt(0);
+      if (c === '\t' || c === '\n' || c === '\r') return c;
+      if (code < 0x20 || code === 0x7f) return '';
+      if (code === 0xfffe || code === 0xffff || (code >= 0xd800 && code <= 0xdfff)) return '\ufffd';
+      return `&#x${hex4(c).toUpperCase()};`;
+    });
 }
 
 /** An element name must be an XML name; ours are PascalCase words, but a status key could be odd. */

@@ -418,6 +418,11 @@ export class AcmeClientService implements AcmeService {
   // ---- revoke ----
 
   async revoke(certPath: string, providerIn: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
+    // Both places a certificate to revoke may be, named up front (the upload area alone would
+    // answer "files must be in /tmp").
+    if (certPath.startsWith('/') && !certPath.startsWith('/tmp/') && !certPath.startsWith(ARCHIVE_PREFIX)) {
+      throw new ParameterError(`Invalid CertPath ${JSON.stringify(certPath.slice(0, 80))}: expected /tmp/<file> (upload area) or ${ARCHIVE_PREFIX}<serial>.pem`);
+    }
     const raw = certPath.startsWith(ARCHIVE_PREFIX)
       ? this.files.readArchived(certPath, MAX_CERT_FILE)
       : this.deps.uploads.read(certPath, MAX_CERT_FILE);

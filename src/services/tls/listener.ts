@@ -1,12 +1,12 @@
 // The HTTPS listener (server certificate, SNI domain certificates, tls-alpn-01 challenge
-// certificates) and the plain HTTP listener (ACME challenges first, then a redirect to HTTPS or 404). Building is separate from listening:
+// certificates; `/` and the paths services register, such as /metrics) and the plain HTTP listener (ACME challenges first, then a redirect to HTTPS or 404). Building is separate from listening:
 // tests start both on port 0; main.ts listens on the configured ports.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ChallengeHandler, TlsService } from '../interfaces.js';
+import type { ChallengeHandler, HttpsHandler, TlsService } from '../interfaces.js';
 import { ParameterError } from '../../errors.js';
 import type { Logger } from '../../platform/log.js';
 import { readClientHello, MAX_HELLO_BYTES, ACME_TLS_1 } from './sni.js';
@@ -56,6 +56,7 @@ export class WebListeners implements TlsService {
   private readonly alpnChallenges = new Map<string, AlpnChallengeServer>();
   private readonly routing = new Set<net.Socket>();
   private challenge: ChallengeHandler | undefined;
+  private readonly routes = new Map<string, HttpsHandler>();
   private redirect: boolean;
   private boundHttpsPort = 443;
 
@@ -211,8 +212,23 @@ export class WebListeners implements TlsService {
     this.redirect = on;
   }
 
+  setHttpsRoute(path: string, handler: HttpsHandler | undefined): void {
+    if (handler) this.routes.set(path, handler);
+    else this.routes.delete(path);
+  }
+
   private onHttps(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    const route = this.routes.get((req.url ?? '/').split('?', 1)[0]!);
+    if (route) {
+      try {
+        return route(req, res);
+      } catch (e) {
+        this.opts.logger.log({ event: 'https.route-failed', level: 'error', error: String(e) });
+        if (!res.headersSent) return reply(res, 500, 'Internal error\n');
+        return void res.destroy();
+      }
+    }
     if ((req.method === 'GET' || req.method === 'HEAD') && req.url === '/') return reply(res, 200, 'xway\n');
     reply(res, 404, 'Not found\n');
   }

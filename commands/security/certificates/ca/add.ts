@@ -1,6 +1,6 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { fileParam, pemInput, trustOf, withWarnings } from '../service.js';
+import { fileParam, namingInput, pemInput, trustOf, withWarnings } from '../service.js';
 
 const MAX_CA_INPUT_BYTES = CERTIFICATE_LIMITS.caInputBytes;
 
@@ -11,7 +11,8 @@ export default defineCommand({
   params: { File: fileParam },
   payload: { help: 'PEM CA certificates', unless: ['File'], maxBytes: MAX_CA_INPUT_BYTES },
   async run(args, ctx) {
-    const r = trustOf(ctx.services).add(pemInput(args.File, ctx, MAX_CA_INPUT_BYTES), ctx.actor);
+    const pem = pemInput(args.File, ctx, MAX_CA_INPUT_BYTES);
+    const r = namingInput(args.File, () => trustOf(ctx.services).add(pem, ctx.actor));
     return withWarnings({
       Added: r.added.length,
       Skipped: r.duplicates.length,

@@ -1,6 +1,6 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { certsOf, consumeKeyFile, fileParam, pemInput, withWarnings } from '../service.js';
+import { certsOf, consumeKeyFile, fileParam, namingInput, pemInput, withWarnings } from '../service.js';
 import { nameParam } from './add.js';
 
 const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
@@ -16,7 +16,7 @@ export default defineCommand({
     const name = args.Name;
     const exists = certs.domains().some((d) => d.name === name.toLowerCase());
     const pem = pemInput(args.File, ctx, MAX_UPLOAD_BYTES);
-    const d = certs.addDomain(name, pem, ctx.actor);
+    const d = namingInput(args.File, () => certs.addDomain(name, pem, ctx.actor));
     const c = d.certificate!;
     return withWarnings({
       Name: d.name, Subject: c.info.subject, SerialNumber: c.info.serial, NotAfter: c.info.notAfter, Fingerprint: c.info.fingerprint,

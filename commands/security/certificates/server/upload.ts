@@ -1,6 +1,6 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { certsOf, consumeKeyFile, fileParam, pemInput, withWarnings } from '../service.js';
+import { certsOf, consumeKeyFile, fileParam, namingInput, pemInput, withWarnings } from '../service.js';
 
 const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
 
@@ -12,7 +12,7 @@ export default defineCommand({
   payload: { help: 'PEM: the server certificate, then chain certificates, then the private key (omit the key when it is the CSR key)', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
   async run(args, ctx) {
     const pem = pemInput(args.File, ctx, MAX_UPLOAD_BYTES);
-    const r = certsOf(ctx.services).upload(pem, ctx.actor);
+    const r = namingInput(args.File, () => certsOf(ctx.services).upload(pem, ctx.actor));
     return withWarnings({
       Subject: r.certificate.subject,
       SerialNumber: r.certificate.serial,
