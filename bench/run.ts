@@ -8,6 +8,7 @@ type Entry = { name: string; load: () => Promise<{ default: Bench }> };
 const BENCHES: Entry[] = [
   { name: 'shell', load: () => import('./shell.js') },
   { name: 'ssh', load: () => import('./ssh.js') },
+  { name: 'logins', load: () => import('./logins.js') },
   { name: 'certs', load: () => import('./certs.js') },
   { name: 'acme', load: () => import('./acme.js') },
 ];

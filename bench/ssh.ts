@@ -22,7 +22,7 @@ const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src'
 const PASSWORD = 'bench-password-1';
 const KEX = 'curve25519-sha256';
 
-interface Daemon {
+export interface Daemon {
   proc: ChildProcess;
   port: number;
   /** ms from spawn until the SSH identification arrived. */
@@ -54,7 +54,7 @@ function identOf(port: number): Promise<void> {
   });
 }
 
-async function startDaemon(dataDir: string): Promise<Daemon> {
+export async function startDaemon(dataDir: string): Promise<Daemon> {
   const t0 = performance.now();
   // The production flags (firmware/xway.service ExecStart, npm start) unless told otherwise.
   const flags = (process.env.XWAY_BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
@@ -91,7 +91,7 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
-function percentile(xs: number[], p: number): number {
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
@@ -149,7 +149,7 @@ async function startSshd(dir: string, pub: string): Promise<{ port: number; stop
   return { port, stop: () => void proc.kill('SIGTERM') };
 }
 
-function client(port: number): Promise<ssh2.Client> {
+export function client(port: number): Promise<ssh2.Client> {
   return waitFor('ssh2 login', 30_000, (done, fail) => {
     const c = new ssh2.Client();
     c.on('ready', () => done(c));
@@ -158,7 +158,7 @@ function client(port: number): Promise<ssh2.Client> {
   });
 }
 
-function shell(c: ssh2.Client): Promise<ssh2.ClientChannel> {
+export function shell(c: ssh2.Client): Promise<ssh2.ClientChannel> {
   return waitFor('shell', 30_000, (done, fail) => {
     c.shell(false, (err, ch) => {
       if (err) return fail(err);

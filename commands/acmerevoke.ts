@@ -8,7 +8,7 @@ export default defineCommand({
   help: 'Revoke a certificate issued by an ACME provider; a pending certificate from that provider covering its names proves control',
   role: 'Admin',
   params: {
-    CertPath: param(str(1, 1024), 'The certificate file: /tmp/<file> (upload area) or /archive/<serial>.pem', { required: true }),
+    CertPath: param(str(1, 1024), 'The certificate file: /tmp/<file> (upload area) or /archive/<serial>.pem', { required: true, file: true }),
     Provider: param(literal(...ACME_PROVIDERS), 'The provider that issued it (default: the configured one)'),
     Reason: param(literal(...REVOCATION_REASONS), 'Revocation reason (default Unspecified)'),
   },

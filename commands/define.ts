@@ -11,6 +11,12 @@ export interface ParamOptions {
   readonly multiple?: boolean;
   /** Never echoed in audit logs. */
   readonly secret?: boolean;
+  /**
+   * Names a file in the upload area (/tmp). ReadOnly accounts have no access to files, so only
+   * Admin commands may declare one; a parameter named `...File` or `...Path` must say it is one
+   * (src/bus/registry.ts refuses the declaration otherwise).
+   */
+  readonly file?: boolean;
 }
 
 /** A parameter whose values have type `T`; `R` and `M` record `required` and `multiple` for typing. */

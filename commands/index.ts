@@ -2,6 +2,9 @@
 import type { CommandDef } from './define.js';
 import boot from './systemunit/boot.js';
 import adminPassword from './systemunit/adminpassword.js';
+import userAdd from './systemunit/user/add.js';
+import userDelete from './systemunit/user/delete.js';
+import userList from './systemunit/user/list.js';
 import configExport from './systemunit/configuration/export.js';
 import configImport from './systemunit/configuration/import.js';
 import keyAdd from './ssh/authorizedkey/add.js';
@@ -13,6 +16,9 @@ import { CERTIFICATE_COMMANDS } from './security/certificates/index.js';
 export const COMMANDS: readonly CommandDef[] = [
   boot,
   adminPassword,
+  userAdd,
+  userDelete,
+  userList,
   configExport,
   configImport,
   keyAdd,

@@ -8,6 +8,9 @@ export type OnOff = (typeof ON_OFF)[number];
 export const TRUE_FALSE = ['True', 'False'] as const;
 export type TrueFalse = (typeof TRUE_FALSE)[number];
 
+/** Account roles: Admin may do everything; ReadOnly reads status and configuration, no files. */
+export const ROLES = ['Admin', 'ReadOnly'] as const;
+
 /** ACME certificate authorities: Let's Encrypt, its staging service, or a directory URL. */
 export const ACME_PROVIDERS = ['LetsEncrypt', 'LetsEncryptStaging', 'Custom'] as const;
 export type AcmeProvider = (typeof ACME_PROVIDERS)[number];

@@ -1,9 +1,10 @@
 // Value spaces: the one description of what a leaf may hold. Validation, help (`<On/Off>`,
 // `<1..65535>`, `<S: 0, 255>`), completion and the reference docs all read these.
 // Pure data and pure functions: nothing here touches I/O or imports from src/.
+import type { ROLES } from './sets.js';
 
 export type Value = string | number;
-export type Role = 'Admin' | 'ReadOnly';
+export type Role = (typeof ROLES)[number];
 
 export type Parsed<T extends Value = Value> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -116,6 +117,15 @@ export function httpsUrl(): ValueSpace<string> {
         return `${v} is not a URL`;
       }
     },
+  });
+}
+
+/** A login name as on a Unix system: it appears in audit lines and in `user@host`. */
+export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+export function userName(): ValueSpace<string> {
+  return str(1, 32, {
+    check: (v) => (USER_NAME.test(v) ? undefined : `${v} is not a user name: expected a-z 0-9 _ . - starting with a letter or _`),
   });
 }
 

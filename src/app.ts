@@ -20,7 +20,7 @@ import { SshSettings } from './ssh/owner.js';
 import { SqliteStateStore } from './stores/state.js';
 import { SqliteAccountStore } from './stores/accounts.js';
 import { DataPaths } from './platform/paths.js';
-import { ensureDir, atomicWrite } from './platform/files.js';
+import { ensureDir, atomicWrite, removeDurably } from './platform/files.js';
 import { Uploads } from './stores/uploads.js';
 import { FileStorage } from './stores/filestorage.js';
 import type { Storage } from './stores/storage.js';
@@ -39,11 +39,11 @@ export const PRODUCT = 'xway';
 
 export interface AppOptions {
   dataDir: string;
-  /** The admin password for a first boot; generated and shown once when absent. */
+  /** The admin password for a first boot; generated into a 0600 file when absent. */
   adminPassword?: string;
   logSink?: LogSink;
   clock?: Clock;
-  /** Where the generated admin password is shown (once). */
+  /** Where the first boot says which file holds the generated admin password. */
   announce?: (text: string) => void;
   /** Restarts the services (main.ts closes listeners, rebuilds the app, listens again). */
   onReboot?: (actor: Actor) => Promise<void>;
@@ -110,6 +110,10 @@ export function buildApp(opts: AppOptions): App {
   const started = clock.monotonic();
 
   firstBootAdmin(accounts, paths, opts, logger);
+  // The generated first-boot password stops being a secret worth keeping once it is changed.
+  accounts.onChange((c) => {
+    if (c.kind === 'password' && c.user === 'admin') removeDurably(paths.adminPasswordFile);
+  });
 
   const system: SystemService = {
     product: PRODUCT,
@@ -187,7 +191,9 @@ export function buildApp(opts: AppOptions): App {
   return {
     paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme, sshSettings, sshActivity, metrics,
     banner: () => banner,
-    newSession: (actor, mode, io) => new CliSession({ bus: theBus, actor, mode, io, banner, files: () => uploads.list() }),
+    newSession: (actor, mode, io) =>
+      // ReadOnly accounts have no access to files: not even their names are completed.
+      new CliSession({ bus: theBus, actor, mode, io, banner, files: () => (actor.role === 'Admin' ? uploads.list() : []) }),
     close() {
       closing ??= (async () => {
         await acme.stop();
@@ -199,9 +205,14 @@ export function buildApp(opts: AppOptions): App {
   };
 }
 
-/** First boot: the admin account, with the given password or a generated one shown once. */
+/**
+ * First boot (no account at all): the admin account, with the given password or a generated one.
+ * A generated password is written to a 0600 file and never printed: the console ends up in the
+ * journal, readable by more people than the appliance's admins. The file is deleted when the
+ * admin password is changed.
+ */
 function firstBootAdmin(accounts: SqliteAccountStore, paths: DataPaths, opts: AppOptions, logger: Logger): void {
-  if (accounts.roleOf('admin')) return;
+  if (accounts.users().length) return;
   const given = opts.adminPassword;
   const password = given ?? crypto.randomBytes(15).toString('base64url');
   accounts.ensureAccount('admin', 'Admin', password);
@@ -209,7 +220,7 @@ function firstBootAdmin(accounts: SqliteAccountStore, paths: DataPaths, opts: Ap
   if (!given) {
     atomicWrite(paths.adminPasswordFile, password + '\n', { mode: 0o600 });
     (opts.announce ?? ((t) => process.stderr.write(t + '\n')))(
-      `xway first boot: the admin password is ${password}\n(also in ${paths.adminPasswordFile}, mode 0600; change it with xCommand SystemUnit AdminPassword Set)`,
+      `xway first boot: the generated admin password is in ${paths.adminPasswordFile} (mode 0600); it is deleted when you change the password with xCommand SystemUnit AdminPassword Set`,
     );
   }
 }

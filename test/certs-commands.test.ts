@@ -36,7 +36,7 @@ t.test('CA Add by paste and by File, List, Show, Delete, Reset', async (t) => {
 
   const fpA = a.x509.fingerprint256;
   r = await run(`xCommand Security Certificates CA Show Fingerprint: ${fpA} Format: PEM\n`);
-  t.match(r.out, /Count: 1\n     Certificate 1:\n       Fingerprint: "[0-9A-F:]+"\n       Pem 1: "-----BEGIN CERTIFICATE-----"\n       Pem 2: "MII/);
+  t.match(r.out, /Count: 1\n     File: "\/tmp\/xway-ca-[0-9A-F]{16}\.pem"\n     Certificate 1:\n       Fingerprint: "[0-9A-F:]+"\n       Subject: "O=xway tests, CN=Cmd Root A"\n/);
   r = await run(`xCommand Security Certificates CA Show Fingerprint: ${fpA.replace(/:/g, '')}\n`);
   t.match(r.out, /Subject: "O=xway tests, CN=Cmd Root A"[\s\S]*KeyType: "ECDSA-P256"[\s\S]*CA: "True"/);
 
@@ -99,7 +99,8 @@ t.test('Server Upload with chain, Show, restart alarm; CSR Create/Show/Discard; 
   r = await run('xCommand Security Certificates Server Upload\n' + leaf.pem + leaf.keyPem + '.\n', READER);
   t.match(r.out, /Permission denied|PermissionDenied/);
   r = await run('xCommand Security Certificates CSR Create CommonName: edge.example.com AlternativeNames: "a.example.com, b.example.com" KeyType: ECDSA-P384\n');
-  t.match(r.out, /AlternativeNames: "edge.example.com, a.example.com, b.example.com"\n     KeyType: "ECDSA-P384"\n     ReusedKey: "False"[\s\S]*Pem 1: "-----BEGIN CERTIFICATE REQUEST-----"/);
+  t.match(r.out, /AlternativeNames: "edge.example.com, a.example.com, b.example.com"\n     KeyType: "ECDSA-P384"\n     ReusedKey: "False"\n     Created: "[^"]+"\n     File: "\/tmp\/xway-csr.pem"\n/);
+  t.match(fs.readFileSync(path.join(app.paths.uploads, 'xway-csr.pem'), 'utf8'), /^-----BEGIN CERTIFICATE REQUEST-----\n/);
   r = await run('xCommand Security Certificates CSR Show\n', READER);
   t.match(r.out, /KeyType: "ECDSA-P384"/);
   t.notOk(r.out.includes('PRIVATE'));

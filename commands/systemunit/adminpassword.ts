@@ -9,7 +9,7 @@ export default defineCommand({
     Password: param(str(12, 128), 'The new password, at least 12 characters', { required: true, secret: true }),
   },
   async run(args, { services, actor }) {
-    services.accounts.setPassword('admin', args.Password, actor);
+    await services.accounts.setPassword('admin', args.Password, actor);
     return {};
   },
 });

@@ -32,6 +32,10 @@ export class Registry {
         if (!/^[A-Z][A-Za-z0-9]*$/.test(name)) throw new Error(`parameter ${name} of ${c.path.join(' ')} is not PascalCase`);
       }
       if (c.payload?.unless?.some((u) => !(u in c.params))) throw new Error(`payload of ${c.path.join(' ')} names an unknown parameter`);
+      for (const [name, p] of Object.entries(c.params)) {
+        if (/(File|Path)$/.test(name) && !p.file) throw new Error(`parameter ${name} of ${c.path.join(' ')} names a file but is not declared as one`);
+        if (p.file && c.role !== 'Admin') throw new Error(`${c.path.join(' ')} takes a file (${name}) so it must need the Admin role`);
+      }
     }
   }
 

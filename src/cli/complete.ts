@@ -127,14 +127,14 @@ function commandOptions(reg: Registry, done: string[], partial: string, files: (
   const pname = last?.endsWith(':') ? Object.keys(def.params).find((n) => n.toLowerCase() === last.slice(0, -1).toLowerCase()) : undefined;
   if (pname) {
     const p = def.params[pname]!;
-    return pick(valueOptions(p.type, files, /^(File|CertPath)$/.test(pname)), partial);
+    return pick(valueOptions(p.type, files, !!p.file), partial);
   }
   const inline = /^([A-Za-z]+):(.*)$/.exec(partial);
   if (inline) {
     const n = Object.keys(def.params).find((k) => k.toLowerCase() === inline[1]!.toLowerCase());
     if (!n) return [];
     const p = def.params[n]!;
-    return pick(valueOptions(p.type, files, /^(File|CertPath)$/.test(n)), inline[2]!).map((v) => `${n}:${v}`);
+    return pick(valueOptions(p.type, files, !!p.file), inline[2]!).map((v) => `${n}:${v}`);
   }
   const given = new Set(args.filter((a) => a.includes(':')).map((a) => a.split(':')[0]!.toLowerCase()));
   return pick(

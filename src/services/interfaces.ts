@@ -1,7 +1,7 @@
 // The services that commands and the bus may use. Each interface states its contract; the
 // implementations live beside this file (or in src/stores) and are wired together in src/app.ts.
 // Commands see only these interfaces, never a store or Node I/O.
-import type { Value } from '../../schema/types.js';
+import type { Role, Value } from '../../schema/types.js';
 import type { ConfigKey, ConfigValue } from '../../schema/config.js';
 import type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity, SshLoginRefusal } from '../../schema/sets.js';
 
@@ -12,7 +12,7 @@ export { KEY_TYPES } from '../../schema/sets.js';
 /** Who did something, from where; every audit line carries it. */
 export interface Actor {
   readonly user: string;
-  readonly role: 'Admin' | 'ReadOnly';
+  readonly role: Role;
   readonly remote: string;
   readonly session: string;
 }
@@ -141,17 +141,41 @@ export interface AuthorizedKey {
   readonly added: string;
 }
 
-/** Login accounts and their SSH public keys. */
+export interface UserInfo {
+  readonly name: string;
+  readonly role: Role;
+  /** Authorized SSH keys. */
+  readonly keys: number;
+}
+
+/** Told to listeners after the change is durable. */
+export type AccountChange = { readonly kind: 'deleted' | 'password'; readonly user: string };
+
+/**
+ * Login accounts and their SSH public keys. Passwords are never stored or logged; password checks
+ * and hashing run off the event loop, a bounded number at once for the whole appliance (the rest
+ * wait their turn), so they may resolve late under a guessing attack but never freeze sessions.
+ * Errors: ParameterError (bad name, password or key), CommandError (refused: exists, unknown, the
+ * last Admin, one's own account).
+ */
 export interface AccountService {
-  verifyPassword(user: string, password: string): boolean;
+  /** Exactly one password check whether or not the user exists (timing tells nothing); false for unknown users. */
+  verifyPassword(user: string, password: string): Promise<boolean>;
   /** True when this public key (ssh wire format) is authorized for the user. */
   hasKey(user: string, keyType: string, keyData: Buffer): boolean;
   listKeys(user: string): AuthorizedKey[];
   /** Adds an OpenSSH public key line; throws ParameterError when malformed. */
   addKey(user: string, line: string, actor: Actor): AuthorizedKey;
   deleteKey(user: string, fingerprint: string, actor: Actor): void;
-  setPassword(user: string, password: string, actor: Actor): void;
-  roleOf(user: string): 'Admin' | 'ReadOnly' | undefined;
+  setPassword(user: string, password: string, actor: Actor): Promise<void>;
+  roleOf(user: string): Role | undefined;
+  /** Every account, by name. */
+  users(): UserInfo[];
+  addUser(name: string, role: Role, password: string, actor: Actor): Promise<void>;
+  /** Deletes the account and its keys; never the last Admin, never the actor's own account. */
+  deleteUser(name: string, actor: Actor): void;
+  /** Deletions and password changes (e.g. to end a deleted user's sessions); returns the unsubscribe. */
+  onChange(listener: (c: AccountChange) => void): () => void;
 }
 
 /** Product identity and lifecycle. */
@@ -172,6 +196,8 @@ export interface UploadArea {
   list(): string[];
   /** Writes a file there (0600), atomically; returns the path as the admin sees it. */
   write(name: string, data: string | Buffer): string;
+  /** Deletes a file named as the admin sees it (e.g. a key file once installed); ParameterError for any other path. */
+  remove(path: string): void;
 }
 
 // ---- Certificates: trust store, server and domain certificates, CSR, TLS listener ----

@@ -68,23 +68,36 @@ export function authenticator(d: AuthDeps): (ctx: AuthContext) => void {
     else answer();
   };
 
+  // The check runs off the event loop (src/stores/passwords.ts); the connection may be gone when
+  // it resolves. Unknown users cost the same one check: timing tells nothing.
+  const checkPassword = (ctx: AuthContext, name: string, password: string) => {
+    d.accounts.verifyPassword(name, password).then(
+      (ok) => {
+        if (d.closed()) return;
+        if (ok && d.accounts.roleOf(name)) return succeed(ctx);
+        fail(ctx, true);
+      },
+      (e: unknown) => {
+        d.logger.log({ event: 'ssh.password-check-failed', level: 'error', error: String((e as Error)?.stack ?? e) });
+        if (!d.closed()) fail(ctx, true);
+      },
+    );
+  };
+
   return (ctx: AuthContext) => {
     const name = ctx.username;
-    const role = d.accounts.roleOf(name);
     switch (ctx.method) {
       case 'password':
-        // Verify even for unknown users (the store hashes anyway), so timing tells nothing.
-        if (d.accounts.verifyPassword(name, ctx.password) && role) return succeed(ctx);
-        return fail(ctx, true);
+        return checkPassword(ctx, name, ctx.password);
       case 'keyboard-interactive':
-        return ctx.prompt([{ prompt: 'Password: ', echo: false }], 'xway login', '', (answers) => {
+        // An empty name and instruction, as PAM sends: OpenSSH prints a non-empty name on the
+        // client's terminal at every login, into ssh/sshpass/expect output.
+        return ctx.prompt([{ prompt: 'Password: ', echo: false }], '', '', (answers) => {
           if (d.closed()) return;
-          const pw = answers[0] ?? '';
-          if (d.accounts.verifyPassword(name, pw) && role) return succeed(ctx);
-          fail(ctx, true);
+          checkPassword(ctx, name, answers[0] ?? '');
         });
       case 'publickey': {
-        const known = !!role && d.accounts.hasKey(name, ctx.key.algo, ctx.key.data);
+        const known = !!d.accounts.roleOf(name) && d.accounts.hasKey(name, ctx.key.algo, ctx.key.data);
         if (!ctx.signature) {
           // A query ("would this key do?"): answer without counting it as a guess.
           if (known) return ctx.accept();

@@ -107,11 +107,20 @@ export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, ho
     started = true;
     hooks.start();
     const scp = parseScp(info.command);
-    if (scp !== undefined) return runScp(ctx, accept(), actor, scp, done);
+    if (scp !== undefined) {
+      // Files may hold keys and exports with secrets: ReadOnly accounts get none of them.
+      if (actor.role !== 'Admin') app.logger.audit({ who: actor.user, from: actor.remote, what: 'scp', result: 'PermissionDenied', session: actor.session });
+      return runScp(ctx, accept(), actor, actor.role === 'Admin' ? scp : 'Permission denied: ReadOnly accounts have no access to files', done);
+    }
     runCli(ctx, accept(), actor, 'exec', pty ? term : undefined, info.command, done, hooks.lastInput);
   });
   s.on('sftp', (accept, reject) => {
     if (started) return reject?.();
+    // Files may hold keys and exports with secrets: ReadOnly accounts get none of them.
+    if (actor.role !== 'Admin') {
+      app.logger.audit({ who: actor.user, from: actor.remote, what: 'sftp', result: 'PermissionDenied', session: actor.session });
+      return reject?.();
+    }
     started = true;
     hooks.start();
     const sftp = accept();
@@ -124,7 +133,6 @@ export function wireSession(ctx: ConnectionContext, s: Session, actor: Actor, ho
       onActivity: () => idle.touch(),
       area: ctx.uploads,
       budget: ctx.buffers,
-      writable: actor.role === 'Admin',
       onChange: (what, name, bytes) =>
         app.logger.audit({ who: actor.user, from: actor.remote, what: `sftp ${what} /tmp/${name}`, result: 'OK', session: actor.session, bytes }),
     });
@@ -164,7 +172,6 @@ function runScp(ctx: ConnectionContext, ch: ServerChannel, actor: Actor, req: Sc
   serveScp(ch, req, {
     area: ctx.uploads,
     budget: ctx.buffers,
-    writable: actor.role === 'Admin',
     onActivity: () => idle.touch(),
     onChange: (name, bytes) =>
       app.logger.audit({ who: actor.user, from: actor.remote, what: `scp upload /tmp/${name}`, result: 'OK', session: actor.session, bytes }),

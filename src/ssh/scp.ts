@@ -3,7 +3,8 @@
 // rcp protocol over the exec channel. Only the upload area is reachable, with the same names and
 // limits as SFTP (src/ssh/uploads.ts): plain files, a size limit per file (refused from the
 // announced size, before any data is sent), the file count, the memory budget. No directories
-// (`-r`), no links. Modes and times are not kept (files are 0600); `-p` is accepted.
+// (`-r`), no links. Modes and times are not kept (files are 0600); `-p` is accepted. Only Admin
+// accounts get here: src/ssh/channels.ts refuses the others.
 //
 // The protocol: the receiving side acknowledges each step with a 0 byte, or answers 1 (error:
 // the sender skips this file) or 2 (fatal) followed by a message line, which the client prints.
@@ -74,8 +75,6 @@ export function parseScp(command: string): ScpRequest | string | undefined {
 export interface ScpOptions {
   area: UploadArea;
   budget: BufferBudget;
-  /** False for read-only accounts: downloads only. */
-  writable: boolean;
   onActivity?: () => void;
   /** Called after a file was written (audit). */
   onChange?: (name: string, bytes: number) => void;
@@ -173,10 +172,6 @@ async function receive(ch: ServerChannel, input: Input, req: ScpRequest, opts: S
   }
   if (dest.kind === 'file' && req.targetIsDir) {
     ch.write(fatal(`${SHOWN_ROOT}/${dest.name}: Not a directory`));
-    return 1;
-  }
-  if (!opts.writable) {
-    ch.write(fatal(`Permission denied: this account may not change ${SHOWN_ROOT}`));
     return 1;
   }
   let failures = 0;

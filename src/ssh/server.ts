@@ -162,6 +162,11 @@ export function startSshServer(opts: SshServerOptions): Promise<SshServer> {
       const inputAt = () => lastInput.get(remote) ?? 0;
       let idle: { stop(): void } | undefined = idleWatch(channelContext, base, () => client.end(), { lastInput: inputAt });
       client.on('close', () => idle?.stop());
+      // The role was fixed at login: a deleted account's connections end at once.
+      const unwatch = app.services.accounts.onChange((c) => {
+        if (c.kind === 'deleted' && c.user === user) client.end();
+      });
+      client.on('close', () => void unwatch());
       client.on('session', (accept, reject) => {
         if (channels >= maxSessions) return reject();
         channels++;

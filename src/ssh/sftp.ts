@@ -1,7 +1,7 @@
 // The SFTP subsystem (OpenSSH `sftp`, and `scp`, which speaks SFTP since OpenSSH 9). The admin
 // sees one flat directory, /tmp, backed by the upload area (src/ssh/uploads.ts: its names, limits
 // and atomic writes); `/` and `..` lead back to /tmp and no other path exists. Files only (no
-// directories, no links).
+// directories, no links). Only Admin accounts get here: src/ssh/channels.ts refuses the others.
 import fs from 'node:fs';
 import ssh2 from 'ssh2';
 import type { Attributes, SFTPWrapper } from 'ssh2';
@@ -43,8 +43,6 @@ export interface SftpSessionOptions {
   area: UploadArea;
   /** The memory budget of this SSH connection's uploads. */
   budget: BufferBudget;
-  /** False for read-only accounts: listing and downloads only. */
-  writable: boolean;
   /** Called on every request (the idle timeout counts from the last one). */
   onActivity?: () => void;
   /** Called after a file was written or removed (audit). */
@@ -80,7 +78,6 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
   const missing = (id: number, shown: string) => sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `No such file: ${shown}`);
   const outside = (id: number, t: Extract<Target, { kind: 'outside' }>) =>
     sftp.status(id, STATUS_CODE.NO_SUCH_FILE, `No such file: ${t.shown} (only plain file names in /tmp are reachable)`);
-  const readOnly = (id: number) => deny(id, 'Permission denied: this account may not change /tmp');
   /** A refused upload: the status for SFTP clients, the same sentence on stderr for OpenSSH's. */
   const refuse = (id: number, name: string, reason: string) => {
     tellStderr(sftp, `${SHOWN_ROOT}/${name}: ${reason}`);
@@ -145,7 +142,6 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
       }
       return newHandle(id, { kind: 'read', name: t.name, fd });
     }
-    if (!opts.writable) return readOnly(id);
     if (flags & OPEN_MODE.READ) return sftp.status(id, STATUS_CODE.OP_UNSUPPORTED, 'Open a file for reading or for writing, not both');
     if (!st && !(flags & OPEN_MODE.CREAT)) return missing(id, p);
     if (st && flags & OPEN_MODE.EXCL) return sftp.status(id, STATUS_CODE.FAILURE, `File exists: ${SHOWN_ROOT}/${t.name}`);
@@ -257,7 +253,6 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     const t = target(p);
     if (t.kind === 'outside') return outside(id, t);
     if (t.kind === 'root') return deny(id, `${SHOWN_ROOT} cannot be removed`);
-    if (!opts.writable) return readOnly(id);
     if (!statFile(t.name)) return missing(id, p);
     fs.rmSync(fileOf(t.name));
     opts.onChange?.('remove', t.name);
@@ -270,7 +265,6 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): void {
     if (a.kind === 'outside') return outside(id, a);
     if (b.kind === 'outside') return outside(id, b);
     if (a.kind === 'root' || b.kind === 'root') return deny(id, `${SHOWN_ROOT} cannot be renamed or replaced`);
-    if (!opts.writable) return readOnly(id);
     if (!statFile(a.name)) return missing(id, from);
     if (fs.existsSync(fileOf(b.name))) return sftp.status(id, STATUS_CODE.FAILURE, `File exists: ${SHOWN_ROOT}/${b.name}`);
     fs.renameSync(fileOf(a.name), fileOf(b.name));

@@ -1,58 +1,51 @@
-// Login accounts on SQLite: scrypt password hashes (never the password), SSH public keys by
-// SHA-256 fingerprint as OpenSSH prints it.
+// Login accounts on SQLite: scrypt password hashes (never the password; src/stores/passwords.ts),
+// SSH public keys by SHA-256 fingerprint as OpenSSH prints it.
 import crypto from 'node:crypto';
 import ssh2 from 'ssh2';
-import type { AccountService, Actor, AuthorizedKey } from '../services/interfaces.js';
+import { USER_NAME, type Role } from '../../schema/types.js';
+import type { AccountChange, AccountService, Actor, AuthorizedKey, UserInfo } from '../services/interfaces.js';
 import { CommandError, ParameterError } from '../errors.js';
 import type { Logger } from '../platform/log.js';
 import type { Db } from './database.js';
+import { hashPasswordSync, PasswordHasher } from './passwords.js';
 
 const { utils } = ssh2;
 
-const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 export const MAX_KEYS = 50;
+/** Accounts at most; each costs nothing until it logs in, but a list has to end somewhere. */
+export const MAX_USERS = 100;
 const KEY_TYPES = new Set(['ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']);
-
-export function hashPassword(password: string, salt = crypto.randomBytes(16)): string {
-  const dk = crypto.scryptSync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
-  return `scrypt$${SCRYPT.N}$${salt.toString('base64')}$${dk.toString('base64')}`;
-}
-
-function checkPassword(password: string, stored: string): boolean {
-  const [kind, n, salt, hash] = stored.split('$');
-  if (kind !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const dk = crypto.scryptSync(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: SCRYPT.r, p: SCRYPT.p });
-  return crypto.timingSafeEqual(dk, expected);
-}
+const MIN_PASSWORD = 12;
 
 export function fingerprintOf(blob: Buffer): string {
   return 'SHA256:' + crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
 }
 
 export class SqliteAccountStore implements AccountService {
-  constructor(private readonly db: Db, private readonly logger: Logger, private readonly now: () => Date = () => new Date()) {}
+  private readonly listeners = new Set<(c: AccountChange) => void>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+    private readonly hasher = new PasswordHasher(),
+  ) {}
 
   /** First boot: creates the account when it does not exist. Returns true when it did. */
-  ensureAccount(user: string, role: 'Admin' | 'ReadOnly', password: string): boolean {
-    const row = this.db.prepare('SELECT 1 FROM account WHERE user = ?').get(user);
-    if (row) return false;
-    this.db.prepare('INSERT INTO account (user, role, password) VALUES (?, ?, ?)').run(user, role, hashPassword(password));
+  ensureAccount(user: string, role: Role, password: string): boolean {
+    if (this.roleOf(user)) return false;
+    this.db.prepare('INSERT INTO account (user, role, password) VALUES (?, ?, ?)').run(user, role, hashPasswordSync(password));
     return true;
   }
 
-  verifyPassword(user: string, password: string): boolean {
+  async verifyPassword(user: string, password: string): Promise<boolean> {
     const row = this.db.prepare('SELECT password FROM account WHERE user = ?').get(user) as { password: string } | undefined;
-    // Hash anyway for unknown users, so timing does not tell which users exist.
-    if (!row) {
-      checkPassword(password, hashPassword('x'));
-      return false;
-    }
-    return checkPassword(password, row.password);
+    // An unknown user costs the same one check (against a dummy hash): timing tells nothing.
+    return this.hasher.check(password, row?.password);
   }
 
-  roleOf(user: string): 'Admin' | 'ReadOnly' | undefined {
-    const row = this.db.prepare('SELECT role FROM account WHERE user = ?').get(user) as { role: 'Admin' | 'ReadOnly' } | undefined;
+  roleOf(user: string): Role | undefined {
+    const row = this.db.prepare('SELECT role FROM account WHERE user = ?').get(user) as { role: Role } | undefined;
     return row?.role;
   }
 
@@ -98,10 +91,71 @@ export class SqliteAccountStore implements AccountService {
     this.logger.audit({ who: actor.user, from: actor.remote, what: `authorized key deleted for ${user}: ${fingerprint}`, result: 'OK' });
   }
 
-  setPassword(user: string, password: string, actor: Actor): void {
-    if (password.length < 12) throw new ParameterError('Invalid password: at least 12 characters');
-    const r = this.db.prepare('UPDATE account SET password = ? WHERE user = ?').run(hashPassword(password), user);
+  async setPassword(user: string, password: string, actor: Actor): Promise<void> {
+    checkPassword(password);
+    if (!this.roleOf(user)) throw new ParameterError(`Unknown user ${user}`);
+    const hash = await this.hasher.hash(password);
+    const r = this.db.prepare('UPDATE account SET password = ? WHERE user = ?').run(hash, user);
+    // Deleted while the hash was computed.
     if (r.changes === 0) throw new ParameterError(`Unknown user ${user}`);
     this.logger.audit({ who: actor.user, from: actor.remote, what: `password changed for ${user}`, result: 'OK' });
+    this.notify({ kind: 'password', user });
   }
+
+  users(): UserInfo[] {
+    return this.db
+      .prepare('SELECT a.user AS name, a.role AS role, (SELECT COUNT(*) FROM authorized_key k WHERE k.user = a.user) AS keys FROM account a ORDER BY a.user')
+      .all() as UserInfo[];
+  }
+
+  async addUser(name: string, role: Role, password: string, actor: Actor): Promise<void> {
+    if (!USER_NAME.test(name)) throw new ParameterError(`Invalid user name ${JSON.stringify(name).slice(0, 80)}: expected 1 to 32 of a-z 0-9 _ . - (starting with a letter or _)`);
+    checkPassword(password);
+    this.refuseNew(name);
+    const hash = await this.hasher.hash(password);
+    // Checked again: another session may have added it while the hash was computed.
+    this.db.transaction(() => {
+      this.refuseNew(name);
+      this.db.prepare('INSERT INTO account (user, role, password) VALUES (?, ?, ?)').run(name, role, hash);
+    })();
+    this.logger.audit({ who: actor.user, from: actor.remote, what: `user added: ${name} (${role})`, result: 'OK' });
+  }
+
+  deleteUser(name: string, actor: Actor): void {
+    if (name === actor.user) throw new CommandError(`You are logged in as ${name}: another Admin must delete this account`);
+    this.db.transaction(() => {
+      const role = this.roleOf(name);
+      if (!role) throw new CommandError(`No user ${name}`);
+      const admins = (this.db.prepare("SELECT COUNT(*) AS n FROM account WHERE role = 'Admin'").get() as { n: number }).n;
+      if (role === 'Admin' && admins <= 1) throw new CommandError(`${name} is the last Admin account and cannot be deleted`);
+      // Its authorized keys go with it (ON DELETE CASCADE).
+      this.db.prepare('DELETE FROM account WHERE user = ?').run(name);
+    })();
+    this.logger.audit({ who: actor.user, from: actor.remote, what: `user deleted: ${name}`, result: 'OK' });
+    this.notify({ kind: 'deleted', user: name });
+  }
+
+  onChange(listener: (c: AccountChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private refuseNew(name: string): void {
+    if (this.roleOf(name)) throw new CommandError(`The user ${name} already exists`);
+    if (this.users().length >= MAX_USERS) throw new CommandError(`At most ${MAX_USERS} users`);
+  }
+
+  private notify(c: AccountChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(c);
+      } catch (e) {
+        this.logger.log({ event: 'accounts.listener-error', level: 'error', error: String((e as Error)?.stack ?? e) });
+      }
+    }
+  }
+}
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD) throw new ParameterError(`Invalid password: at least ${MIN_PASSWORD} characters`);
 }

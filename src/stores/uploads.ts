@@ -40,6 +40,10 @@ export class Uploads implements UploadArea {
     return `/tmp/${shown}`;
   }
 
+  remove(shown: string): void {
+    this.storage.delete(uploadKey(shown));
+  }
+
   list(): string[] {
     return this.storage.list(AREAS.uploads).filter((n) => this.storage.stat(key(AREAS.uploads, n))?.kind === 'value');
   }

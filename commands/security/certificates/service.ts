@@ -1,11 +1,11 @@
 // How certificate commands shape their results; results never carry key material.
 import type { CertificateInfo, CsrInfo } from '../../../src/services/interfaces.js';
-import { ParameterError, XapiError } from '../../../src/errors.js';
+import { ParameterError, PermissionDenied, XapiError } from '../../../src/errors.js';
 import { str } from '../../../schema/types.js';
 import { param, type CommandContext, type Fields } from '../../define.js';
 
 /** `File:` names a file in the upload area (/tmp as the admin sees it). */
-export const fileParam = param(str(1, 1024), 'A PEM file in /tmp (uploaded with scp/sftp), instead of a pasted body');
+export const fileParam = param(str(1, 1024), 'A PEM file in /tmp (uploaded with scp/sftp), instead of a pasted body', { file: true });
 
 /** The pasted body or the `File:`, never both; at most `maxBytes`. */
 export function pemInput(file: string | undefined, ctx: CommandContext, maxBytes: number): string {
@@ -15,6 +15,17 @@ export function pemInput(file: string | undefined, ctx: CommandContext, maxBytes
   if (file !== undefined) return ctx.services.uploads.read(file, maxBytes).toString('utf8');
   if (ctx.payload === undefined || ctx.payload.trim() === '') throw new ParameterError('Missing PEM input: paste it after the command (end with a line holding ".") or give File');
   return ctx.payload;
+}
+
+/**
+ * After a successful install from `File:`: a file that held a private key is deleted from /tmp.
+ * It has served its purpose, and left there it would outlive the key's use (backups, mistakes).
+ * Returns the field that says so, or nothing.
+ */
+export function consumeKeyFile(file: string | undefined, ctx: CommandContext, pemText: string): Fields {
+  if (file === undefined || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pemText)) return {};
+  ctx.services.uploads.remove(file);
+  return { FileDeleted: file };
 }
 
 /**
@@ -45,22 +56,29 @@ export function certFields(i: CertificateInfo): Fields {
   };
 }
 
-/** PEM as a list of lines (`Pem 1: "-----BEGIN CERTIFICATE-----"` ...), one clean value each. */
-export function pemLines(pem: string): string[] {
-  return pem.trim().split('\n');
+/**
+ * PEM goes to a file in /tmp, never into a reply: quoted line by line it could not be pasted
+ * anywhere. Returns the name as the admin sees it (fetch it with scp/sftp). Files are the Admin's
+ * only (ReadOnly accounts have no access to /tmp), so asking for one needs the Admin role.
+ */
+export function pemFile(ctx: CommandContext, name: string, pem: string): string {
+  if (ctx.actor.role !== 'Admin') throw new PermissionDenied('PEM output (a file in /tmp)');
+  return ctx.services.uploads.write(name, pem.trim() + '\n');
 }
 
-/** The CSR in progress as result fields (its key never leaves the service). */
-export function csrFields(csr: CsrInfo): Fields {
+/** The CSR in progress as result fields (its key never leaves the service); its PEM as a file for an Admin. */
+export function csrFields(csr: CsrInfo, ctx: CommandContext): Fields {
   return {
     CommonName: csr.commonName,
     AlternativeNames: csr.alternativeNames.join(', '),
     KeyType: csr.keyType,
     ReusedKey: csr.reusedKey ? 'True' : 'False',
     Created: csr.created,
-    Pem: pemLines(csr.pem),
+    ...(ctx.actor.role === 'Admin' ? { File: pemFile(ctx, CSR_FILE, csr.pem) } : {}),
   };
 }
+
+export const CSR_FILE = 'xway-csr.pem';
 
 /** Adds `Warning 1..n` only when there are warnings. */
 export function withWarnings(fields: Fields, warnings: readonly string[]): Fields {

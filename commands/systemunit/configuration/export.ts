@@ -6,7 +6,7 @@ export default defineCommand({
   path: ['SystemUnit', 'Configuration', 'Export'],
   help: 'Write the whole configuration to a file in /tmp (replayable xConfiguration lines, secrets included, mode 0600)',
   role: 'Admin',
-  params: { File: param(str(1, 128), 'File name in /tmp (default /tmp/xway-config.txt)') },
+  params: { File: param(str(1, 128), 'File name in /tmp (default /tmp/xway-config.txt)', { file: true }) },
   async run(args, { services }) {
     const entries = services.config.entries();
     const text = [

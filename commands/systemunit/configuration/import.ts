@@ -9,7 +9,7 @@ export default defineCommand({
   path: ['SystemUnit', 'Configuration', 'Import'],
   help: 'Replace the whole configuration from an export (File: in /tmp, or pasted); keys not named return to their defaults',
   role: 'Admin',
-  params: { File: param(str(1, 128), 'An export file in /tmp') },
+  params: { File: param(str(1, 128), 'An export file in /tmp', { file: true }) },
   payload: { help: 'The exported lines', unless: ['File'], maxBytes: MAX },
   async run(args, { services, actor, payload }) {
     const file = args.File;

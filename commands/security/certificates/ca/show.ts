@@ -3,18 +3,18 @@ import { CERTIFICATE_FORMATS } from '../../../../schema/sets.js';
 import { ParameterError } from '../../../../src/errors.js';
 import { defineCommand, param, type Fields } from '../../../define.js';
 import { fingerprintParam } from './delete.js';
-import { certFields, pemLines } from '../service.js';
+import { certFields, pemFile } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CA', 'Show'],
-  help: 'Show trusted CA certificates, decoded or as PEM: the ones named by Fingerprint, or all',
+  help: 'Show trusted CA certificates (the ones named by Fingerprint, or all) decoded, or with Format: PEM write them to one file in /tmp (Admin)',
   role: 'ReadOnly',
   params: {
     Fingerprint: { ...fingerprintParam, required: false },
-    Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default) or PEM'),
+    Format: param(literal(...CERTIFICATE_FORMATS), 'Decoded (default), or PEM: the certificates go to /tmp/xway-ca-<fingerprint>.pem (one) or /tmp/xway-ca-bundle.pem'),
   },
-  async run(args, { services }) {
-    const trust = services.trust;
+  async run(args, ctx): Promise<Fields> {
+    const trust = ctx.services.trust;
     const fps = args.Fingerprint ?? [];
     const picked = fps.length
       ? fps.map((fp) => {
@@ -23,10 +23,12 @@ export default defineCommand({
           return c;
         })
       : trust.list();
-    const pem = args.Format === 'PEM';
-    return {
-      Count: picked.length,
-      Certificate: picked.map((c): Fields => (pem ? { Fingerprint: c.fingerprint, Pem: pemLines(c.pem) } : { ...certFields(c), CA: c.isCA ? 'True' : 'False' })),
-    };
+    if (args.Format !== 'PEM') {
+      return { Count: picked.length, Certificate: picked.map((c) => ({ ...certFields(c), CA: c.isCA ? 'True' : 'False' })) };
+    }
+    // A file name from the fingerprint (hex only), so the same CA always lands in the same file.
+    const name = picked.length === 1 ? `xway-ca-${picked[0]!.fingerprint.replace(/:/g, '').slice(0, 16)}.pem` : 'xway-ca-bundle.pem';
+    const file = pemFile(ctx, name, picked.map((c) => c.pem.trim()).join('\n'));
+    return { Count: picked.length, File: file, Certificate: picked.map((c) => ({ Fingerprint: c.fingerprint, Subject: c.subject })) };
   },
 });

@@ -5,7 +5,7 @@ import { csrFields } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Create'],
-  help: 'Create a certificate signing request; the private key is generated and kept on the appliance',
+  help: 'Create a certificate signing request, written to /tmp/xway-csr.pem; the private key is generated and kept on the appliance',
   role: 'Admin',
   params: {
     CommonName: param(str(1, 253), 'The FQDN for the certificate', { required: true }),
@@ -13,7 +13,8 @@ export default defineCommand({
     KeyType: param(literal(...KEY_TYPES), 'Key type (default RSA-2048)'),
     ReuseKey: param(literal(...TRUE_FALSE), 'Re-use the current server key instead of a new one (default False)'),
   },
-  async run(args, { services, actor }) {
+  async run(args, ctx) {
+    const { services, actor } = ctx;
     const alternativeNames = (args.AlternativeNames ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
     const csr = await services.certificates.createCsr({
       commonName: args.CommonName,
@@ -21,6 +22,6 @@ export default defineCommand({
       keyType: args.KeyType ?? 'RSA-2048',
       reuseKey: args.ReuseKey === 'True',
     }, actor);
-    return csrFields(csr);
+    return csrFields(csr, ctx);
   },
 });

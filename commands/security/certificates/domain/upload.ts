@@ -1,13 +1,13 @@
 import { defineCommand } from '../../../define.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
-import { fileParam, namingInput, pemInput, withWarnings } from '../service.js';
+import { consumeKeyFile, fileParam, namingInput, pemInput, withWarnings } from '../service.js';
 import { nameParam } from './add.js';
 
 const MAX_UPLOAD_BYTES = CERTIFICATE_LIMITS.uploadBytes;
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'Domain', 'Upload'],
-  help: 'Install a certificate (first), chain and unencrypted key for a hosted domain; served at once, no restart',
+  help: 'Install a certificate (first), chain and unencrypted key for a hosted domain; served at once, no restart. A File holding the key is deleted once installed',
   role: 'Admin',
   params: { Name: nameParam, File: fileParam },
   payload: { help: 'PEM: the domain certificate, then chain certificates, then the private key', unless: ['File'], maxBytes: MAX_UPLOAD_BYTES },
@@ -21,6 +21,7 @@ export default defineCommand({
     return withWarnings({
       Name: d.name, Subject: c.info.subject, SerialNumber: c.info.serial, NotAfter: c.info.notAfter, Fingerprint: c.info.fingerprint,
       Status: exists ? 'Replaced' : 'Added',
+      ...consumeKeyFile(args.File, ctx, pem),
     }, []);
   },
 });
