@@ -6,7 +6,7 @@
 //    latency, errors, peak RSS of the daemon;
 //  - cold start (not the first boot) until the SSH port answers with its identification;
 //  - one session polling xStatus while another (OpenSSH, a separate process) floods 60 MB of
-//    empty lines: p99 latency (issue 13 item 3; test/ssh-flood.test.ts asserts a looser bound).
+//    empty lines: p99 latency (issue 13 item 3; test/ssh/ssh-flood.test.ts asserts a looser bound).
 // XWAY_BENCH_NODE_FLAGS (e.g. "--max-semi-space-size=1") passes flags to the daemon's node, to
 // compare memory settings.
 import fs from 'node:fs';

@@ -1,5 +1,5 @@
 // Generates docs/reference.md from the declarations (schema/ and commands/). `npm run docs`
-// writes it; test/docs.test.ts fails when the committed file is stale.
+// writes it; test/unit/docs.test.ts fails when the committed file is stale.
 import path from 'node:path';
 import { CONFIG } from '../../schema/config.js';
 import { STATUS } from '../../schema/status.js';

@@ -1,6 +1,6 @@
 // A CertificateIssuer for tests that need no CA: it signs the CSR's public key at once with a
 // static P-256 test CA, on the injected clock, and can be told to fail (as if unreachable) or to
-// hang. The real protocol path is tested against Pebble (test/acme-service.test.ts, acme-ssh).
+// hang. The real protocol path is tested against Pebble (test/acme/acme-service.test.ts, acme-ssh).
 import crypto from 'node:crypto';
 import forge from 'node-forge';
 import { buildCertificate } from '../../src/services/certs/build.js';
