@@ -148,12 +148,7 @@ function runScp(ctx: ConnectionContext, ch: ServerChannel, actor: Actor, req: Sc
     idle.stop();
     if (!over) {
       over = true;
-      try {
-        ch.exit(code);
-        ch.end();
-      } catch {
-        /* already closed */
-      }
+      exitChannel(ch, code);
     }
     done();
   };
@@ -313,16 +308,21 @@ function runCli(
     app.logger.log({ event: 'ssh.session-end', who: actor.user, from: actor.remote, session: actor.session, mode, exit: code, seconds: Math.round((now() - started) / 1000) });
     if (!over) {
       over = true;
-      try {
-        ch.exit(code);
-        ch.end();
-      } catch {
-        /* already closed */
-      }
+      exitChannel(ch, code);
     }
     done();
   });
 
   session.start();
   if (mode === 'exec') session.runExec(command ?? '');
+}
+
+/** Sends the exit status and closes the channel; the client may have closed it already. */
+function exitChannel(ch: ServerChannel, code: number): void {
+  try {
+    ch.exit(code);
+    ch.end();
+  } catch {
+    /* already closed */
+  }
 }

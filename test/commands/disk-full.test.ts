@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { buildApp } from '../../src/app.js';
 import { memorySink } from '../../src/platform/log.js';
 import { atomicWrite } from '../../src/platform/files.js';
-import { ADMIN } from '../helpers/app.js';
+import { runSession } from '../helpers/app.js';
 import { makeCa } from '../helpers/pki.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -55,16 +55,7 @@ function boot(dir: string) {
   return buildApp({ dataDir: dir, adminPassword: 'correct horse battery', logSink: memorySink(), announce: () => {} });
 }
 
-async function run(app: ReturnType<typeof boot>, input: string): Promise<string> {
-  let out = '';
-  const s = app.newSession(ADMIN, 'shell', { write: (d) => void (out += d) });
-  s.start();
-  s.feed(input);
-  s.endInput();
-  await s.closed;
-  s.dispose();
-  return out;
-}
+const run = async (app: ReturnType<typeof boot>, input: string): Promise<string> => (await runSession(app, input)).out;
 
 t.test('atomicWrite: a write that does not fit fails whole and the old file stays', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
   const dir = mountTmpfs(t, '256k');

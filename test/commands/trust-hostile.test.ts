@@ -6,7 +6,7 @@ import path from 'node:path';
 import { buildApp } from '../../src/app.js';
 import { memorySink } from '../../src/platform/log.js';
 import { BUNDLE_FILE } from '../../src/services/trust/store.js';
-import { ADMIN, tmpDir } from '../helpers/app.js';
+import { runSession, tmpDir } from '../helpers/app.js';
 import { makeCa } from '../helpers/pki.js';
 
 const HOSTILE = [
@@ -23,16 +23,7 @@ function boot(dir: string) {
   return buildApp({ dataDir: dir, adminPassword: 'correct horse battery', logSink: memorySink(), announce: () => {} });
 }
 
-async function run(app: ReturnType<typeof boot>, input: string): Promise<string> {
-  let out = '';
-  const s = app.newSession(ADMIN, 'shell', { write: (d) => void (out += d) });
-  s.start();
-  s.feed(input);
-  s.endInput();
-  await s.closed;
-  s.dispose();
-  return out;
-}
+const run = async (app: ReturnType<typeof boot>, input: string): Promise<string> => (await runSession(app, input)).out;
 
 t.test('CAs with hostile subjects are accepted, survive a restart and list again', async (t) => {
   const dir = tmpDir();

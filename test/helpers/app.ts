@@ -48,20 +48,23 @@ export function testApp(t: { teardown(fn: () => void | Promise<void>): void }, o
   return Object.assign(app, {
     dir,
     logLines: sink.lines,
-    async run(input: string, mode: SessionMode = 'shell', actor: Actor = ADMIN) {
-      let out = '';
-      const s = app.newSession(actor, mode, { write: (d) => void (out += d) });
-      if (mode === 'exec') {
-        s.runExec(input);
-        s.endInput();
-      } else {
-        s.start();
-        s.feed(input);
-        s.endInput();
-      }
-      const code = await s.closed;
-      s.dispose();
-      return { out, code };
-    },
+    run: (input: string, mode: SessionMode = 'shell', actor: Actor = ADMIN) => runSession(app, input, mode, actor),
   });
+}
+
+/** Runs the input through a fresh session of any built app; everything written and the exit status. */
+export async function runSession(app: Pick<App, 'newSession'>, input: string, mode: SessionMode = 'shell', actor: Actor = ADMIN): Promise<{ out: string; code: number }> {
+  let out = '';
+  const s = app.newSession(actor, mode, { write: (d) => void (out += d) });
+  if (mode === 'exec') {
+    s.runExec(input);
+    s.endInput();
+  } else {
+    s.start();
+    s.feed(input);
+    s.endInput();
+  }
+  const code = await s.closed;
+  s.dispose();
+  return { out, code };
 }

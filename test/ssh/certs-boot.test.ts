@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { start, type Running } from '../../src/main.js';
 import type { Actor } from '../../src/services/interfaces.js';
 import { makeCa, makeLeaf, tmpDir } from '../helpers/pki.js';
+import { runSession } from '../helpers/app.js';
 
 const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: '127.0.0.1:1', session: 'boot' };
 
@@ -21,16 +22,7 @@ function served(port: number): Promise<string> {
   });
 }
 
-async function shell(r: Running, input: string): Promise<string> {
-  let out = '';
-  const s = r.app.newSession(ADMIN, 'shell', { write: (d) => void (out += d) });
-  s.start();
-  s.feed(input);
-  s.endInput();
-  await s.closed;
-  s.dispose();
-  return out;
-}
+const shell = async (r: Running, input: string): Promise<string> => (await runSession(r.app, input, 'shell', ADMIN)).out;
 
 t.test('Server Upload is served after SystemUnit Boot, not before', async (t) => {
   const dir = tmpDir(t);
