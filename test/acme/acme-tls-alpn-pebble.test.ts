@@ -99,7 +99,7 @@ t.test('a tls-alpn-01 order through the HTTPS listener, port 80 closed', async (
   const [after2] = await client.getAuthorizations(bad);
   t.equal(after2!.status, 'invalid');
   // The listener refused the handshake (no_application_protocol), so pebble could not even connect.
-  const detail = (after2!.challenges.find((c) => c.type === 'tls-alpn-01') as { error?: { detail?: string } } | undefined)?.error?.detail;
+  const detail = (after2!.challenges.find((c) => (c.type as string) === 'tls-alpn-01') as { error?: { detail?: string } } | undefined)?.error?.detail;
   t.equal(detail, `Failed to connect to 127.0.0.1:${httpsPort} for the tls-alpn-01 challenge`, 'the CA could not complete a handshake');
 
   // A wildcard gets no TLS-ALPN-01 challenge (RFC 8737 section 3): one sentence naming it.

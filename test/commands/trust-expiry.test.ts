@@ -3,8 +3,9 @@
 // CA Reset; trusted CAs that expire later raise an alarm.
 import t from 'tap';
 import { FileTrustStore } from '../../src/services/trust/store.js';
+import { MemoryStorage } from '../../src/stores/memorystorage.js';
 import { wantedAlarms } from '../../src/services/certs/alarms.js';
-import { actor, makeCa, makeLeaf, manualClock, testLogger, tmpDir } from '../helpers/pki.js';
+import { actor, makeCa, makeLeaf, manualClock, testLogger } from '../helpers/pki.js';
 
 const DAY = 86_400_000;
 
@@ -13,7 +14,7 @@ t.test('seeding and CA Reset leave out defaults that have expired', async (t) =>
   const fresh = await makeCa({ cn: 'Fresh Root' });
   const stale = await makeCa({ cn: 'Stale Root', notBefore: new Date(now.getTime() - 400 * DAY), days: 365 });
   const clock = manualClock(now);
-  const store = new FileTrustStore({ dir: tmpDir(t), clock, logger: testLogger().logger, defaults: () => [fresh.pem, stale.pem] });
+  const store = new FileTrustStore({ storage: new MemoryStorage(), clock, logger: testLogger().logger, defaults: () => [fresh.pem, stale.pem] });
   t.same(store.list().map((c) => c.commonName), ['Fresh Root']);
   // Reset is judged at its own time: later, the fresh one has expired too.
   clock.set(new Date(now.getTime() + 400 * DAY));

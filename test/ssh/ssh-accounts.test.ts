@@ -88,7 +88,7 @@ t.test('deleting an account ends its open sessions', async (t) => {
 
 t.test('40 concurrent password guessers do not freeze an admin session', async (t) => {
   // No penalty delay and no early disconnect: the guessers keep the password checks busy.
-  const f = await startSsh(t, { policy: { maxUnauthenticated: 100, maxUnauthenticatedPerSource: 100, maxAuthTries: 1000, penaltyBaseMs: 0, penaltyMaxMs: 0, lockoutFailures: 1_000_000 } });
+  const f = await startSsh(t, { policy: { maxStartups: { begin: 100, rate: 100, full: 100 }, maxUnauthenticatedPerSource: 100, maxAuthTries: 1000, penaltyBaseMs: 0, penaltyMaxMs: 0, lockoutFailures: 1_000_000 } });
   const admin = await connect(f.port);
   t.teardown(() => admin.end());
   const failures = () => f.app.logLines.filter((l) => l.includes('"what":"ssh login (password)"') && l.includes('"result":"failure"')).length;

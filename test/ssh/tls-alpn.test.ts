@@ -252,7 +252,7 @@ t.test('listener: acme-tls/1 gets the challenge certificate only while registere
   // The validator's view: handshake, acme-tls/1, then the server closes without being asked.
   const closed = await new Promise<{ alpn: string | false; ended: boolean }>((resolve, reject) => {
     const s = tls.connect({ port: httpsPort, host: '127.0.0.1', servername: 'alpn.example.com', ALPNProtocols: [ACME_TLS_1], rejectUnauthorized: false }, () => {
-      const alpn = s.alpnProtocol;
+      const alpn = s.alpnProtocol ?? false;
       s.on('data', () => undefined);
       s.once('close', () => resolve({ alpn, ended: true }));
     });
