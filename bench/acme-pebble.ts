@@ -126,12 +126,12 @@ function post(url: string, body: unknown): Promise<number> {
   });
 }
 
-async function waitUntil(what: string, ok: () => Promise<boolean>, child: ChildProcess, out: () => string, ms = 10_000): Promise<void> {
+/** Bounded by time only (generous: a loaded machine starts pebble slowly), never by a count of tries. */
+async function waitUntil(what: string, ok: () => Promise<boolean>, child: ChildProcess, out: () => string, ms = 120_000): Promise<void> {
   const deadline = Date.now() + ms;
-  for (let i = 0; i < 400; i++) {
+  while (Date.now() <= deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited early:\n${out()}`);
     if (await ok().catch(() => false)) return;
-    if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`${what} not ready within ${ms} ms:\n${out()}`);

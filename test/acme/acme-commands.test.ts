@@ -7,6 +7,7 @@ import { acmeEnv } from '../helpers/acme-env.js';
 import { STATUS } from '../../schema/status.js';
 import { tlsProbe } from '../../src/services/acme/probe.js';
 import type { Actor } from '../../src/services/interfaces.js';
+import { until } from '../helpers/wait.js';
 
 const READER: Actor = { user: 'viewer', role: 'ReadOnly', remote: '127.0.0.1:2', session: 'r' };
 
@@ -114,7 +115,7 @@ t.test('Sign returns at once without Wait; progress events reach feedback subscr
   env.certs.addDomain('feed.example.com', undefined, { user: 'admin', role: 'Admin', remote: 'x', session: 'x' });
   const r = await env.shell('xFeedback register /Event/AcmeProgress\nxCommand Security Acme Sign Domain: feed.example.com');
   t.match(r.out, /SecurityAcmeSignResult \(status=OK\):\n {5}Status: "?InProgress"?/);
-  for (let i = 0; i < 200 && (env.acme.status().Domain as { Status: string }[])[0]!.Status === 'Signing'; i++) await new Promise((res) => setTimeout(res, 50));
+  await until(() => (env.acme.status().Domain as { Status: string }[])[0]!.Status !== 'Signing', 'the domain order to end');
   t.equal((env.acme.status().Domain as { Status: string }[])[0]!.Status, 'PendingDeploy');
   t.ok(env.events.some((e) => e.fields.Target === 'feed.example.com' && e.fields.Status === 'Succeeded'));
   checkDeclared(t, env.acme.status(), ['Security', 'Acme']);

@@ -12,6 +12,7 @@ import { acmeEnv, ADMIN } from '../helpers/acme-env.js';
 import { tlsProbe } from '../../src/services/acme/probe.js';
 import acme from 'acme-client';
 import { TransportContext, withTransport } from '../../src/services/acme/transport.js';
+import { until } from '../helpers/wait.js';
 
 function get(port: number, p: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -113,7 +114,7 @@ t.test('sign without waiting returns at once; refusals are clear and change noth
   t.equal(r.status, 'InProgress');
   t.equal(env.acmeStatus().Status, 'Signing');
   await t.rejects(env.acme.sign(undefined, false, ADMIN), { message: /already running/ });
-  for (let i = 0; i < 200 && env.acmeStatus().Status === 'Signing'; i++) await new Promise((r) => setTimeout(r, 50));
+  await until(() => env.acmeStatus().Status !== 'Signing', 'the order to end');
   t.equal(env.acmeStatus().Status, 'PendingDeploy');
   const info = env.acme.discardPending(undefined, ADMIN);
   t.match(info.subjectAltNames, ['quick.example.com']);

@@ -61,7 +61,7 @@ export class RawSsh {
   }
 
   /** Sends our identification and reads the server's (lines before it are skipped, RFC 4253 4.2). */
-  async identify(ident = 'SSH-2.0-xway_rawtest', ms = 10_000): Promise<string> {
+  async identify(ident = 'SSH-2.0-xway_rawtest', ms = 60_000): Promise<string> {
     this.sock.write(ident + '\r\n');
     for (;;) {
       const nl = this.buf.indexOf(0x0a);
@@ -76,7 +76,7 @@ export class RawSsh {
   }
 
   /** Reads one unencrypted binary packet; returns its payload. */
-  async packet(ms = 10_000): Promise<Buffer> {
+  async packet(ms = 60_000): Promise<Buffer> {
     await this.need(5, ms);
     const len = this.buf.readUInt32BE(0);
     if (len > 35_000) throw new Error(`packet length ${len}`);

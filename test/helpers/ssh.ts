@@ -53,7 +53,7 @@ export interface Run {
 }
 
 /** Runs a child process with a time limit; kills it by pid when the limit passes. */
-export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+export function run(cmd: string, args: string[], input?: string, timeoutMs = 120_000, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     let stdout = '';
@@ -103,7 +103,7 @@ export function execOn(c: ssh2.Client, command: string, stdin?: string): Promise
 }
 
 /** Reads a channel until `pattern` matches what arrived, or fails after `ms`. */
-export function until(ch: ClientChannel | NodeJS.ReadableStream, pattern: RegExp, ms = 10_000): Promise<string> {
+export function until(ch: ClientChannel | NodeJS.ReadableStream, pattern: RegExp, ms = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (d: Buffer | string) => {

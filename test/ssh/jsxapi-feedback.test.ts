@@ -16,7 +16,8 @@ interface XAPI {
 }
 
 async function until(what: string, done: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+  // Bounded by time, not by tries: a loaded machine makes each try slower.
+  for (const end = Date.now() + 120_000; !done() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
   if (!done()) throw new Error(`timed out: ${what}`);
 }
 

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { startSsh, PASSWORD } from '../helpers/ssh.js';
 import { ADMIN } from '../helpers/app.js';
 import { generateSshKeyPair } from '../../src/ssh/hostkeys.js';
+import { until } from '../helpers/wait.js';
 
 const require = createRequire(import.meta.url);
 const jsxapi = require('jsxapi');
@@ -73,13 +74,7 @@ t.test('jsxapi over SSH: status, configuration, commands, errors, multiline, fee
   const off = xapi.config.on('Http Redirect Mode', (v) => seen.push(v));
   await off.registration;
   f.app.services.config.set([{ key: 'Http Redirect Mode', value: 'On' }], ADMIN);
-  await within(
-    (async () => {
-      for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    })(),
-    10_000,
-    'feedback',
-  );
+  await until(() => seen.length > 0, 'the configuration feedback');
   t.same(seen, ['On']);
   off();
 
@@ -89,10 +84,8 @@ t.test('jsxapi over SSH: status, configuration, commands, errors, multiline, fee
   await offEv.registration;
   f.app.services.events.emit('AcmeProgress', { Target: 'Server', Status: 'Signing', Detail: 'order placed' });
   await within(
-    (async () => {
-      for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    })(),
-    10_000,
+    until(() => events.length > 0, 'the event'),
+    120_000,
     'event',
   );
   t.same(events, [{ Target: 'Server', Status: 'Signing', Detail: 'order placed' }]);
