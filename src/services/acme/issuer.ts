@@ -44,6 +44,8 @@ export interface OrderRequest {
  * makes no request outside the transport bound to the appliance's trust store.
  */
 export interface CertificateIssuer {
+  /** The terms of service URL from the directory ('' when it names none); creates nothing. */
+  termsOfService(p: ProviderRef, signal: AbortSignal): Promise<string>;
   register(p: ProviderRef, keyPem: string, email: string, signal: AbortSignal): Promise<{ accountUrl: string; termsUrl: string }>;
   /** Resolves with the certificate chain (leaf first, PEM). */
   order(p: ProviderRef, account: AccountRef, req: OrderRequest): Promise<string>;
@@ -188,6 +190,14 @@ export class AcmeClientIssuer implements CertificateIssuer {
         if (!nonce || i >= 3) throw e;
       }
     }
+  }
+
+  async termsOfService(p: ProviderRef, signal: AbortSignal): Promise<string> {
+    return this.run(p, signal, async (ctx) => {
+      // Reading the directory needs no account: a throwaway key, never sent in a signed request.
+      const client = this.client(p, { keyPem: await generateKey('ECDSA-P256') });
+      return (await this.step(ctx, () => client.getTermsOfServiceUrl())) ?? '';
+    });
   }
 
   async register(p: ProviderRef, keyPem: string, email: string, signal: AbortSignal): Promise<{ accountUrl: string; termsUrl: string }> {

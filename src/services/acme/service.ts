@@ -20,7 +20,7 @@ import { ChallengeResponder, type ChallengeHost } from './responder.js';
 import { splitChain } from './chain.js';
 import { DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 import { RenewalJob } from './renewal.js';
-import { AcmeAccounts } from './accounts.js';
+import { AcmeAccounts, type AcceptTermsResult } from './accounts.js';
 import { Revoker } from './revoker.js';
 import { PendingRepository } from './pending.js';
 import { OrderRunner } from './runner.js';
@@ -148,8 +148,8 @@ export class AcmeClientService implements AcmeService {
     return this.responder.active;
   }
 
-  acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
-    return this.accounts.acceptTerms(actor);
+  acceptTerms(actor: Actor, agree: boolean): Promise<AcceptTermsResult> {
+    return this.accounts.acceptTerms(actor, agree);
   }
 
   async sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult> {
@@ -194,6 +194,10 @@ export class AcmeClientService implements AcmeService {
 
   revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
     return this.revoker.revoke(certPath, provider, reason, actor);
+  }
+
+  revokedSerials(): readonly string[] {
+    return this.repo.revoked;
   }
 
   status(): StatusTree {

@@ -147,6 +147,12 @@ export class FileCertificateService implements CertificateService {
   }
 
   async deploy(certPem: string, chainPem: readonly string[], keyPem: string | undefined, source: CertificateSource, actor: Actor): Promise<InstalledCertificate> {
+    // A deploy points the store at the new pair, which would silently drop an admin's upload that
+    // waits for a restart (and its alarm): refuse, and say how to go on.
+    const waiting = this.pendingRestart();
+    if (waiting) {
+      throw new CommandError(`An uploaded server certificate (serial ${waiting.info.serial}) is waiting for a restart and a deploy would discard it: restart (xCommand SystemUnit Boot) to put it in service, then deploy`);
+    }
     const key = keyPem ?? this.csrState?.keyPem;
     if (!key) throw new CommandError('No private key was given and no CSR is in progress');
     const checked = checkUpload(joinPem(certPem, ...chainPem, key), { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
@@ -167,7 +173,7 @@ export class FileCertificateService implements CertificateService {
     return loaded.installed;
   }
 
-  async rollback(actor: Actor): Promise<InstalledCertificate> {
+  async rollback(actor: Actor, opts: { readonly revoked?: readonly string[]; readonly undo?: boolean } = {}): Promise<InstalledCertificate> {
     const p = this.server.pointer();
     if (p.current?.id !== this.activeCert.ref.id) {
       throw new CommandError('An uploaded certificate is waiting for a restart: restart or upload again before rolling back');
@@ -175,6 +181,17 @@ export class FileCertificateService implements CertificateService {
     const prevPair = p.previous && this.server.read(p.previous.id);
     if (!p.previous || !prevPair || !pairMatches(prevPair)) throw new CommandError('There is no previous server certificate to roll back to');
     const target: Loaded = { ref: p.previous, pair: prevPair, installed: toInstalled(p.previous, prevPair) };
+    // A deploy taking itself back restores what served a moment ago; an admin's rollback must not
+    // put a certificate that clients will refuse back in service.
+    if (!opts.undo) {
+      const info = target.installed.info;
+      if (Date.parse(info.notAfter) <= this.deps.clock.now().getTime()) {
+        throw new CommandError(`The previous server certificate (serial ${info.serial}) expired on ${info.notAfter}: nothing was rolled back`);
+      }
+      if (opts.revoked?.includes(info.serial)) {
+        throw new CommandError(`The previous server certificate (serial ${info.serial}) was revoked: nothing was rolled back`);
+      }
+    }
     this.server.setPointer({ current: target.ref, previous: this.activeCert.ref });
     await this.tls?.swapServer(prevPair.certPem + prevPair.chainPem.join(''), prevPair.keyPem);
     this.activeCert = target;
