@@ -4,7 +4,8 @@ import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { FakeIssuer } from '../helpers/fake-issuer.js';
 import { simClock } from '../helpers/simclock.js';
-import { makeCa, makeLeaf } from '../helpers/pki.js';
+import { makeCa, makeLeaf, makeLeafWithoutCn } from '../helpers/pki.js';
+import { wantedAlarms } from '../../src/services/certs/alarms.js';
 import { SCHEDULER } from '../../src/services/acme/service.js';
 
 const DAY = 86_400_000;
@@ -98,4 +99,19 @@ t.test('a deploy never discards an uploaded certificate waiting for a restart, m
   t.equal(app.services.certificates.pendingRestart()?.info.serial, uploaded, 'the upload still waits');
   t.ok(app.services.alarms.list().some((a) => a.id === 'certificates.restart-required'), 'and its alarm stays up');
   t.ok(app.acme.pending(undefined), 'the ACME certificate stays pending');
+});
+
+t.test('certificates.server.no-cn names the certificate that lacks the CN', async (t) => {
+  const app = testApp(t, { storage: 'memory', defaultCas: () => [] });
+  const root = await makeCa({ cn: 'No CN Root' });
+  const noCn = await makeLeafWithoutCn(root, ['edge.example.com']);
+  await app.run(`xCommand Security Certificates Server Upload\n${noCn.pem}${noCn.keyPem}.\n`, 'exec');
+  const serial = app.services.certificates.pendingRestart()!.info.serial;
+  const out = (await app.run('xStatus Alarm', 'exec')).out;
+  t.match(out, `"The uploaded server certificate waiting for a restart (serial ${serial}) has no common name (CN)"`);
+  t.notMatch(out, 'certificate in service has no common name', 'the self-signed one in service has a CN');
+  // Once that one is served (no upload waiting), the alarm says so.
+  const info = noCn.x509;
+  const alarms = wantedAlarms({ server: { commonName: '', notAfter: info.validTo, serial: 'AB' } as never, domains: [] }, new Date());
+  t.match(alarms, [{ id: 'certificates.server.no-cn', title: 'The server certificate in service has no common name (CN)' }]);
 });

@@ -79,9 +79,12 @@ export function wantedAlarms(inputs: AlarmInputs, now: Date): WantedAlarm[] {
       severity: 'Warning',
     });
   }
+  // The certificate that will be served: the upload once it waits for a restart. The title names
+  // which one, since the one in service may well have a CN.
   const served = inputs.pending ?? inputs.server;
   if (served.commonName === '') {
-    out.push({ id: `${ALARM_PREFIX}server.no-cn`, title: 'The server certificate has no common name (CN)', severity: 'Warning' });
+    const which = inputs.pending ? `uploaded server certificate waiting for a restart (serial ${served.serial})` : 'server certificate in service';
+    out.push({ id: `${ALARM_PREFIX}server.no-cn`, title: `The ${which} has no common name (CN)`, severity: 'Warning' });
   }
   for (const d of inputs.domains) {
     if (!d.info) continue;
