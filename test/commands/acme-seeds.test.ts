@@ -115,3 +115,20 @@ t.test('certificates.server.no-cn names the certificate that lacks the CN', asyn
   const alarms = wantedAlarms({ server: { commonName: '', notAfter: info.validTo, serial: 'AB' } as never, domains: [] }, new Date());
   t.match(alarms, [{ id: 'certificates.server.no-cn', title: 'The server certificate in service has no common name (CN)' }]);
 });
+
+t.test('expiry alarms change when a threshold is crossed, not at the next hourly check', async (t) => {
+  const { app, clock, issuer, sh } = await configured(t);
+  // Half an hour off the hour, so an hourly check would lag behind every crossing.
+  await clock.advanceTo(T0 + 30 * 60_000);
+  await sh('xCommand Security Acme Sign Wait: True\nxCommand Security Acme Deploy');
+  const notAfter = issuer.issued[0]!.notAfter;
+  const title = () => app.services.alarms.list().find((a) => a.id.startsWith('certificates.server.'))?.title ?? '';
+  t.match(title(), /^The server certificate expires in 10 days/);
+  await clock.advanceTo(notAfter - 7 * DAY + 90_000);
+  t.match(title(), /^The server certificate expires in 6 days/, 'the day count drops as the day passes');
+  await clock.advanceTo(notAfter - 90_000);
+  t.match(title(), /^The server certificate expires in 0 days/);
+  await clock.advanceTo(notAfter + 90_000);
+  t.match(title(), /^The server certificate expired on /, '90 s after expiry the alarm says expired');
+  t.ok(app.services.alarms.list().some((a) => a.id === 'certificates.server.expired' && a.severity === 'Critical'));
+});
