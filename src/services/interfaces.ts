@@ -458,6 +458,11 @@ export interface AcmeService {
   revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult>;
   /** The `Security Acme` status subtree (see schema/status.ts). Cheap; never throws. */
   status(): StatusTree;
+  /**
+   * The domain stops being hosted: its ACME key, pending certificate, record and renewal alarms go.
+   * CommandError while an order for it runs. Call before CertificateService.deleteDomain.
+   */
+  forgetDomain(domain: string, actor: Actor): void;
   /** Serial numbers this appliance revoked (Acmerevoke): never put back in service. */
   revokedSerials(): readonly string[];
 }

@@ -6,6 +6,8 @@ import { FakeIssuer } from '../helpers/fake-issuer.js';
 import { simClock } from '../helpers/simclock.js';
 import { makeCa, makeLeaf, makeLeafWithoutCn } from '../helpers/pki.js';
 import { wantedAlarms } from '../../src/services/certs/alarms.js';
+import { MemoryStorage } from '../../src/stores/memorystorage.js';
+import { keyOf } from '../../src/stores/keys.js';
 import { SCHEDULER } from '../../src/services/acme/service.js';
 
 const DAY = 86_400_000;
@@ -131,4 +133,39 @@ t.test('expiry alarms change when a threshold is crossed, not at the next hourly
   await clock.advanceTo(notAfter + 90_000);
   t.match(title(), /^The server certificate expired on /, '90 s after expiry the alarm says expired');
   t.ok(app.services.alarms.list().some((a) => a.id === 'certificates.server.expired' && a.severity === 'Critical'));
+});
+
+t.test('Domain Delete lowers the domain\'s ACME alarms and deletes its ACME key and pending certificate', async (t) => {
+  const clock = simClock(T0);
+  const issuer = new FakeIssuer(clock);
+  const storage = new MemoryStorage();
+  const app = testApp(t, { storage, issuer, clock, defaultCas: () => [], acmeLimits: { orderAttempts: 1 } });
+  const sh = async (input: string) => (await app.run(input, 'exec')).out;
+  await sh([
+    'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
+    'xConfiguration Security Acme Provider: Custom',
+    'xConfiguration Security Acme AdminEmail: admin@example.com',
+    'xCommand Security Acme AcceptTerms Agree: True',
+    'xConfiguration Security Acme Scheduler Days: "Mon,Tue,Wed,Thu,Fri,Sat,Sun"',
+    'xConfiguration Security Acme Scheduler Mode: On',
+    'xCommand Security Certificates Domain Add Name: shop.example.com',
+  ].join('\n'));
+  let out = await sh('xCommand Security Acme Sign Domain: shop.example.com Wait: True');
+  t.match(out, /Status: "?Succeeded"?/);
+  issuer.mode = 'fail';
+  out = await sh('xCommand Security Acme Sign Domain: shop.example.com Wait: True');
+  t.match(out, /CA unreachable/);
+  const alarmUp = () => app.services.alarms.list().some((a) => a.id === 'acme.renewal-failing.shop.example.com');
+  t.ok(alarmUp(), 'the failing alarm is up');
+  const keys = () => ['domains', 'pending'].flatMap((d) => storage.list(keyOf('acme', d)).filter((k) => k.includes('shop.example.com')));
+  t.same(keys(), ['shop.example.com.key', 'domain-shop.example.com.json'], 'a domain key and a pending certificate are stored');
+
+  out = await sh('xCommand Security Certificates Domain Delete Name: shop.example.com');
+  t.match(out, /The domain shop\.example\.com was deleted/);
+  t.notOk(alarmUp(), 'the failing alarm is lowered');
+  t.same(keys(), [], 'its ACME key and pending certificate are deleted');
+  // Added again, it starts afresh: a new key, no pending, no history.
+  out = await sh('xCommand Security Certificates Domain Add Name: shop.example.com\nxStatus Security Acme Domain');
+  t.match(out, /Name: "?shop\.example\.com"?\n\s+Status: "?Automated"?\n\s+LastSign:\n\s+Status: "?None"?/);
+  t.equal(app.acme.pending('shop.example.com'), undefined);
 });

@@ -100,6 +100,14 @@ export class PendingRepository {
     this.files.removePending(t.file);
   }
 
+  /** The domain is no longer hosted: its staged certificate, key and record go. */
+  forgetDomain(t: Target & { domain: string }): void {
+    this.files.removePending(t.file);
+    this.files.removeDomainKey(t.domain);
+    delete this.data.targets[t.key];
+    this.save();
+  }
+
   /** The staged certificate went live: it is no longer pending, then the record says so. */
   deployed(t: Target, patch: Partial<TargetRecord>): void {
     this.files.removePending(t.file);

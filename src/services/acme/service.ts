@@ -192,6 +192,16 @@ export class AcmeClientService implements AcmeService {
     return this.deployer.deploy(this.target(domain), actor);
   }
 
+  forgetDomain(domain: string, actor: Actor): void {
+    const t = domainTarget(domain.toLowerCase().replace(/\.$/, ''));
+    if (this.runner.isRunning(t)) throw new CommandError(`An ACME order for ${t.label} is running: wait for it to end, then delete the domain`);
+    const had = this.repo.staged(t) !== undefined || this.repo.files.domainKey(t.name) !== undefined;
+    this.repo.forgetDomain({ ...t, domain: t.name });
+    for (const kind of ['failing', 'overdue'] as const) this.deps.alarms.lower(alarmId(kind, t));
+    if (had) this.audit(actor, 'Security Acme forget domain', 'key and pending certificate deleted', { target: t.name });
+    this.changed();
+  }
+
   revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
     return this.revoker.revoke(certPath, provider, reason, actor);
   }
