@@ -169,3 +169,21 @@ t.test('Domain Delete lowers the domain\'s ACME alarms and deletes its ACME key 
   t.match(out, /Name: "?shop\.example\.com"?\n\s+Status: "?Automated"?\n\s+LastSign:\n\s+Status: "?None"?/);
   t.equal(app.acme.pending('shop.example.com'), undefined);
 });
+
+t.test('Scheduler Days "" is refused with Mode On in either order; CSR Discard warns when renewal is automated', async (t) => {
+  const { app, sh } = await configured(t);
+  let out = await sh('xConfiguration Security Acme Scheduler Days: "Mon"\nxConfiguration Security Acme Scheduler Mode: On\nxConfiguration Security Acme Scheduler Days: ""\nxConfiguration Security Acme Scheduler Days');
+  t.match(out, /\(status=Error\):\n {5}Reason: "Security Acme Scheduler Mode On needs at least one day in Security Acme Scheduler Days"/);
+  t.match(out, /\*c xConfiguration Security Acme Scheduler Days: "?Mon"?\n/, 'Days unchanged');
+  t.equal(app.services.config.value('Security Acme Scheduler Mode'), 'On');
+
+  out = await sh('xCommand Security Certificates CSR Discard');
+  t.equal(out, [
+    '*r SecurityCertificatesCSRDiscardResult (status=OK):',
+    '     Message: "The CSR was discarded"',
+    '     Warning 1: "Automated ACME renewal is on (Security Acme Scheduler Mode: On): the server certificate will not renew until a new CSR is created with xCommand Security Certificates CSR Create"',
+    '*r/end', '', 'OK', '',
+  ].join('\n'));
+  out = await sh('xConfiguration Security Acme Scheduler Mode: Off\nxCommand Security Certificates CSR Create CommonName: edge.example.com\nxCommand Security Certificates CSR Discard');
+  t.match(out, /SecurityCertificatesCSRDiscardResult \(status=OK\):\n {5}Message: "The CSR was discarded"\n\*r\/end/, 'no warning with the scheduler off');
+});
