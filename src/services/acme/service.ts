@@ -198,7 +198,7 @@ export class AcmeClientService implements AcmeService {
     const had = this.repo.staged(t) !== undefined || this.repo.files.domainKey(t.name) !== undefined;
     this.repo.forgetDomain({ ...t, domain: t.name });
     for (const kind of ['failing', 'overdue'] as const) this.deps.alarms.lower(alarmId(kind, t));
-    if (had) this.audit(actor, 'Security Acme forget domain', 'key and pending certificate deleted', { target: t.name });
+    if (had) this.audit(actor, 'Security Certificates Domain Delete', 'ACME key and pending certificate deleted', { target: t.name });
     this.changed();
   }
 
