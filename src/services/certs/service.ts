@@ -148,7 +148,7 @@ export class FileCertificateService implements CertificateService {
     // waits for a restart (and its alarm): refuse, and say how to go on.
     const waiting = this.pendingRestart();
     if (waiting) {
-      throw new CommandError(`An uploaded server certificate (serial ${waiting.info.serial}) is waiting for a restart and a deploy would discard it: restart (xCommand SystemUnit Boot) to put it in service, then deploy`);
+      throw new CommandError(`An uploaded server certificate (serial ${waiting.info.serial}) is waiting for a restart and a deploy would discard it`).needs('RestartThenDeploy');
     }
     const key = keyPem ?? this.csrState?.keyPem;
     if (!key) throw new CommandError('No private key was given and no CSR is in progress');
