@@ -328,11 +328,16 @@ export interface CertificateService {
   /**
    * Installs a signed certificate as the server certificate now and swaps the listener without a
    * restart (ACME deploy). `keyPem` omitted: the CSR key must match. The previous certificate is
-   * kept for `rollback()`. Resolves once new handshakes see the new certificate.
+   * kept for `rollback()`. Resolves once new handshakes see the new certificate. CommandError while
+   * an uploaded certificate waits for a restart: a deploy never discards it.
    */
   deploy(certPem: string, chainPem: readonly string[], keyPem: string | undefined, source: CertificateSource, actor: Actor): Promise<InstalledCertificate>;
-  /** Re-installs the previously deployed certificate (CommandError when there is none). */
-  rollback(actor: Actor): Promise<InstalledCertificate>;
+  /**
+   * Swaps the certificate in service with the one the last deploy (or rollback) replaced: a second
+   * rollback swaps back. CommandError when there is none, an upload waits for a restart, or (unless
+   * `undo`, a deploy taking itself back) the previous one has expired or its serial is in `revoked`.
+   */
+  rollback(actor: Actor, opts?: { readonly revoked?: readonly string[]; readonly undo?: boolean }): Promise<InstalledCertificate>;
 
   csr(): CsrInfo | undefined;
   /** Generates the key off the event loop (RSA-4096 takes seconds); CommandError when a CSR is in progress. */
@@ -438,8 +443,11 @@ export interface AcmeRevokeResult {
  * (the CA cannot be reached or refused the TLS connection); the message says which and why.
  */
 export interface AcmeService {
-  /** Creates (or finds) the account at the configured provider and returns its terms of service. */
-  acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }>;
+  /**
+   * The configured provider's terms of service URL; with `agree`, also creates (or finds) the
+   * account. CommandError when AdminEmail is empty. Without `agree` nothing is stored.
+   */
+  acceptTerms(actor: Actor, agree: boolean): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider; agreed: boolean }>;
   /** Starts an order for the saved CSR (server) or the domain's key; with `wait`, resolves when it ends (bounded). */
   sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult>;
   pending(domain: string | undefined): AcmePendingCertificate | undefined;
@@ -450,6 +458,13 @@ export interface AcmeService {
   revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult>;
   /** The `Security Acme` status subtree (see schema/status.ts). Cheap; never throws. */
   status(): StatusTree;
+  /**
+   * The domain stops being hosted: its ACME key, pending certificate, record and renewal alarms go.
+   * CommandError while an order for it runs. Call before CertificateService.deleteDomain.
+   */
+  forgetDomain(domain: string, actor: Actor): void;
+  /** Serial numbers this appliance revoked (Acmerevoke): never put back in service. */
+  revokedSerials(): readonly string[];
 }
 
 // ---- Monitoring (issue 10) ----

@@ -66,6 +66,10 @@ export class AcmeStore {
     this.storage.put(key(DOMAINS, `${name.toLowerCase()}.key`), pem);
   }
 
+  removeDomainKey(name: string): void {
+    this.storage.delete(key(DOMAINS, `${name.toLowerCase()}.key`));
+  }
+
   /** Keeps a copy of a certificate (no key); returns the name the admin uses for it. */
   archiveCertificate(serial: string, pem: string): string {
     const name = `${serial.toUpperCase()}.pem`;

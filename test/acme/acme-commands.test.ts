@@ -52,7 +52,7 @@ t.test('shell: configure, accept terms, sign, show, deploy, status', async (t) =
   r = await env.shell('xCommand Security Acme ExternalAccount Set KeyId: "" HmacKey: ""');
   t.equal(r.code, 0, r.out);
 
-  r = await env.shell('xCommand Security Acme AcceptTerms');
+  r = await env.shell('xCommand Security Acme AcceptTerms Agree: True');
   t.match(r.out, /^\*r SecurityAcmeAcceptTermsResult \(status=OK\):\n {5}Provider: Custom|^\*r SecurityAcmeAcceptTermsResult \(status=OK\):\n {5}Provider: "Custom"/);
   t.match(r.out, /TermsUrl: "\S+"/);
 

@@ -41,8 +41,12 @@ t.test('full flow, ECDSA: accept terms, sign, pending, deploy by live swap', asy
   const env = await acmeEnv(t);
   t.equal(env.acmeStatus().Status, 'Disabled', 'no account yet');
   await env.configure({ accept: false });
-  const terms = await env.acme.acceptTerms(ADMIN);
-  t.match(terms.termsUrl, /\S/, 'terms URL shown');
+  const shown = await env.acme.acceptTerms(ADMIN, false);
+  t.match(shown, { agreed: false, accountUrl: '' });
+  t.match(shown.termsUrl, /\S/, 'terms URL read from the directory');
+  t.same((env.acmeStatus().Account as { Status: string }).Status, 'None', 'nothing created before agreeing');
+  const terms = await env.acme.acceptTerms(ADMIN, true);
+  t.equal(terms.termsUrl, shown.termsUrl, 'the terms shown are the terms accepted');
   t.same((env.acmeStatus().Account as { Status: string }).Status, 'Valid');
   t.equal(env.acmeStatus().Status, 'Configured');
 
@@ -126,16 +130,16 @@ t.test('external account binding required', async (t) => {
   const hmac = crypto.randomBytes(32).toString('base64url');
   const env = await acmeEnv(t, { pebble: { eab: { 'kid-1': hmac } } });
   await env.configure({ accept: false });
-  await t.rejects(env.acme.acceptTerms(ADMIN), { name: 'CommandError', message: /^The CA requires external account binding: set Security Acme ExternalAccount KeyId and HmacKey/ });
+  await t.rejects(env.acme.acceptTerms(ADMIN, true), { name: 'CommandError', message: /^The CA requires external account binding: set Security Acme ExternalAccount KeyId and HmacKey/ });
   // Half a pair is refused when it is committed (the Security Acme owner), no longer at AcceptTerms.
   t.throws(() => env.set({ 'Security Acme ExternalAccount KeyId': 'kid-1' }), {
     name: 'CommandError',
     message: 'Security Acme ExternalAccount KeyId needs HmacKey: set both with xCommand Security Acme ExternalAccount Set, or neither',
   });
   env.set({ 'Security Acme ExternalAccount KeyId': 'kid-1', 'Security Acme ExternalAccount HmacKey': crypto.randomBytes(32).toString('base64url') });
-  await t.rejects(env.acme.acceptTerms(ADMIN), { name: 'CommandError' }, 'wrong HMAC key refused');
+  await t.rejects(env.acme.acceptTerms(ADMIN, true), { name: 'CommandError' }, 'wrong HMAC key refused');
   env.set({ 'Security Acme ExternalAccount HmacKey': hmac });
-  await env.acme.acceptTerms(ADMIN);
+  await env.acme.acceptTerms(ADMIN, true);
   await env.csr(['eab.example.com']);
   const r = await env.acme.sign(undefined, true, ADMIN);
   t.equal(r.status, 'Succeeded', r.reason);
@@ -217,7 +221,7 @@ t.test('an account deactivated at the CA shows as Deactivated; AcceptTerms makes
   const keyFile = path.join(env.dir, 'acme', 'accounts', 'Custom.key');
   const key1 = fs.readFileSync(keyFile, 'utf8');
   // Accepting again finds the same account (same key) and tells its URL.
-  const url = (await env.acme.acceptTerms(ADMIN)).accountUrl;
+  const url = (await env.acme.acceptTerms(ADMIN, true)).accountUrl;
   t.equal(fs.readFileSync(keyFile, 'utf8'), key1, 'the account key is kept and reused');
   const client = new acme.Client({ directoryUrl: env.pebble.directoryUrl, accountKey: key1, accountUrl: url });
   await withTransport(new TransportContext([env.pebble.httpsCaPem], new AbortController().signal, 5000, 5), () => client.updateAccount({ status: 'deactivated' } as never));
@@ -225,7 +229,7 @@ t.test('an account deactivated at the CA shows as Deactivated; AcceptTerms makes
   t.equal(r.status, 'Failed');
   t.match(r.reason, /^The CA refused the account: .*deactivated/i);
   t.match(env.acmeStatus(), { Status: 'Disabled', Account: { Status: 'Deactivated' } });
-  await env.acme.acceptTerms(ADMIN);
+  await env.acme.acceptTerms(ADMIN, true);
   t.not(fs.readFileSync(keyFile, 'utf8'), key1, 'a new account key');
   t.match(env.acmeStatus(), { Account: { Status: 'Valid' } });
   const again = await env.acme.sign(undefined, true, ADMIN);

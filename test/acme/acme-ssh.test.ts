@@ -102,7 +102,7 @@ t.test('over SSH: trust pebble, accept terms, CSR, sign, show, deploy, s_client,
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
     'xConfiguration Security Acme Provider: Custom',
     'xConfiguration Security Acme AdminEmail: "admin@example.com"',
-    'xCommand Security Acme AcceptTerms',
+    'xCommand Security Acme AcceptTerms Agree: True',
   ].join('\n'));
   t.equal(r.code, 0, r.out);
   t.match(r.out, /\*r SecurityAcmeAcceptTermsResult \(status=OK\):\n {5}Provider: "?Custom"?\n {5}TermsUrl: "[^"]+"/);
@@ -190,11 +190,12 @@ t.test('over SSH: external account binding required', { timeout: 120_000 }, asyn
   r = await b.x([
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
     'xConfiguration Security Acme Provider: Custom',
-    'xCommand Security Acme AcceptTerms',
+    'xConfiguration Security Acme AdminEmail: "admin@example.com"',
+    'xCommand Security Acme AcceptTerms Agree: True',
   ].join('\n'));
   t.match(r.out, /Reason: "The CA requires external account binding: set Security Acme ExternalAccount KeyId and HmacKey, then AcceptTerms"/);
   t.equal(r.code, 1);
-  r = await b.x(`xCommand Security Acme ExternalAccount Set KeyId: kid-1 HmacKey: "${hmac}"\nxConfiguration Security Acme ExternalAccount\nxCommand Security Acme AcceptTerms`);
+  r = await b.x(`xCommand Security Acme ExternalAccount Set KeyId: kid-1 HmacKey: "${hmac}"\nxConfiguration Security Acme ExternalAccount\nxCommand Security Acme AcceptTerms Agree: True`);
   t.equal(r.code, 0, r.out);
   t.notMatch(r.out, new RegExp(hmac), 'the HMAC key is never shown');
   r = await b.x('xCommand Security Certificates CSR Create CommonName: eab.example.com KeyType: ECDSA-P256\nxCommand Security Acme Sign Wait: True\nxStatus Security Acme Account Status');
@@ -209,7 +210,8 @@ t.test('over SSH: an untrusted CA is named, and the shell never hangs', { timeou
   const r = await b.x([
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
     'xConfiguration Security Acme Provider: Custom',
-    'xCommand Security Acme AcceptTerms',
+    'xConfiguration Security Acme AdminEmail: "admin@example.com"',
+    'xCommand Security Acme AcceptTerms Agree: True',
   ].join('\n'));
   t.match(r.out, /Reason: "Untrusted CA certificate: the TLS certificate of 127\.0\.0\.1:\d+ is not signed by a CA in the trust store/);
   t.ok(Date.now() - start < 15_000, `answered in ${Date.now() - start} ms`);
@@ -228,7 +230,8 @@ t.test('over SSH: the daemon killed mid-order comes back with a clear status and
   r = await b.x([
     `xConfiguration Security Acme DirectoryUrl: "${b.pebble.directoryUrl}"`,
     'xConfiguration Security Acme Provider: Custom',
-    'xCommand Security Acme AcceptTerms',
+    'xConfiguration Security Acme AdminEmail: "admin@example.com"',
+    'xCommand Security Acme AcceptTerms Agree: True',
     'xCommand Security Certificates CSR Create CommonName: crash.example.com KeyType: ECDSA-P256',
     'xCommand Security Acme Sign',
   ].join('\n'));

@@ -21,7 +21,7 @@ async function configured(t: Tap.Test) {
     'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
     'xConfiguration Security Acme Provider: Custom',
     'xConfiguration Security Acme AdminEmail: admin@example.com',
-    'xCommand Security Acme AcceptTerms',
+    'xCommand Security Acme AcceptTerms Agree: True',
     'xCommand Security Certificates CSR Create CommonName: edge.example.com KeyType: ECDSA-P256',
   ].join('\n'));
   t.match(out, /SecurityAcmeAcceptTermsResult \(status=OK\)[\s\S]*TermsUrl: "https:\/\/ca\.fake\.example\/terms"/);

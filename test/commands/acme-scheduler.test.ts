@@ -84,9 +84,10 @@ async function simEnv(t: Tap.Test, limits: Record<string, number> = {}) {
   const { config, state, alarms } = app.services;
   config.set([
     { key: 'Security Acme Provider', value: 'Custom' }, { key: 'Security Acme DirectoryUrl', value: 'https://ca.sim.example/dir' },
+    { key: 'Security Acme AdminEmail', value: 'admin@example.com' },
     { key: 'Security Acme Scheduler Days', value: 'Mon,Thu' }, { key: 'Security Acme Scheduler Time', value: '03:00' },
   ], ADMIN);
-  await acme.acceptTerms(ADMIN);
+  await acme.acceptTerms(ADMIN, true);
   await certs.createCsr({ commonName: 'sim.example.com', alternativeNames: ['sim.example.com'], keyType: 'RSA-2048', reuseKey: false }, ADMIN);
   return { clock, acme, certs, ca, alarms, config, state };
 }

@@ -134,7 +134,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
     },
     async configure(o = {}) {
       set({ 'Security Acme Provider': 'Custom', 'Security Acme DirectoryUrl': pebble.directoryUrl, 'Security Acme AdminEmail': 'admin@example.com' });
-      if (o.accept !== false) await acme.acceptTerms(ADMIN);
+      if (o.accept !== false) await acme.acceptTerms(ADMIN, true);
     },
   };
 }

@@ -42,6 +42,10 @@ export class FakeIssuer implements CertificateIssuer {
     this.ca = new crypto.X509Certificate(this.pem);
   }
 
+  async termsOfService(): Promise<string> {
+    return 'https://ca.fake.example/terms';
+  }
+
   async register(): Promise<{ accountUrl: string; termsUrl: string }> {
     return { accountUrl: 'https://ca.fake.example/acct/1', termsUrl: 'https://ca.fake.example/terms' };
   }

@@ -405,7 +405,7 @@ async function main(): Promise<void> {
               `xConfiguration Security Acme DirectoryUrl: "${pebble.directoryUrl}"`,
               'xConfiguration Security Acme Provider: Custom',
               'xConfiguration Security Acme AdminEmail: "admin@example.com"',
-              'xCommand Security Acme AcceptTerms',
+              'xCommand Security Acme AcceptTerms Agree: True',
               'xCommand Security Certificates CSR Create CommonName: box.example.com KeyType: ECDSA-P256',
               'xCommand Security Acme Sign Wait: True',
               'xCommand Security Acme Deploy',

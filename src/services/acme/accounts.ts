@@ -18,6 +18,14 @@ export interface AccountRecord {
   readonly created: string;
 }
 
+export interface AcceptTermsResult {
+  readonly termsUrl: string;
+  /** '' when nothing was agreed to. */
+  readonly accountUrl: string;
+  readonly provider: AcmeProvider;
+  readonly agreed: boolean;
+}
+
 export type AccountRecords = Partial<Record<AcmeProvider, AccountRecord>>;
 
 export interface AccountsDeps {
@@ -66,23 +74,34 @@ export class AcmeAccounts {
     return { status: record.status, record, provider };
   }
 
-  async acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
+  /**
+   * Without `agree`, fetches the CA's terms of service URL and changes nothing, so the admin reads
+   * them before agreeing; with `agree`, creates (or finds) the account. Both need AdminEmail: the
+   * CA's notices about the account go there.
+   */
+  async acceptTerms(actor: Actor, agree: boolean): Promise<AcceptTermsResult> {
     const p = this.provider();
+    const email = this.deps.config.value('Security Acme AdminEmail');
+    if (email === '') throw new CommandError('Security Acme AdminEmail is empty: set the address the CA writes to about this account first');
     const { files, records } = this.deps;
-    let key = files.accountKey(p.name);
-    // A deactivated account cannot come back: a new key makes a new account.
-    if (!key || records[p.name]?.status === 'Deactivated') {
-      key = await generateKey(this.deps.config.value('Security Acme KeyType'));
-      files.writeAccountKey(p.name, key);
-    }
     const abort = new AbortController();
     const timer = this.deps.clock.setTimeout(() => abort.abort(new Deadline(Math.round(this.deps.timeoutMs / 1000))), this.deps.timeoutMs);
     try {
-      const r = await this.deps.issuer.register(p, key, this.deps.config.value('Security Acme AdminEmail'), abort.signal);
+      if (!agree) {
+        const termsUrl = await this.deps.issuer.termsOfService(p, abort.signal);
+        return { termsUrl, accountUrl: '', provider: p.name, agreed: false };
+      }
+      let key = files.accountKey(p.name);
+      // A deactivated account cannot come back: a new key makes a new account.
+      if (!key || records[p.name]?.status === 'Deactivated') {
+        key = await generateKey(this.deps.config.value('Security Acme KeyType'));
+        files.writeAccountKey(p.name, key);
+      }
+      const r = await this.deps.issuer.register(p, key, email, abort.signal);
       records[p.name] = { directoryUrl: p.directoryUrl, url: r.accountUrl, termsUrl: r.termsUrl, status: 'Valid', created: iso(this.deps.clock.now().getTime()) };
       this.deps.save();
       this.deps.audit(actor, 'Security Acme AcceptTerms', 'account created', { provider: p.name });
-      return { termsUrl: r.termsUrl, accountUrl: r.accountUrl, provider: p.name };
+      return { termsUrl: r.termsUrl, accountUrl: r.accountUrl, provider: p.name, agreed: true };
     } catch (e) {
       if (!(e instanceof OrderFailure)) throw e;
       this.note(p, e.failure);

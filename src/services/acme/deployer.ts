@@ -58,7 +58,7 @@ export class Deployer {
         : await certificates.deployDomain(t.domain, parts.leaf, parts.chain, staged.keyPem, 'Acme', actor);
       const served = this.deps.probe ? (await this.deps.probe(t.domain)).toUpperCase() : undefined;
       if (served !== undefined && served !== installed.info.serial) {
-        if (t.domain === undefined) await certificates.rollback(actor).catch(() => undefined);
+        if (t.domain === undefined) await certificates.rollback(actor, { undo: true }).catch(() => undefined);
         throw new CommandError(`After the swap the listener still presents serial ${served}, not ${installed.info.serial}; the previous certificate is back`);
       }
       repo.deployed(t, { latest: 'deploy', lastDeploy: { status: 'Succeeded', time: this.nowIso(), reason: '' }, deployNotBefore: undefined });

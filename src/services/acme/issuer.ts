@@ -44,6 +44,8 @@ export interface OrderRequest {
  * makes no request outside the transport bound to the appliance's trust store.
  */
 export interface CertificateIssuer {
+  /** The terms of service URL from the directory ('' when it names none); creates nothing. */
+  termsOfService(p: ProviderRef, signal: AbortSignal): Promise<string>;
   register(p: ProviderRef, keyPem: string, email: string, signal: AbortSignal): Promise<{ accountUrl: string; termsUrl: string }>;
   /** Resolves with the certificate chain (leaf first, PEM). */
   order(p: ProviderRef, account: AccountRef, req: OrderRequest): Promise<string>;
@@ -112,6 +114,8 @@ export interface Authz {
   url: string;
   status: string;
   identifier: { type: string; value: string };
+  /** RFC 8555 7.1.4: the identifier is the base domain of a `*.` name. */
+  wildcard?: boolean;
   challenges: { type: string; url: string; token: string; status: string; error?: { type?: string; detail?: string } }[];
 }
 
@@ -190,6 +194,14 @@ export class AcmeClientIssuer implements CertificateIssuer {
     }
   }
 
+  async termsOfService(p: ProviderRef, signal: AbortSignal): Promise<string> {
+    return this.run(p, signal, async (ctx) => {
+      // Reading the directory needs no account: a throwaway key, never sent in a signed request.
+      const client = this.client(p, { keyPem: await generateKey('ECDSA-P256') });
+      return (await this.step(ctx, () => client.getTermsOfServiceUrl())) ?? '';
+    });
+  }
+
   async register(p: ProviderRef, keyPem: string, email: string, signal: AbortSignal): Promise<{ accountUrl: string; termsUrl: string }> {
     return this.run(p, signal, async (ctx) => {
       const client = this.client(p, { keyPem });
@@ -215,11 +227,15 @@ export class AcmeClientIssuer implements CertificateIssuer {
       const tokens = new Map<string, string>();
       const todo: Authz['challenges'][number][] = [];
       for (const a of authzs) {
-        const name = a.identifier?.value ?? '?';
+        const name = (a.wildcard ? '*.' : '') + (a.identifier?.value ?? '?');
         if (a.status === 'valid') continue;
         if (a.status !== 'pending') throw fail('challenge', `Challenge failed for ${name}: the authorization is ${a.status}`);
         const ch = a.challenges.find((c) => c.type === 'http-01');
-        if (!ch) throw fail('challenge', `Challenge failed for ${name}: the CA offers no HTTP-01 challenge`);
+        if (!ch) {
+          throw fail('challenge', a.wildcard
+            ? `Challenge failed for ${name}: a wildcard name can only be validated with a DNS-01 challenge, and the CA offers no HTTP-01 challenge for it`
+            : `Challenge failed for ${name}: the CA offers no HTTP-01 challenge`);
+        }
         if (typeof ch.token !== 'string' || !TOKEN.test(ch.token)) throw fail('challenge', `Challenge failed for ${name}: the CA sent a malformed token`);
         tokens.set(ch.token, await client.getChallengeKeyAuthorization(ch as never));
         todo.push(ch);

@@ -24,9 +24,12 @@ interface Persisted {
   seed: string;
   accounts: AccountRecords;
   targets: Record<string, TargetRecord>;
+  /** Serials revoked from here (Rollback refuses them); bounded, oldest dropped first. */
+  revoked?: string[];
 }
 
 const STATE_KEY = 'acme';
+const MAX_REVOKED = 100;
 const EMPTY: TargetRecord = { lastSign: NO_SIGN, lastDeploy: NO_DEPLOY };
 
 export class PendingRepository {
@@ -38,6 +41,7 @@ export class PendingRepository {
       seed: loaded?.seed ?? crypto.createHash('sha256').update(String(random()) + String(random())).digest('hex'),
       accounts: loaded?.accounts ?? {},
       targets: loaded?.targets ?? {},
+      revoked: loaded?.revoked ?? [],
     };
     // An order cut short by a restart is over; say so rather than show InProgress forever.
     for (const [k, t] of Object.entries(this.data.targets)) {
@@ -54,6 +58,16 @@ export class PendingRepository {
   /** The account records; AcmeAccounts changes them and calls `save`. */
   get accounts(): AccountRecords {
     return this.data.accounts;
+  }
+
+  get revoked(): readonly string[] {
+    return this.data.revoked ?? [];
+  }
+
+  /** The CA confirmed a revocation. */
+  noteRevoked(serial: string): void {
+    this.data.revoked = [...this.revoked.filter((s) => s !== serial), serial].slice(-MAX_REVOKED);
+    this.save();
   }
 
   save(): void {
@@ -84,6 +98,14 @@ export class PendingRepository {
   /** Drops the staged certificate (discarded by the admin). */
   discard(t: Target): void {
     this.files.removePending(t.file);
+  }
+
+  /** The domain is no longer hosted: its staged certificate, key and record go. */
+  forgetDomain(t: Target & { domain: string }): void {
+    this.files.removePending(t.file);
+    this.files.removeDomainKey(t.domain);
+    delete this.data.targets[t.key];
+    this.save();
   }
 
   /** The staged certificate went live: it is no longer pending, then the record says so. */

@@ -60,6 +60,7 @@ export class Revoker {
     const timer = this.deps.clock.setTimeout(() => abort.abort(new Deadline(Math.round(limits.orderTimeoutMs / 1000))), limits.orderTimeoutMs);
     try {
       const answer = await this.deps.issuer.revoke(p, account, pem, REVOCATION_CODES[reason], abort.signal);
+      repo.noteRevoked(info.serial);
       this.deps.audit(actor, 'Acmerevoke', 'revoked', { serial: info.serial, provider: providerName, reason });
       return { serial: info.serial, reason, answer };
     } catch (e) {

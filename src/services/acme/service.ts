@@ -20,7 +20,7 @@ import { ChallengeResponder, type ChallengeHost } from './responder.js';
 import { splitChain } from './chain.js';
 import { DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 import { RenewalJob } from './renewal.js';
-import { AcmeAccounts } from './accounts.js';
+import { AcmeAccounts, type AcceptTermsResult } from './accounts.js';
 import { Revoker } from './revoker.js';
 import { PendingRepository } from './pending.js';
 import { OrderRunner } from './runner.js';
@@ -148,8 +148,8 @@ export class AcmeClientService implements AcmeService {
     return this.responder.active;
   }
 
-  acceptTerms(actor: Actor): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider }> {
-    return this.accounts.acceptTerms(actor);
+  acceptTerms(actor: Actor, agree: boolean): Promise<AcceptTermsResult> {
+    return this.accounts.acceptTerms(actor, agree);
   }
 
   async sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult> {
@@ -192,8 +192,22 @@ export class AcmeClientService implements AcmeService {
     return this.deployer.deploy(this.target(domain), actor);
   }
 
+  forgetDomain(domain: string, actor: Actor): void {
+    const t = domainTarget(domain.toLowerCase().replace(/\.$/, ''));
+    if (this.runner.isRunning(t)) throw new CommandError(`An ACME order for ${t.label} is running: wait for it to end, then delete the domain`);
+    const had = this.repo.staged(t) !== undefined || this.repo.files.domainKey(t.name) !== undefined;
+    this.repo.forgetDomain({ ...t, domain: t.name });
+    for (const kind of ['failing', 'overdue'] as const) this.deps.alarms.lower(alarmId(kind, t));
+    if (had) this.audit(actor, 'Security Certificates Domain Delete', 'ACME key and pending certificate deleted', { target: t.name });
+    this.changed();
+  }
+
   revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
     return this.revoker.revoke(certPath, provider, reason, actor);
+  }
+
+  revokedSerials(): readonly string[] {
+    return this.repo.revoked;
   }
 
   status(): StatusTree {

@@ -79,9 +79,12 @@ export function wantedAlarms(inputs: AlarmInputs, now: Date): WantedAlarm[] {
       severity: 'Warning',
     });
   }
+  // The certificate that will be served: the upload once it waits for a restart. The title names
+  // which one, since the one in service may well have a CN.
   const served = inputs.pending ?? inputs.server;
   if (served.commonName === '') {
-    out.push({ id: `${ALARM_PREFIX}server.no-cn`, title: 'The server certificate has no common name (CN)', severity: 'Warning' });
+    const which = inputs.pending ? `uploaded server certificate waiting for a restart (serial ${served.serial})` : 'server certificate in service';
+    out.push({ id: `${ALARM_PREFIX}server.no-cn`, title: `The ${which} has no common name (CN)`, severity: 'Warning' });
   }
   for (const d of inputs.domains) {
     if (!d.info) continue;
@@ -90,4 +93,30 @@ export function wantedAlarms(inputs: AlarmInputs, now: Date): WantedAlarm[] {
   }
   out.push(...trustAlarms(inputs.trusted ?? [], now));
   return out;
+}
+
+const DAY_MS = 86_400_000;
+/** The longest wait between checks: a bound against clock jumps (and timers past 2^31 ms). */
+export const MAX_CHECK_INTERVAL_MS = DAY_MS;
+
+/**
+ * When the alarms next change if nothing else does: the earliest moment after `now` at which a
+ * certificate crosses notAfter-30d, notAfter-7d or notAfter, or (inside 30 days) its "expires in
+ * N days" count drops; at most MAX_CHECK_INTERVAL_MS ahead.
+ */
+export function nextAlarmCheck(inputs: AlarmInputs, now: Date): number {
+  const t = now.getTime();
+  let next = t + MAX_CHECK_INTERVAL_MS;
+  const all = [inputs.server, inputs.pending, ...inputs.domains.map((d) => d.info), ...(inputs.trusted ?? [])];
+  for (const c of all) {
+    if (!c) continue;
+    const end = Date.parse(c.notAfter);
+    if (!Number.isFinite(end) || end <= t) continue;
+    const left = end - t;
+    // Beyond 30 days nothing changes until the warning starts; inside, the day count changes
+    // daily and the level at notAfter-7d and notAfter, all of them whole days before notAfter.
+    const at = left > EXPIRY_WARNING_DAYS * DAY_MS ? end - EXPIRY_WARNING_DAYS * DAY_MS : end - Math.floor(left / DAY_MS) * DAY_MS;
+    next = Math.min(next, Math.max(at, t + 1));
+  }
+  return next;
 }

@@ -17,7 +17,7 @@ import { loadCurrent, pairMatches, toInstalled, type Loaded } from './installed.
 import { checkUpload, isCertName } from './checks.js';
 import { isoSeconds } from './x509.js';
 import { buildCsr, generateKey, privateKeyPem, selfSigned } from './build.js';
-import { ALARM_PREFIX, wantedAlarms } from './alarms.js';
+import { ALARM_PREFIX, nextAlarmCheck, wantedAlarms } from './alarms.js';
 
 export interface CertificateServiceDeps {
   readonly storage: Storage;
@@ -39,7 +39,6 @@ interface StoredCsr extends CsrInfo {
 
 export const MAX_DOMAINS = 100;
 export const MAX_ALT_NAMES = 100;
-const CHECK_INTERVAL_MS = 3600_000;
 
 export class FileCertificateService implements CertificateService {
   private readonly server: GenerationStore;
@@ -50,6 +49,7 @@ export class FileCertificateService implements CertificateService {
   private csrBusy = false;
   private tls: TlsService | undefined;
   private timer: { cancel(): void } | undefined;
+  private started = false;
 
   /** Opens the store; on first start generates the self-signed certificate for the system name. */
   static async open(deps: CertificateServiceDeps): Promise<FileCertificateService> {
@@ -103,17 +103,14 @@ export class FileCertificateService implements CertificateService {
     return { server: { certPem: full(this.activeCert.pair), keyPem: this.activeCert.pair.keyPem }, domains };
   }
 
-  /** Re-checks expiry alarms every hour (and now). */
+  /** Checks the expiry alarms now, then again whenever one would change (alarms.ts nextAlarmCheck). */
   start(): void {
-    this.stop();
-    const tick = () => {
-      this.refreshAlarms();
-      this.timer = this.deps.clock.setTimeout(tick, CHECK_INTERVAL_MS);
-    };
-    tick();
+    this.started = true;
+    this.refreshAlarms();
   }
 
   stop(): void {
+    this.started = false;
     this.timer?.cancel();
     this.timer = undefined;
   }
@@ -147,6 +144,12 @@ export class FileCertificateService implements CertificateService {
   }
 
   async deploy(certPem: string, chainPem: readonly string[], keyPem: string | undefined, source: CertificateSource, actor: Actor): Promise<InstalledCertificate> {
+    // A deploy points the store at the new pair, which would silently drop an admin's upload that
+    // waits for a restart (and its alarm): refuse, and say how to go on.
+    const waiting = this.pendingRestart();
+    if (waiting) {
+      throw new CommandError(`An uploaded server certificate (serial ${waiting.info.serial}) is waiting for a restart and a deploy would discard it`).needs('RestartThenDeploy');
+    }
     const key = keyPem ?? this.csrState?.keyPem;
     if (!key) throw new CommandError('No private key was given and no CSR is in progress');
     const checked = checkUpload(joinPem(certPem, ...chainPem, key), { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
@@ -167,7 +170,7 @@ export class FileCertificateService implements CertificateService {
     return loaded.installed;
   }
 
-  async rollback(actor: Actor): Promise<InstalledCertificate> {
+  async rollback(actor: Actor, opts: { readonly revoked?: readonly string[]; readonly undo?: boolean } = {}): Promise<InstalledCertificate> {
     const p = this.server.pointer();
     if (p.current?.id !== this.activeCert.ref.id) {
       throw new CommandError('An uploaded certificate is waiting for a restart: restart or upload again before rolling back');
@@ -175,6 +178,17 @@ export class FileCertificateService implements CertificateService {
     const prevPair = p.previous && this.server.read(p.previous.id);
     if (!p.previous || !prevPair || !pairMatches(prevPair)) throw new CommandError('There is no previous server certificate to roll back to');
     const target: Loaded = { ref: p.previous, pair: prevPair, installed: toInstalled(p.previous, prevPair) };
+    // A deploy taking itself back restores what served a moment ago; an admin's rollback must not
+    // put a certificate that clients will refuse back in service.
+    if (!opts.undo) {
+      const info = target.installed.info;
+      if (Date.parse(info.notAfter) <= this.deps.clock.now().getTime()) {
+        throw new CommandError(`The previous server certificate (serial ${info.serial}) expired on ${info.notAfter}: nothing was rolled back`);
+      }
+      if (opts.revoked?.includes(info.serial)) {
+        throw new CommandError(`The previous server certificate (serial ${info.serial}) was revoked: nothing was rolled back`);
+      }
+    }
     this.server.setPointer({ current: target.ref, previous: this.activeCert.ref });
     await this.tls?.swapServer(prevPair.certPem + prevPair.chainPem.join(''), prevPair.keyPem);
     this.activeCert = target;
@@ -276,15 +290,21 @@ export class FileCertificateService implements CertificateService {
     this.afterChange();
   }
 
-  /** Raises and lowers certificate alarms to match the certificates and the time. */
+  /** Raises and lowers certificate alarms to match the certificates and the time; once started, schedules the next check. */
   refreshAlarms(): void {
     const pending = this.pendingRestart();
-    const wanted = wantedAlarms({
+    const now = this.deps.clock.now();
+    const inputs = {
       server: this.activeCert.installed.info,
       pending: pending?.info,
       domains: [...this.domainMap].map(([name, d]) => ({ name, info: d.loaded?.installed.info })),
       trusted: this.deps.trust.list(),
-    }, this.deps.clock.now());
+    };
+    const wanted = wantedAlarms(inputs, now);
+    if (this.started) {
+      this.timer?.cancel();
+      this.timer = this.deps.clock.setTimeout(() => this.refreshAlarms(), nextAlarmCheck(inputs, now) - now.getTime());
+    }
     const ids = new Set(wanted.map((w) => w.id));
     for (const a of this.deps.alarms.list()) {
       if (a.id.startsWith(ALARM_PREFIX) && !ids.has(a.id)) this.deps.alarms.lower(a.id);

@@ -1,4 +1,5 @@
 import { defineCommand } from '../../../define.js';
+import { withWarnings } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Discard'],
@@ -7,6 +8,10 @@ export default defineCommand({
   params: {},
   async run(_args, { services, actor }) {
     services.certificates.discardCsr(actor);
-    return { Message: 'The CSR was discarded' };
+    // ACME renews the server certificate from the CSR: without one, automated renewal cannot run.
+    const automated = services.config.value('Security Acme Scheduler Mode') === 'On';
+    return withWarnings({ Message: 'The CSR was discarded' }, automated ? [AUTOMATED_WARNING] : []);
   },
 });
+
+const AUTOMATED_WARNING = 'Automated ACME renewal is on (Security Acme Scheduler Mode: On): the server certificate will not renew until a new CSR is created with xCommand Security Certificates CSR Create';
