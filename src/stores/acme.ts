@@ -66,6 +66,16 @@ export class AcmeStore {
     this.storage.put(key(DOMAINS, `${name.toLowerCase()}.key`), pem);
   }
 
+  /** The names that have a stored domain key. */
+  domainKeyNames(): string[] {
+    return this.storage.list(DOMAINS).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -'.key'.length));
+  }
+
+  /** Removes a domain's key (the domain is no longer hosted). */
+  removeDomainKey(name: string): void {
+    this.storage.delete(key(DOMAINS, `${name.toLowerCase()}.key`));
+  }
+
   /** Keeps a copy of a certificate (no key); returns the name the admin uses for it. */
   archiveCertificate(serial: string, pem: string): string {
     const name = `${serial.toUpperCase()}.pem`;
