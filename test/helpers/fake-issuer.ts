@@ -35,6 +35,8 @@ export const FAKE_RENEWAL_INFO = 'https://ca.fake.example/renewalInfo';
 export class FakeIssuer implements CertificateIssuer, CaDirectory {
   mode: 'ok' | 'fail' | 'hang' = 'ok';
   readonly issued: { at: number; serial: string; notAfter: number; certId: string }[] = [];
+  /** When each order reached the CA (failed ones too). */
+  readonly attempts: number[] = [];
   /** Each order's extension fields, as the CA received them. */
   readonly orders: { profile?: string; replaces?: string; refused?: string }[] = [];
   /** The directory offers `renewalInfo`. */
@@ -64,6 +66,7 @@ export class FakeIssuer implements CertificateIssuer, CaDirectory {
   }
 
   async order(_p: unknown, _a: unknown, req: OrderRequest): Promise<string> {
+    this.attempts.push(this.clock.now().getTime());
     if (this.mode === 'hang') return new Promise(() => {});
     if (this.mode === 'fail') throw new OrderFailure({ kind: 'unreachable', retryable: true, reason: 'CA unreachable: ca.fake.example:443 (ECONNREFUSED)' });
     const fields = { ...(req.profile !== undefined ? { profile: req.profile } : {}), ...(req.replaces !== undefined ? { replaces: req.replaces } : {}) };

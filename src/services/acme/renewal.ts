@@ -67,6 +67,8 @@ export class RenewalJob {
   /** Does what is due now; resolves when the automated work it started has ended. */
   async tick(): Promise<void> {
     if (this.host.automated()) await this.host.refresh();
+    // What the CA said may have made a renewal urgent: the alarm says so before the work starts.
+    this.checkAlarms();
     const now = this.deps.clock.now().getTime();
     const work: Promise<unknown>[] = [];
     for (const target of this.host.targets()) {
