@@ -73,6 +73,11 @@ t.test('renewal at the drawn moment inside the CA window, sending replaces; poll
   t.match(renewal(e.app), {
     Window: { Start: '2027-01-14T00:00:00Z', End: '2027-01-16T00:00:00Z' }, Source: 'ARI', ExplanationUrl: 'https://ca.fake.example/why', Failures: 0,
   }, 'xStatus shows the CA window');
+  const lastCheck = renewal(e.app).LastCheck as string;
+  t.equal((await e.app.run('xStatus Security Acme Renewal', 'exec')).out, [
+    '*s Security: /', '     Acme:', '       Renewal:', '         Window:', '           Start: "2027-01-14T00:00:00Z"', '           End: "2027-01-16T00:00:00Z"',
+    '         Source: "ARI"', '         ExplanationUrl: "https://ca.fake.example/why"', `         LastCheck: "${lastCheck}"`, '         Failures: 0', '*s/end', '', 'OK', '',
+  ].join('\n'), 'as the shell shows it');
   const asked = e.ca.renewalInfoAsked.filter((a) => a.certId === first).map((a) => a.at);
   t.ok(asked.length >= 2, `${asked.length} polls`);
   for (let i = 1; i < asked.length; i++) t.ok(asked[i]! - asked[i - 1]! >= HOUR, 'never more often than hourly');
