@@ -92,6 +92,20 @@ t.test('renewal at the drawn moment inside the CA window, sending replaces; poll
   t.same(e.ca.orders[1], { replaces: first }, 'the order names the certificate it replaces');
   t.same(e.ca.orders[0], {}, 'the first order replaces nothing');
   t.notOk(e.app.services.alarms.list().some((a) => a.id.startsWith('acme.')), 'no alarm');
+
+  // Another provider (no account there): no poll is made, and none is waited for.
+  const second = e.ca.issued[1]!.certId;
+  e.ca.windows.set(second, { start: T0 + 20 * DAY_MS, end: T0 + 21 * DAY_MS });
+  await e.clock.advanceTo(e.clock.now().getTime() + DAY_MS);
+  t.ok(e.ca.renewalInfoAsked.some((a) => a.certId === second), 'the renewed certificate is followed');
+  e.app.services.config.set([{ key: 'Security Acme Provider', value: 'LetsEncryptStaging' }], ADMIN);
+  const polls = e.ca.renewalInfoAsked.length;
+  let timers = 0;
+  const arm = e.clock.setTimeout.bind(e.clock);
+  e.clock.setTimeout = (fn, ms) => { timers++; return arm(fn, ms); };
+  await e.clock.advanceTo(e.clock.now().getTime() + 2 * DAY_MS);
+  t.equal(e.ca.renewalInfoAsked.length, polls, 'no poll without an account');
+  t.ok(timers < 200, `the renewal job wakes at its usual pace (${timers} timers in 2 days)`);
 });
 
 t.test('a window moved into the past: signed and deployed at once outside the deploy days, with an alarm; alreadyReplaced ordered again', async (t) => {

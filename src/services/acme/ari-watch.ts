@@ -91,9 +91,14 @@ export class AriWatch {
     return id === undefined ? undefined : ariWindowFor(this.deps.repo.record(t).ari, id);
   }
 
-  /** When the next poll for `t` is due, if ARI is being followed for it. */
-  nextCheck(t: Target): number | undefined {
-    return this.deps.repo.record(t).ari?.nextCheck;
+  /**
+   * When the next poll about the certificate in use (`pem`) is due, if ARI is followed for it.
+   * A state kept for an earlier certificate gives no time: the deploy of a new one triggers its
+   * first poll, and a stale time would wake the renewal job again and again.
+   */
+  nextCheck(t: Target, pem: string): number | undefined {
+    const s = this.deps.repo.record(t).ari;
+    return s !== undefined && s.certId === certIdOf(pem) ? s.nextCheck : undefined;
   }
 
   /** RFC 9773 `replaces` for an order renewing `pem`: only when the CA offers ARI. */

@@ -120,7 +120,11 @@ export class AcmeClientService implements AcmeService {
       deploy: (t) => this.deployer.deploy(t, SCHEDULER).catch(() => undefined),
       changed: () => this.changed(),
       refresh: () => this.refreshAri(),
-      nextCheck: (t) => this.ari.nextCheck(t),
+      // Only a poll that refresh() will make: a time it would skip would wake the job in a loop.
+      nextCheck: (t) => {
+        const d = deployedOf(certificates, t);
+        return d?.acme && this.accounts.status().status === 'Valid' ? this.ari.nextCheck(t, d.pem) : undefined;
+      },
       sweep: () => this.sweep(),
     }, { clock, alarms, logger, tickMaxMs: this.limits.tickMaxMs, alarmCheckMs: this.limits.alarmCheckMs });
     // The service owns `Security Acme` from the start, so its rules hold for every commit.
