@@ -45,6 +45,13 @@ interface Persisted {
 const STATE_KEY = 'acme';
 const EMPTY: TargetRecord = { lastSign: NO_SIGN, lastDeploy: NO_DEPLOY };
 
+/** A stored directory snapshot is used only when it has the expected shape. */
+function readCa(v: unknown): v is CaSnapshot {
+  const o = v as Partial<CaSnapshot> | undefined;
+  return typeof o?.directoryUrl === 'string' && typeof o.fetched === 'number' && typeof o.profiles === 'object' && o.profiles !== null
+    && Object.values(o.profiles).every((d) => typeof d === 'string') && (o.renewalInfo === undefined || typeof o.renewalInfo === 'string');
+}
+
 export class PendingRepository {
   private readonly data: Persisted;
 
@@ -54,17 +61,20 @@ export class PendingRepository {
       seed: loaded?.seed ?? crypto.createHash('sha256').update(String(random()) + String(random())).digest('hex'),
       accounts: loaded?.accounts ?? {},
       targets: loaded?.targets ?? {},
-      ...(loaded?.ca ? { ca: loaded.ca } : {}),
+      ...(readCa(loaded?.ca) ? { ca: loaded!.ca } : {}),
     };
     // An order cut short by a restart is over; say so rather than show InProgress forever.
     for (const [k, t] of Object.entries(this.data.targets)) {
       if (t.lastSign.status === 'InProgress') this.data.targets[k] = { ...t, lastSign: { status: 'Failed', time: t.lastSign.time, reason: 'Interrupted by a restart' } };
-      // A state row from an older or damaged database: an unusable ARI state is asked for again.
-      if (t.ari !== undefined) {
-        const ari = readAriState(t.ari);
-        const { ari: _dropped, ...rest } = this.data.targets[k]!;
-        this.data.targets[k] = ari ? { ...rest, ari } : rest;
-      }
+      // A state row from an older or damaged database: an unusable ARI state is asked for again,
+      // an unusable failure count starts over.
+      const { ari: stored, failures, ...rest } = this.data.targets[k]!;
+      const ari = stored === undefined ? undefined : readAriState(stored);
+      this.data.targets[k] = {
+        ...rest,
+        ...(ari ? { ari } : {}),
+        ...(Number.isSafeInteger(failures) && failures! > 0 ? { failures } : {}),
+      };
     }
     this.save();
   }
