@@ -3,7 +3,8 @@
 // drawn moment inside the CA's window; a window moved into the past signs and deploys at once,
 // outside the deploy days, with an alarm; alreadyReplaced orders again without `replaces`;
 // an unknown profile is refused naming the offered ones; failures back off exponentially and the
-// back-off survives a restart; a deleted domain stops renewing and its alarms and key go.
+// back-off survives a restart, and so do the window and the next poll; a deleted domain stops
+// renewing and its alarms and key go.
 import t from 'tap';
 import { simClock, type SimClock } from '../helpers/simclock.js';
 import { FakeIssuer } from '../helpers/fake-issuer.js';
@@ -214,4 +215,29 @@ t.test('a deleted domain stops renewing: its record, alarms and key go', async (
   t.notOk((e.app.services.state.read('acme') as { targets: Record<string, unknown> }).targets['domain:shop.example.com'], 'its record went');
   t.same(new AcmeStore(storage).domainKeyNames(), [], 'its key went');
   t.equal(e.ca.attempts.length, attempts, 'no order for it any more');
+});
+
+t.test('ARI across a restart: the window and the next check are kept, no early poll', async (t) => {
+  const dataDir = tmpDir();
+  const opts = { dataDir, memory: false };
+  const e = await env(t, opts);
+  const first = await automated(e);
+  const w = { start: T0 + 30 * DAY_MS, end: T0 + 31 * DAY_MS };
+  e.ca.windows.set(first, { ...w, retryAfterS: 20 * 3600 });
+  await e.clock.advanceTo(T0 + 6 * HOUR);
+  const asked = e.ca.renewalInfoAsked.filter((a) => a.certId === first);
+  const last = asked[asked.length - 1]!.at;
+  const before = e.app.acme.status() as { NextSign: string; Renewal: { LastCheck: string } };
+  t.equal(Date.parse(before.Renewal.LastCheck), last);
+
+  await e.app.close();
+  const polls = e.ca.renewalInfoAsked.length;
+  const app2 = build(t, e.clock, e.ca, opts);
+  const after = app2.acme.status() as { NextSign: string; Renewal: Record<string, unknown> };
+  t.match(after.Renewal, { Source: 'ARI', Window: { Start: '2027-02-03T00:00:00Z', End: '2027-02-04T00:00:00Z' }, LastCheck: before.Renewal.LastCheck }, 'the window is kept');
+  t.equal(after.NextSign, before.NextSign, 'so is the moment drawn inside it');
+  await e.clock.advanceTo(last + 20 * HOUR - 60_000);
+  t.equal(e.ca.renewalInfoAsked.length, polls, 'no poll before the Retry-After the CA gave');
+  await e.clock.advanceTo(last + 21 * HOUR);
+  t.equal(e.ca.renewalInfoAsked.length, polls + 1, 'then one');
 });
