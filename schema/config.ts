@@ -23,6 +23,11 @@ export interface ConfigNode {
 
 const onOff = () => literal(...ON_OFF);
 
+/** A profile name as CAs spell them (draft-ietf-acme-profiles names are short tokens). */
+export const ACME_PROFILE = str(0, 64, {
+  check: (v) => (/^[A-Za-z0-9._-]*$/.test(v) ? undefined : 'expected a profile name of A-Z a-z 0-9 . _ -, or "" for the CA\'s default'),
+});
+
 /**
  * A bearer token (RFC 6750 b64token characters), long enough not to be guessed; empty while
  * metrics are off. The reason never repeats the value: the token is secret.
@@ -71,6 +76,10 @@ export const CONFIG = [
   {
     path: ['Security', 'Acme', 'ExternalAccount', 'HmacKey'], type: EAB_HMAC_KEY, default: '', role: 'Admin', secret: true,
     help: 'External account binding HMAC key (base64url), never shown',
+  },
+  {
+    path: ['Security', 'Acme', 'Profile'], type: ACME_PROFILE, default: '', role: 'Admin',
+    help: 'Certificate profile to request (e.g. "tlsserver"), checked against the CA\'s directory when signing; empty: the CA\'s default',
   },
   {
     path: ['Security', 'Acme', 'Scheduler', 'Mode'], type: onOff(), default: 'Off', role: 'Admin',

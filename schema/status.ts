@@ -51,6 +51,7 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Acme', 'Provider'], type: literal(...ACME_PROVIDERS), help: 'The configured ACME provider' },
   { path: ['Security', 'Acme', 'Account', 'Status'], type: literal(...ACME_ACCOUNT_STATUSES), help: 'ACME account with the configured provider: None until AcceptTerms' },
   { path: ['Security', 'Acme', 'Account', 'TermsUrl'], type: text(), help: 'Terms of service the account was created under' },
+  { path: ['Security', 'Acme', 'Profiles'], type: text(), help: 'Certificate profiles the CA\'s directory offers, comma-separated (empty: none, or the directory not fetched yet)' },
   { path: ['Security', 'Acme', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name) this ACME status is for' },
   ...acmeTarget(['Security', 'Acme', 'Domain', '#']),
 ];
@@ -76,6 +77,12 @@ function acmeTarget(base: readonly string[]): StatusNode[] {
     { path: [...base, 'Pending', 'NotAfter'], type: text(), help: `End of validity of the pending certificate (${time})` },
     { path: [...base, 'NextSign'], type: text(), help: `Next automated signing attempt (${time}; empty when none is planned)` },
     { path: [...base, 'NextDeploy'], type: text(), help: `Next automated deploy (${time}; empty when none is planned)` },
+    { path: [...base, 'Renewal', 'Window', 'Start'], type: text(), help: `Start of the renewal window of the certificate in use (${time})` },
+    { path: [...base, 'Renewal', 'Window', 'End'], type: text(), help: `End of the renewal window: past it, renewal is signed and deployed at once (${time})` },
+    { path: [...base, 'Renewal', 'Source'], type: literal('', 'ARI', 'Lifetime'), help: 'Where the window comes from: the CA\'s renewal information (ARI), or two thirds of the lifetime; empty when ACME does not manage the certificate' },
+    { path: [...base, 'Renewal', 'ExplanationUrl'], type: text(), help: 'A page the CA wrote about this window (e.g. a revocation incident); empty when none' },
+    { path: [...base, 'Renewal', 'LastCheck'], type: text(), help: `When the CA's renewal information was last asked for (${time})` },
+    { path: [...base, 'Renewal', 'Failures'], type: count(), help: 'Consecutive failed signing attempts; retries back off exponentially' },
   ];
 }
 

@@ -25,6 +25,7 @@ import { Uploads } from './stores/uploads.js';
 import { FileStorage } from './stores/filestorage.js';
 import type { Storage } from './stores/storage.js';
 import type { CertificateIssuer } from './services/acme/issuer.js';
+import type { CaDirectory } from './services/acme/ca-directory.js';
 import { Logger, stderrSink, type LogSink } from './platform/log.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { readVersion, type VersionInfo } from './platform/version.js';
@@ -57,6 +58,8 @@ export interface AppOptions {
   storage?: Storage;
   /** Talks to the ACME CA (default: acme-client over HTTPS). */
   issuer?: CertificateIssuer;
+  /** Reads the CA's directory and renewal information (default: HTTPS, trusting the trust store). */
+  caDirectory?: CaDirectory;
   /** The first self-signed certificate's key (default: a new RSA-2048 key). */
   keySource?: () => crypto.KeyObject;
   /** The CA list a first boot and `CA Reset` install (default: Node's bundled roots). */
@@ -145,6 +148,7 @@ export function buildApp(opts: AppOptions): App {
       : undefined,
     storage,
     issuer: opts.issuer,
+    caDirectory: opts.caDirectory,
     limits: opts.acmeLimits,
     clock,
     random: opts.random ?? Math.random,

@@ -66,6 +66,12 @@ export class AcmeStore {
     this.storage.put(key(DOMAINS, `${name.toLowerCase()}.key`), pem);
   }
 
+  /** The names that have a stored domain key. */
+  domainKeyNames(): string[] {
+    return this.storage.list(DOMAINS).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -'.key'.length));
+  }
+
+  /** Removes a domain's key (the domain is no longer hosted). */
   removeDomainKey(name: string): void {
     this.storage.delete(key(DOMAINS, `${name.toLowerCase()}.key`));
   }

@@ -9,6 +9,7 @@ import type { SessionMode } from '../../src/cli/session.js';
 import { memorySink } from '../../src/platform/log.js';
 import { MemoryStorage } from '../../src/stores/memorystorage.js';
 import { staticKey, fewDefaultCas } from './fixtures.js';
+import { FakeIssuer } from './fake-issuer.js';
 
 export const ADMIN: Actor = { user: 'admin', role: 'Admin', remote: '127.0.0.1:1', session: 't1' };
 export const READER: Actor = { user: 'viewer', role: 'ReadOnly', remote: '127.0.0.1:2', session: 't2' };
@@ -40,6 +41,8 @@ export function testApp(t: { teardown(fn: () => void | Promise<void>): void }, o
   const app = buildApp({
     dataDir: dir, adminPassword: 'correct horse battery', logSink: sink, announce: () => {},
     keySource: staticKey, defaultCas: fewDefaultCas, ...opts, storage,
+    // The fake CA answers as its own directory: no test without a CA asks the network.
+    caDirectory: opts.caDirectory ?? (opts.issuer instanceof FakeIssuer ? opts.issuer : undefined),
   });
   t.teardown(async () => {
     await app.close();

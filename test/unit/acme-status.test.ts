@@ -6,6 +6,7 @@ import { STATUS } from '../../schema/status.js';
 
 const base: TargetView = {
   account: 'Valid', automated: false, signing: false, progress: '', lastSign: NO_SIGN, lastDeploy: NO_DEPLOY, deployedByAcme: false,
+  renewal: { explanationUrl: '', failures: 0 },
 };
 const at = (s: string) => `2026-11-23T${s}Z`;
 
@@ -30,6 +31,11 @@ t.test('every word and value is declared', async (t) => {
   t.same(decl.type.literals, STATUS_WORDS);
   const tree = targetTree({ ...base, signing: true, progress: 'Finalizing', nextSign: Date.UTC(2026, 10, 23, 10, 0, 0, 123) });
   t.match(tree, { Status: 'Signing', LastSign: { Progress: 'Finalizing' }, NextSign: '2026-11-23T10:00:00Z', NextDeploy: '' });
+  t.match(tree, { Renewal: { Window: { Start: '', End: '' }, Source: '', ExplanationUrl: '', LastCheck: '', Failures: 0 } }, 'no window for a certificate ACME does not manage');
+  const ari = targetTree({ ...base, renewal: { window: { start: Date.UTC(2026, 10, 23), end: Date.UTC(2026, 10, 24), source: 'ARI' }, explanationUrl: 'https://ca.example/x', lastCheck: Date.UTC(2026, 10, 22, 6), failures: 2 } });
+  t.same(ari.Renewal, { Window: { Start: '2026-11-23T00:00:00Z', End: '2026-11-24T00:00:00Z' }, Source: 'ARI', ExplanationUrl: 'https://ca.example/x', LastCheck: '2026-11-22T06:00:00Z', Failures: 2 });
+  const source = STATUS.find((n) => n.path.join(' ') === 'Security Acme Renewal Source')!;
+  t.same(source.type.literals, ['', 'ARI', 'Lifetime']);
   t.equal(iso(undefined), '');
   t.equal(iso(NaN), '');
 });

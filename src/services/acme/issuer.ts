@@ -103,7 +103,11 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal, directoryUrl
         ? { kind: 'timeout', retryable: true, reason: `No answer from the CA at ${origin} within ${r.seconds} s` }
         : { kind: 'cancelled', retryable: false, reason: 'The order was cancelled' }));
     };
-    if (signal.aborted) return onAbort();
+    if (signal.aborted) {
+      // The work's own failure is moot now, but must not surface as an unhandled rejection.
+      work.catch(() => {});
+      return onAbort();
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

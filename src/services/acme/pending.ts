@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import type { StateStore } from '../interfaces.js';
 import type { AcmeStore, StagedFile } from '../../stores/acme.js';
 import type { AccountRecords } from './accounts.js';
+import { readAriState, type AriState } from './ari.js';
 import { NO_DEPLOY, NO_SIGN, type DeployStatus, type Outcome, type SignStatus } from './status.js';
 import type { Target } from './target.js';
 
@@ -18,6 +19,20 @@ export interface TargetRecord {
   /** Automated signing waits until then (ms since the epoch) after a failure or rate limit. */
   readonly signNotBefore?: number;
   readonly deployNotBefore?: number;
+  /** Consecutive failed signing attempts (cancelled ones not counted); 0 or absent after a success. */
+  readonly failures?: number;
+  /** The CA's renewal information for the certificate in use, and when to ask again. */
+  readonly ari?: AriState;
+}
+
+/** What the CA's directory offered when last fetched (kept so xStatus shows it after a restart). */
+export interface CaSnapshot {
+  readonly directoryUrl: string;
+  readonly renewalInfo?: string;
+  /** Profile name → description. */
+  readonly profiles: Record<string, string>;
+  /** Epoch ms. */
+  readonly fetched: number;
 }
 
 interface Persisted {
@@ -26,11 +41,19 @@ interface Persisted {
   targets: Record<string, TargetRecord>;
   /** Serials revoked from here (Rollback refuses them); bounded, oldest dropped first. */
   revoked?: string[];
+  ca?: CaSnapshot;
 }
 
 const STATE_KEY = 'acme';
 const MAX_REVOKED = 100;
 const EMPTY: TargetRecord = { lastSign: NO_SIGN, lastDeploy: NO_DEPLOY };
+
+/** A stored directory snapshot is used only when it has the expected shape. */
+function readCa(v: unknown): v is CaSnapshot {
+  const o = v as Partial<CaSnapshot> | undefined;
+  return typeof o?.directoryUrl === 'string' && typeof o.fetched === 'number' && typeof o.profiles === 'object' && o.profiles !== null
+    && Object.values(o.profiles).every((d) => typeof d === 'string') && (o.renewalInfo === undefined || typeof o.renewalInfo === 'string');
+}
 
 export class PendingRepository {
   private readonly data: Persisted;
@@ -42,10 +65,20 @@ export class PendingRepository {
       accounts: loaded?.accounts ?? {},
       targets: loaded?.targets ?? {},
       revoked: loaded?.revoked ?? [],
+      ...(readCa(loaded?.ca) ? { ca: loaded!.ca } : {}),
     };
     // An order cut short by a restart is over; say so rather than show InProgress forever.
     for (const [k, t] of Object.entries(this.data.targets)) {
       if (t.lastSign.status === 'InProgress') this.data.targets[k] = { ...t, lastSign: { status: 'Failed', time: t.lastSign.time, reason: 'Interrupted by a restart' } };
+      // A state row from an older or damaged database: an unusable ARI state is asked for again,
+      // an unusable failure count starts over.
+      const { ari: stored, failures, ...rest } = this.data.targets[k]!;
+      const ari = stored === undefined ? undefined : readAriState(stored);
+      this.data.targets[k] = {
+        ...rest,
+        ...(ari ? { ari } : {}),
+        ...(Number.isSafeInteger(failures) && failures! > 0 ? { failures } : {}),
+      };
     }
     this.save();
   }
@@ -76,6 +109,29 @@ export class PendingRepository {
 
   record(t: Target): TargetRecord {
     return this.data.targets[t.key] ?? EMPTY;
+  }
+
+  /** The keys (`server`, `domain:<name>`) of every target with a record. */
+  keys(): string[] {
+    return Object.keys(this.data.targets);
+  }
+
+  /** The CA's directory as last fetched. */
+  get ca(): CaSnapshot | undefined {
+    return this.data.ca;
+  }
+
+  set ca(v: CaSnapshot | undefined) {
+    this.data.ca = v;
+    this.save();
+  }
+
+  /** A target no longer configured: its record, staged certificate and domain key go. */
+  forget(t: Target): void {
+    this.files.removePending(t.file);
+    if (t.domain !== undefined) this.files.removeDomainKey(t.domain);
+    delete this.data.targets[t.key];
+    this.save();
   }
 
   /** Changes a target's record in one write. */

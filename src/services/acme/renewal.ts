@@ -5,7 +5,7 @@
 import type { AlarmService, CertificateInfo } from '../interfaces.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { renewalOverdue, type Plan } from './scheduler.js';
+import { renewalOverdue, type Plan, type Urgency } from './scheduler.js';
 import { lifetimeOf } from './chain.js';
 import { alarmId, type Target } from './target.js';
 
@@ -24,7 +24,21 @@ export interface RenewalHost {
   deploy(t: Target): Promise<unknown>;
   /** Something shown in xStatus may have changed (NextSign, NextDeploy). */
   changed(): void;
+  /** Asks the CA for the renewal windows that are due (ARI); resolves when done, never rejects. */
+  refresh(): Promise<void>;
+  /** When the next renewal-information poll for `t` is due, if any. */
+  nextCheck(t: Target): number | undefined;
+  /** Forgets targets no longer configured (a deleted domain): their record, alarms and key. */
+  sweep(): void;
 }
+
+/** Why the urgent alarm says the renewal cannot wait. */
+const WHY: Readonly<Record<Urgency, string>> = {
+  expired: 'the certificate in use has expired',
+  revoked: 'the certificate in use is revoked',
+  'window-passed': "the CA's renewal window has ended (see xStatus Security Acme Renewal ExplanationUrl)",
+  overdue: 'five sixths of its lifetime have passed',
+};
 
 export class RenewalJob {
   private tickTimer?: { cancel(): void };
@@ -33,7 +47,7 @@ export class RenewalJob {
   private ticking?: Promise<void>;
 
   constructor(
-    private readonly host: RenewalHost,
+    readonly host: RenewalHost,
     private readonly deps: { clock: Clock; alarms: AlarmService; logger: Logger; tickMaxMs: number; alarmCheckMs: number },
   ) {}
 
@@ -52,6 +66,9 @@ export class RenewalJob {
 
   /** Does what is due now; resolves when the automated work it started has ended. */
   async tick(): Promise<void> {
+    if (this.host.automated()) await this.host.refresh();
+    // What the CA said may have made a renewal urgent: the alarm says so before the work starts.
+    this.checkAlarms();
     const now = this.deps.clock.now().getTime();
     const work: Promise<unknown>[] = [];
     for (const target of this.host.targets()) {
@@ -72,7 +89,8 @@ export class RenewalJob {
     if (delayMs === undefined) {
       for (const d of this.host.targets()) {
         const pl = this.host.plan(d);
-        for (const t of [pl.nextSign, pl.nextDeploy]) if (t !== undefined) next = Math.min(next, Math.max(t, now));
+        const check = this.host.automated() ? this.host.nextCheck(d) : undefined;
+        for (const t of [pl.nextSign, pl.nextDeploy, check]) if (t !== undefined) next = Math.min(next, Math.max(t, now));
       }
     } else {
       next = now + delayMs;
@@ -86,8 +104,16 @@ export class RenewalJob {
 
   /** Raises/lowers the overdue alarms from the certificates in use and the time alone. */
   checkAlarms(): void {
+    this.host.sweep();
     const now = this.deps.clock.now().getTime();
     for (const target of this.host.targets()) {
+      // Sign now and deploy when signed, outside the deploy days: the admin is told why.
+      const urgent = this.host.plan(target).urgent;
+      if (urgent) {
+        this.deps.alarms.raise(alarmId('urgent', target), `ACME renewal of ${target.label} cannot wait: ${WHY[urgent]}; it is signed now and deployed when signed, outside the deploy days`, 'Warning');
+      } else {
+        this.deps.alarms.lower(alarmId('urgent', target));
+      }
       const d = this.host.deployed(target);
       const id = alarmId('overdue', target);
       if (d?.acme && renewalOverdue(lifetimeOf(d.info), now)) {

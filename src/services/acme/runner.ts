@@ -16,7 +16,7 @@ import { backoff } from './scheduler.js';
 import { splitChain } from './chain.js';
 import type { AcmeLimits } from './settings.js';
 import type { AcmeAccounts } from './accounts.js';
-import type { PendingRepository } from './pending.js';
+import type { PendingRepository, TargetRecord } from './pending.js';
 import { iso } from './status.js';
 import { alarmId, type Target } from './target.js';
 
@@ -49,6 +49,28 @@ interface Running {
 }
 
 export type AccountRef = { keyPem: string; url: string };
+
+/** What an order asks for besides the names: a certificate profile, and the certificate it renews (ARI). */
+export interface OrderInputs {
+  readonly profile?: string;
+  readonly replaces?: string;
+}
+
+/**
+ * The record after a failed order: one more consecutive failure, and automated signing held back
+ * exponentially (base·2^(n-1), ±25 % from `unit`, capped) or until a rate limit ends.
+ * A cancelled order (stop, restart) says nothing about the CA and is not counted.
+ */
+export function failedRecord(prev: TargetRecord, f: Failure, now: number, limits: AcmeLimits, unit: number): Partial<TargetRecord> {
+  const failures = f.kind === 'cancelled' ? (prev.failures ?? 0) : (prev.failures ?? 0) + 1;
+  const wait = failures === 0 ? 1 : backoff(failures - 1, limits.failureBackoffBaseMs, limits.failureBackoffCapMs, unit);
+  return {
+    latest: 'sign',
+    lastSign: { status: 'Failed', time: iso(now), reason: f.reason },
+    signNotBefore: Math.max(f.notBefore ?? 0, now + wait),
+    failures,
+  };
+}
 
 export class OrderRunner {
   private readonly running = new Map<string, Running>();
@@ -84,14 +106,14 @@ export class OrderRunner {
   }
 
   /** Runs the order in the background; the promise always resolves. */
-  start(t: Target, p: ProviderRef, account: AccountRef): Promise<AcmeSignResult> {
+  start(t: Target, p: ProviderRef, account: AccountRef, inputs: OrderInputs = {}): Promise<AcmeSignResult> {
     const lock = this.deps.tryLock(`acme-order:${t.key}`);
     if (!lock) throw new CommandError(`An ACME order for ${t.label} is already running`);
     this.deps.repo.update(t, { latest: 'sign', lastSign: { status: 'InProgress', time: this.nowIso(), reason: '' } });
     const run: Running = { abort: new AbortController(), lock, progress: 'Starting' };
     this.running.set(t.key, run);
     this.step(t, 'Starting');
-    const done = this.order(t, p, account, run).finally(() => {
+    const done = this.order(t, p, account, inputs, run).finally(() => {
       this.running.delete(t.key);
       lock.release();
       this.deps.finished();
@@ -107,9 +129,10 @@ export class OrderRunner {
     await Promise.all(all.map((r) => r.done));
   }
 
-  private async order(t: Target, p: ProviderRef, account: AccountRef, run: Running): Promise<AcmeSignResult> {
+  private async order(t: Target, p: ProviderRef, account: AccountRef, inputs: OrderInputs, run: Running): Promise<AcmeSignResult> {
     const { limits, clock, logger } = this.deps;
     let failure: Failure | undefined;
+    let replaces = inputs.replaces;
     for (let attempt = 0; attempt < limits.orderAttempts; attempt++) {
       const orderId = crypto.randomUUID();
       const attemptAbort = new AbortController();
@@ -122,6 +145,8 @@ export class OrderRunner {
         const pem = await raceAbort(this.deps.issuer.order(p, account, {
           csrPem: req.csrPem,
           names: req.names,
+          ...(inputs.profile !== undefined ? { profile: inputs.profile } : {}),
+          ...(replaces !== undefined ? { replaces } : {}),
           signal: attemptAbort.signal,
           progress: (step) => this.step(t, step),
           challenges: {
@@ -140,6 +165,15 @@ export class OrderRunner {
           : e instanceof CommandError || e instanceof ParameterError ? { kind: 'local', reason: e.message, retryable: false }
             : { kind: 'local', reason: diskFailure(e)?.message ?? 'Internal error while signing; see the log', retryable: false };
         if (!(e instanceof OrderFailure)) logger.log({ event: 'acme.sign-error', level: 'error', error: String(e) });
+        // RFC 9773: the certificate was renewed already (another client, a lost answer): the
+        // same order without `replaces` is allowed, at once, and costs no attempt.
+        if (failure.kind === 'alreadyReplaced' && replaces !== undefined && !run.abort.signal.aborted) {
+          logger.log({ event: 'acme.already-replaced', target: t.name, replaces });
+          replaces = undefined;
+          this.step(t, 'Ordering again without replaces');
+          attempt--;
+          continue;
+        }
         const more = failure.retryable && attempt + 1 < limits.orderAttempts && !run.abort.signal.aborted;
         if (!more) break;
         const wait = backoff(attempt, limits.retryBaseMs, limits.retryCapMs, this.deps.random());
@@ -154,12 +188,8 @@ export class OrderRunner {
     }
     const f = failure ?? { kind: 'local', reason: 'The order did not run', retryable: false };
     this.deps.accounts.note(p, f);
-    // Automated attempts resume at the next drawn moment after now (or after a rate limit ends).
-    this.deps.repo.update(t, {
-      latest: 'sign',
-      lastSign: { status: 'Failed', time: this.nowIso(), reason: f.reason },
-      signNotBefore: Math.max(f.notBefore ?? 0, clock.now().getTime() + 1),
-    });
+    // Automated attempts resume after the back-off (or a rate limit), at the next drawn moment.
+    this.deps.repo.update(t, failedRecord(this.deps.repo.record(t), f, clock.now().getTime(), limits, this.deps.random()));
     // A cancelled order (stop, restart) says nothing about the CA: no alarm for it.
     if (this.deps.automated() && f.kind !== 'cancelled') {
       this.deps.alarms.raise(alarmId('failing', t), `ACME renewal of ${t.label} is failing: ${f.reason}`, 'Error');
@@ -183,7 +213,7 @@ export class OrderRunner {
     }
     const now = this.nowIso();
     this.deps.repo.stage(t, { pem: parts.leaf + parts.chain.join(''), keyPem, provider, signed: now }, parts.info.serial, {
-      latest: 'sign', lastSign: { status: 'Succeeded', time: now, reason: '' }, signNotBefore: undefined,
+      latest: 'sign', lastSign: { status: 'Succeeded', time: now, reason: '' }, signNotBefore: undefined, failures: 0,
     });
     return parts.info;
   }

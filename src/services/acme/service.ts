@@ -3,6 +3,7 @@
 //   pending.ts    what is persisted, per target     deployer.ts  deploy, check the handshake, roll back
 //   views.ts      the renewal plan and status view  renewal.ts   the automated job and its alarms
 //   revoker.ts    revocation (rules in revoke.ts)   target.ts    the server certificate or a domain
+//   ari-watch.ts  the CA's directory (profiles) and renewal windows (ARI), polled and kept
 // Decisions live in scheduler.ts and status.ts (pure).
 import type {
   AcmeDeployResult, AcmePendingCertificate, AcmeProvider, AcmeRevokeResult, AcmeService, AcmeSignResult,
@@ -23,10 +24,14 @@ import { RenewalJob } from './renewal.js';
 import { AcmeAccounts, type AcceptTermsResult } from './accounts.js';
 import { Revoker } from './revoker.js';
 import { PendingRepository } from './pending.js';
-import { OrderRunner } from './runner.js';
+import { OrderRunner, failedRecord, type OrderInputs } from './runner.js';
+import { AriWatch } from './ari-watch.js';
+import { HttpsCaDirectory, type CaDirectory } from './ca-directory.js';
+import type { CaSnapshot } from './pending.js';
+import { orderProfile } from './profiles.js';
 import { Deployer, deployedOf } from './deployer.js';
 import { planFor, targetView, type ViewSources } from './views.js';
-import { SERVER_TARGET, alarmId, domainTarget, type Target } from './target.js';
+import { ALARM_KINDS, SERVER_TARGET, alarmId, domainTarget, type Target } from './target.js';
 import { acmeTree, iso } from './status.js';
 export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 
@@ -50,6 +55,8 @@ export interface AcmeServiceDeps {
   readonly random: () => number;
   readonly logger: Logger;
   readonly issuer?: CertificateIssuer;
+  /** The CA's directory and renewal information (default: HTTPS, trusting the trust store). */
+  readonly caDirectory?: CaDirectory;
   readonly limits?: Partial<AcmeLimits>;
 }
 
@@ -64,6 +71,7 @@ export class AcmeClientService implements AcmeService {
   private readonly revoker: Revoker;
   private readonly views: ViewSources;
   private readonly job: RenewalJob;
+  private readonly ari: AriWatch;
   private unsubscribe?: () => void;
 
   constructor(private readonly deps: AcmeServiceDeps) {
@@ -74,6 +82,9 @@ export class AcmeClientService implements AcmeService {
     const files = new AcmeStore(storage);
     this.repo = new PendingRepository(deps.state, files, deps.random);
     const tryLock = (name: string) => storage.tryLock(name);
+    this.ari = new AriWatch({
+      ca: deps.caDirectory ?? new HttpsCaDirectory(() => deps.trust.caPems(), this.limits.requestTimeoutMs, clock), repo: this.repo, clock, logger,
+    });
     this.accounts = new AcmeAccounts({
       config: deps.config, files, issuer: this.issuer, clock, timeoutMs: this.limits.orderTimeoutMs,
       records: this.repo.accounts, save: () => { this.repo.save(); this.changed(); }, audit: (...a) => this.audit(...a),
@@ -97,7 +108,7 @@ export class AcmeClientService implements AcmeService {
     });
     this.views = {
       cfg: (k) => this.cfg(k), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
-      certificates, clock, limits: this.limits,
+      certificates, clock, limits: this.limits, ari: this.ari,
     };
     this.job = new RenewalJob({
       targets: () => [SERVER_TARGET, ...certificates.domains().map((d) => domainTarget(d.name))],
@@ -108,6 +119,13 @@ export class AcmeClientService implements AcmeService {
       sign: (t) => this.automatedSign(t),
       deploy: (t) => this.deployer.deploy(t, SCHEDULER).catch(() => undefined),
       changed: () => this.changed(),
+      refresh: () => this.refreshAri(),
+      // Only a poll that refresh() will make: a time it would skip would wake the job in a loop.
+      nextCheck: (t) => {
+        const d = deployedOf(certificates, t);
+        return d?.acme && this.accounts.status().status === 'Valid' ? this.ari.nextCheck(t, d.pem) : undefined;
+      },
+      sweep: () => this.sweep(),
     }, { clock, alarms, logger, tickMaxMs: this.limits.tickMaxMs, alarmCheckMs: this.limits.alarmCheckMs });
     // The service owns `Security Acme` from the start, so its rules hold for every commit.
     this.unsubscribe = deps.config.own(acmeOwner(this));
@@ -148,8 +166,15 @@ export class AcmeClientService implements AcmeService {
     return this.responder.active;
   }
 
-  acceptTerms(actor: Actor, agree: boolean): Promise<AcceptTermsResult> {
-    return this.accounts.acceptTerms(actor, agree);
+  async acceptTerms(actor: Actor, agree: boolean): Promise<AcceptTermsResult> {
+    const r = await this.accounts.acceptTerms(actor, agree);
+    // The directory comes with the account: xStatus lists its profiles from now on.
+    if (r.agreed) {
+      await this.ari.directory(this.accounts.provider(), true).then(() => this.changed(), (e: Error) => {
+        this.deps.logger.log({ event: 'acme.directory-failed', level: 'warn', error: e.message });
+      });
+    }
+    return r;
   }
 
   async sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult> {
@@ -158,8 +183,9 @@ export class AcmeClientService implements AcmeService {
     const p = this.accounts.provider();
     const account = this.accounts.require(p);
     if (t.domain === undefined) await this.runner.request(t); // refuse now when there is no CSR
-    this.audit(actor, 'Security Acme Sign', 'started', { target: t.name, provider: p.name });
-    const done = this.runner.start(t, p, account);
+    const inputs = await this.orderInputs(t, p);
+    this.audit(actor, 'Security Acme Sign', 'started', { target: t.name, provider: p.name, ...inputs });
+    const done = this.runner.start(t, p, account, inputs);
     if (!wait) return { status: 'InProgress', reason: '' };
     let timer: { cancel(): void } | undefined;
     const waited = await Promise.race([
@@ -214,7 +240,11 @@ export class AcmeClientService implements AcmeService {
     try {
       const acct = this.accounts.status();
       const domains = this.deps.certificates.domains().map((d) => domainTarget(d.name)).map((t) => ({ name: t.name, ...targetView(this.views, t, acct.status) }));
-      return acmeTree(acct.provider, acct.status, acct.record?.termsUrl ?? '', targetView(this.views, SERVER_TARGET, acct.status), domains);
+      let profiles: string[] = [];
+      try {
+        profiles = Object.keys(this.ari.cached(this.accounts.provider().directoryUrl)?.profiles ?? {});
+      } catch { /* no usable provider: no directory either */ }
+      return acmeTree(acct.provider, acct.status, acct.record?.termsUrl ?? '', profiles, targetView(this.views, SERVER_TARGET, acct.status), domains);
     } catch (e) {
       this.deps.logger.log({ event: 'acme.status-error', level: 'error', error: String(e) });
       return { Status: 'Failed' };
@@ -227,17 +257,67 @@ export class AcmeClientService implements AcmeService {
       const p = this.accounts.provider();
       const account = this.accounts.require(p);
       if (t.domain === undefined) await this.runner.request(t);
-      return await this.runner.start(t, p, account);
+      return await this.runner.start(t, p, account, await this.orderInputs(t, p));
     } catch (e) {
       const reason = (e as Error).message;
-      this.repo.update(t, {
-        latest: 'sign',
-        lastSign: { status: 'Failed', time: iso(this.deps.clock.now().getTime()), reason },
-        signNotBefore: this.deps.clock.now().getTime() + this.limits.tickMaxMs,
-      });
+      this.repo.update(t, failedRecord(this.repo.record(t), { kind: 'local', reason, retryable: false }, this.deps.clock.now().getTime(), this.limits, this.deps.random()));
       this.deps.alarms.raise(alarmId('failing', t), `ACME renewal of ${t.label} is failing: ${reason}`, 'Error');
       this.changed();
       return undefined;
+    }
+  }
+
+  /**
+   * What the order asks for, from the CA's directory fetched now: the configured profile (a
+   * CommandError naming the offered ones when the CA does not offer it), and, when the CA offers
+   * ARI, `replaces` with the ID of the ACME certificate in use.
+   */
+  private async orderInputs(t: Target, p: ReturnType<AcmeAccounts['provider']>): Promise<OrderInputs> {
+    const configured = this.deps.config.value('Security Acme Profile');
+    let snap: CaSnapshot | undefined;
+    try {
+      snap = await this.ari.directory(p, true);
+    } catch (e) {
+      // Without a profile to check, the order itself says what is wrong with the CA.
+      if (configured !== '') throw e;
+      snap = this.ari.cached(p.directoryUrl);
+    }
+    const profile = orderProfile(configured, { meta: { profiles: snap?.profiles ?? {} } });
+    const deployed = deployedOf(this.deps.certificates, t);
+    const replaces = deployed?.acme ? this.ari.replaces(snap, deployed.pem) : undefined;
+    return { ...(profile !== undefined ? { profile } : {}), ...(replaces !== undefined ? { replaces } : {}) };
+  }
+
+  /** Polls the CA's renewal information that is due for every certificate ACME manages. */
+  private async refreshAri(): Promise<void> {
+    try {
+      if (this.accounts.status().status !== 'Valid') return;
+      const p = this.accounts.provider();
+      for (const t of this.job.host.targets()) {
+        const d = deployedOf(this.deps.certificates, t);
+        if (d?.acme) await this.ari.poll(t, p, d.pem);
+      }
+    } catch (e) {
+      this.deps.logger.log({ event: 'acme.ari-error', level: 'error', error: String(e) });
+    }
+  }
+
+  /** A domain no longer hosted stops renewing: its record, staged certificate, key and alarms go. */
+  private sweep(): void {
+    const hosted = new Set(this.deps.certificates.domains().map((d) => d.name.toLowerCase()));
+    const gone = new Set<string>();
+    for (const k of this.repo.keys()) if (k.startsWith('domain:') && !hosted.has(k.slice('domain:'.length))) gone.add(k.slice('domain:'.length));
+    for (const n of this.repo.files.domainKeyNames()) if (!hosted.has(n)) gone.add(n);
+    for (const a of this.deps.alarms.list()) {
+      const m = /^acme\.renewal-(?:failing|overdue|urgent)\.(.+)$/.exec(a.id);
+      if (m && !hosted.has(m[1]!)) gone.add(m[1]!);
+    }
+    for (const n of gone) {
+      const t = domainTarget(n);
+      if (this.runner.isRunning(t)) continue;
+      for (const kind of ALARM_KINDS) this.deps.alarms.lower(alarmId(kind, t));
+      this.repo.forget(t);
+      this.deps.logger.log({ event: 'acme.forgotten', target: t.name });
     }
   }
 

@@ -29,6 +29,9 @@ export interface AcmeLimits {
   /** The overdue-alarm watchdog runs this often, whatever the scheduler does. */
   readonly alarmCheckMs: number;
   readonly requestTimeoutMs: number;
+  /** After n consecutive failed orders, automated signing waits base·2^(n-1) (±25 %), at most the cap. */
+  readonly failureBackoffBaseMs: number;
+  readonly failureBackoffCapMs: number;
 }
 
 export const DEFAULT_LIMITS: AcmeLimits = {
@@ -41,5 +44,7 @@ export const DEFAULT_LIMITS: AcmeLimits = {
   tickMaxMs: 3600_000,
   alarmCheckMs: 600_000,
   requestTimeoutMs: DEFAULT_ISSUER_LIMITS.requestTimeoutMs,
+  failureBackoffBaseMs: 10 * 60_000,
+  failureBackoffCapMs: 12 * 3600_000,
 };
 

@@ -30,6 +30,12 @@ export interface TargetView {
   readonly deployedByAcme: boolean;
   readonly nextSign?: number;
   readonly nextDeploy?: number;
+  readonly renewal: {
+    readonly window?: { readonly start: number; readonly end: number; readonly source: 'ARI' | 'Lifetime' };
+    readonly explanationUrl: string;
+    readonly lastCheck?: number;
+    readonly failures: number;
+  };
 }
 
 /**
@@ -71,20 +77,31 @@ export function targetTree(v: TargetView): StatusTree {
     Pending: { Subject: v.pending?.subject ?? '', SerialNumber: v.pending?.serial ?? '', NotAfter: v.pending?.notAfter ?? '' },
     NextSign: iso(v.nextSign),
     NextDeploy: iso(v.nextDeploy),
+    Renewal: {
+      Window: { Start: iso(v.renewal.window?.start), End: iso(v.renewal.window?.end) },
+      Source: v.renewal.window?.source ?? '',
+      ExplanationUrl: v.renewal.explanationUrl,
+      LastCheck: iso(v.renewal.lastCheck),
+      Failures: v.renewal.failures,
+    },
   };
 }
 
-export function acmeTree(provider: string, account: AccountStatus, termsUrl: string, server: TargetView, domains: readonly (TargetView & { name: string })[]): StatusTree {
+export function acmeTree(
+  provider: string, account: AccountStatus, termsUrl: string, profiles: readonly string[], server: TargetView, domains: readonly (TargetView & { name: string })[],
+): StatusTree {
   const s = targetTree(server);
   return {
     Status: s.Status!,
     Provider: provider,
     Account: { Status: account, TermsUrl: termsUrl },
+    Profiles: profiles.join(', '),
     LastSign: s.LastSign!,
     LastDeploy: s.LastDeploy!,
     Pending: s.Pending!,
     NextSign: s.NextSign!,
     NextDeploy: s.NextDeploy!,
+    Renewal: s.Renewal!,
     ...(domains.length ? { Domain: domains.map((d) => ({ Name: d.name, ...targetTree(d) })) } : {}),
   };
 }

@@ -31,6 +31,8 @@ export function targetOf(domain: string | undefined): Target {
   return domain === undefined ? SERVER_TARGET : domainTarget(domain);
 }
 
-export function alarmId(kind: 'failing' | 'overdue', t: Target): string {
+export const ALARM_KINDS = ['failing', 'overdue', 'urgent'] as const;
+
+export function alarmId(kind: (typeof ALARM_KINDS)[number], t: Target): string {
   return `acme.renewal-${kind}${t.domain === undefined ? '' : `.${t.domain}`}`;
 }

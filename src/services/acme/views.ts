@@ -8,7 +8,8 @@ import { lifetimeOf, splitChain, stagedLifetime } from './chain.js';
 import { deployedOf } from './deployer.js';
 import type { PendingRepository } from './pending.js';
 import type { OrderRunner } from './runner.js';
-import { plan, type Plan } from './scheduler.js';
+import { plan, renewalWindow, type Plan } from './scheduler.js';
+import type { AriWatch } from './ari-watch.js';
 import type { AcmeLimits } from './settings.js';
 import type { AccountStatus, TargetView } from './status.js';
 import type { Target } from './target.js';
@@ -22,6 +23,8 @@ export interface ViewSources {
   readonly certificates: Pick<CertificateService, 'active' | 'domains'>;
   readonly clock: Clock;
   readonly limits: AcmeLimits;
+  /** The CA's renewal windows, as last received. */
+  readonly ari: Pick<AriWatch, 'window'>;
 }
 
 export function planFor(s: ViewSources, t: Target): Plan {
@@ -31,6 +34,7 @@ export function planFor(s: ViewSources, t: Target): Plan {
   if (t.domain !== undefined && !deployed?.acme) return {};
   const staged = s.repo.staged(t);
   const rec = s.repo.record(t);
+  const ari = deployed?.acme ? s.ari.window(t, deployed.pem) : undefined;
   return plan({
     now: s.clock.now().getTime(),
     automated,
@@ -42,6 +46,7 @@ export function planFor(s: ViewSources, t: Target): Plan {
     schedule: { days: s.cfg('Scheduler Days'), time: s.cfg('Scheduler Time') },
     periodMs: s.limits.signPeriodMs,
     seed: s.repo.seed,
+    ...(ari ? { ari } : {}),
   });
 }
 
@@ -59,6 +64,8 @@ export function targetView(s: ViewSources, t: Target, account: AccountStatus): T
   }
   const pl = planFor(s, t);
   const now = s.clock.now().getTime();
+  const deployed = deployedOf(s.certificates, t);
+  const ariWindow = deployed?.acme ? s.ari.window(t, deployed.pem) : undefined;
   return {
     account,
     automated: s.cfg('Scheduler Mode') === 'On',
@@ -68,7 +75,14 @@ export function targetView(s: ViewSources, t: Target, account: AccountStatus): T
     lastDeploy: rec.lastDeploy,
     latest: rec.latest,
     pending,
-    deployedByAcme: deployedOf(s.certificates, t)?.acme ?? false,
+    deployedByAcme: deployed?.acme ?? false,
+    renewal: {
+      // Only a certificate ACME manages has a window; the CA's when it gave one for this certificate.
+      ...(deployed?.acme ? { window: renewalWindow(lifetimeOf(deployed.info), s.limits.signPeriodMs, ariWindow) } : {}),
+      explanationUrl: ariWindow ? rec.ari?.explanationUrl ?? '' : '',
+      lastCheck: rec.ari?.lastCheck,
+      failures: rec.failures ?? 0,
+    },
     nextSign: pl.nextSign === undefined ? undefined : Math.max(pl.nextSign, now),
     nextDeploy: pl.nextDeploy === undefined ? undefined : Math.max(pl.nextDeploy, now),
   };
