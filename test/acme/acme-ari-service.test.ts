@@ -14,7 +14,7 @@ t.test('profiles and a window moved into the past, against Pebble behind the ARI
   const env = await acmeEnv(t);
   const front = await startAriFront(env.pebble, {}, (fn) => t.teardown(fn));
   env.set({ 'Security Acme Provider': 'Custom', 'Security Acme DirectoryUrl': front.directoryUrl, 'Security Acme AdminEmail': 'admin@example.com' });
-  await env.acme.acceptTerms(ADMIN);
+  await env.acme.acceptTerms(ADMIN, true);
   t.equal(env.acmeStatus().Profiles, 'classic, shortlived, tlsserver', 'the directory fetched with the account lists its profiles');
 
   await env.csr(['ari.example.com']);

@@ -47,8 +47,9 @@ async function env(t: Tap.Test, opts: Opts = {}): Promise<Env> {
   config.set([
     { key: 'Security Acme Provider', value: 'Custom' }, { key: 'Security Acme DirectoryUrl', value: 'https://ca.fake.example/dir' },
     { key: 'Security Acme Scheduler Days', value: 'Mon,Thu' }, { key: 'Security Acme Scheduler Time', value: '03:00' },
+    { key: 'Security Acme AdminEmail', value: 'admin@example.com' },
   ], ADMIN);
-  await app.acme.acceptTerms(ADMIN);
+  await app.acme.acceptTerms(ADMIN, true);
   await app.web.certificates.createCsr({ commonName: 'sim.example.com', alternativeNames: ['sim.example.com'], keyType: 'ECDSA-P256', reuseKey: false }, ADMIN);
   return { clock, ca, app };
 }

@@ -13,6 +13,8 @@ import { FileCertificateService } from '../../src/services/certs/service.js';
 import { makeCa, makeLeaf, tmpDir, manualClock, testLogger, MemoryAlarms } from '../helpers/pki.js';
 
 const ROUNDS = 30;
+// 30 kill -9 rounds take about two minutes here, over ten beside stress-ng and parallel builds.
+t.setTimeout(1_800_000);
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'certs-crash-child.ts');
 
 function matches(certPem: string, keyPem: string): boolean {
