@@ -2,7 +2,7 @@
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
 import {
-  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CERTIFICATE_SOURCES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
+  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
 } from './sets.js';
 
 export interface StatusNode {
@@ -76,6 +76,8 @@ function acmeTarget(base: readonly string[]): StatusNode[] {
     { path: [...base, 'Pending', 'NotAfter'], type: text(), help: `End of validity of the pending certificate (${time})` },
     { path: [...base, 'NextSign'], type: text(), help: `Next automated signing attempt (${time}; empty when none is planned)` },
     { path: [...base, 'NextDeploy'], type: text(), help: `Next automated deploy (${time}; empty when none is planned)` },
+    { path: [...base, 'Challenge', 'Type'], type: literal(...CHALLENGE_TYPES), help: 'How the CA checks control of the names: the domain\'s own type (Domain Add Challenge:) or Security Acme Challenge Type' },
+    { path: [...base, 'Challenge', 'Published'], type: text(), help: 'During an order, what is published where (e.g. "TXT _acme-challenge.x.example at 192.0.2.53:53"); empty otherwise' },
   ];
 }
 

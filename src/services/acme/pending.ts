@@ -9,7 +9,9 @@ import type { StateStore } from '../interfaces.js';
 import type { AcmeStore, StagedFile } from '../../stores/acme.js';
 import type { AccountRecords } from './accounts.js';
 import { NO_DEPLOY, NO_SIGN, type DeployStatus, type Outcome, type SignStatus } from './status.js';
-import type { Target } from './target.js';
+import { SERVER_TARGET, domainTarget, type Target } from './target.js';
+import type { ChallengeTypeWord } from '../../../schema/sets.js';
+import type { TxtValue } from './dns/index.js';
 
 export interface TargetRecord {
   readonly lastSign: Outcome<SignStatus>;
@@ -18,6 +20,10 @@ export interface TargetRecord {
   /** Automated signing waits until then (ms since the epoch) after a failure or rate limit. */
   readonly signNotBefore?: number;
   readonly deployNotBefore?: number;
+  /** The domain's own challenge type (Domain Add Challenge:); absent: Security Acme Challenge Type. */
+  readonly challenge?: ChallengeTypeWord;
+  /** DNS-01 values added (or about to be) and not yet deleted: what a crash mid-order leaves behind. */
+  readonly published?: readonly TxtValue[];
 }
 
 interface Persisted {
@@ -68,6 +74,13 @@ export class PendingRepository {
   update(t: Target, patch: Partial<TargetRecord>): void {
     this.data.targets[t.key] = { ...this.record(t), ...patch };
     this.save();
+  }
+
+  /** Targets whose DNS-01 values were not deleted (a crash mid-order), with those values. */
+  leftovers(): { target: Target; values: readonly TxtValue[] }[] {
+    return Object.entries(this.data.targets)
+      .filter(([, r]) => (r.published?.length ?? 0) > 0)
+      .map(([k, r]) => ({ target: k === SERVER_TARGET.key ? SERVER_TARGET : domainTarget(k.replace(/^domain:/, '')), values: r.published! }));
   }
 
   staged(t: Target): StagedFile | undefined {

@@ -7,9 +7,12 @@
 import type {
   AcmeDeployResult, AcmePendingCertificate, AcmeProvider, AcmeRevokeResult, AcmeService, AcmeSignResult,
   Actor, AlarmService, CertificateInfo, CertificateService, ConfigService, EventSink, RevocationReason, StateStore,
-  StatusService, StatusTree, TrustStore, UploadArea,
+  StatusService, StatusTree, TlsService, TrustStore, UploadArea,
 } from '../interfaces.js';
-import { CommandError, DomainNotHosted } from '../../errors.js';
+import type { ChallengeTypeWord } from '../../../schema/sets.js';
+import { ChallengeSolvers, wildcardProblem, type SolverDeps } from './solvers.js';
+import type { ProbeReport } from './dns/index.js';
+import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
 import { acmeOwner } from './owner.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -41,6 +44,10 @@ export interface AcmeServiceDeps {
   readonly certificates: Pick<CertificateService, 'active' | 'csr' | 'csrKeyPem' | 'deploy' | 'rollback' | 'domains' | 'deployDomain'>;
   /** The HTTP listener (TlsService). */
   readonly challengeHost: ChallengeHost;
+  /** The HTTPS listener, for TLS-ALPN-01 challenge certificates. */
+  readonly alpnHost?: Pick<TlsService, 'setAlpnChallenge'>;
+  /** Where DNS-01 values go (tests); default: RFC 2136 to Security Acme Dns Server. */
+  readonly dnsPublisher?: SolverDeps['publisher'];
   /** A fresh TLS handshake with the HTTPS listener: the serial it presents for `servername`. */
   readonly probe?: (servername: string | undefined) => Promise<string>;
   /** Account keys, staged certificates, the archive (acme/ in the storage), and the order locks. */
@@ -60,6 +67,7 @@ export class AcmeClientService implements AcmeService {
   private readonly repo: PendingRepository;
   private readonly accounts: AcmeAccounts;
   private readonly runner: OrderRunner;
+  private readonly solvers: ChallengeSolvers;
   private readonly deployer: Deployer;
   private readonly revoker: Revoker;
   private readonly views: ViewSources;
@@ -79,8 +87,18 @@ export class AcmeClientService implements AcmeService {
       records: this.repo.accounts, save: () => { this.repo.save(); this.changed(); }, audit: (...a) => this.audit(...a),
     });
     const event = (t: Target, status: string, detail: string) => this.event(t, status, detail);
+    const repo = this.repo;
+    this.solvers = new ChallengeSolvers({
+      config: deps.config, clock, logger, alpnHost: deps.alpnHost, publisher: deps.dnsPublisher,
+      override: (t) => repo.record(t).challenge,
+      ledger: {
+        published: (t) => repo.record(t).published ?? [],
+        setPublished: (t, values) => repo.update(t, { published: values.length ? [...values] : undefined }),
+        leftovers: () => repo.leftovers(),
+      },
+    });
     this.runner = new OrderRunner({
-      issuer: this.issuer, responder: this.responder, repo: this.repo, accounts: this.accounts, certificates, tryLock,
+      issuer: this.issuer, responder: this.responder, solvers: this.solvers, repo: this.repo, accounts: this.accounts, certificates, tryLock,
       limits: this.limits, clock, random: deps.random, alarms, logger, event,
       automated: () => this.cfg('Scheduler Mode') === 'On',
       finished: () => { this.changed(); this.job.reschedule(); },
@@ -96,7 +114,7 @@ export class AcmeClientService implements AcmeService {
       provider: () => deps.config.value('Security Acme Provider'), clock, limits: this.limits, audit: (...a) => this.audit(...a),
     });
     this.views = {
-      cfg: (k) => this.cfg(k), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
+      cfg: (k) => this.cfg(k), challengeType: (t) => this.solvers.typeOf(t), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
       certificates, clock, limits: this.limits,
     };
     this.job = new RenewalJob({
@@ -113,9 +131,36 @@ export class AcmeClientService implements AcmeService {
     this.unsubscribe = deps.config.own(acmeOwner(this));
   }
 
-  /** Starts the renewal job and the alarm watchdog. */
-  start(): void {
+  /**
+   * Starts the renewal job and the alarm watchdog, and deletes DNS-01 records a crash mid-order
+   * left behind (resolves when that is done; failures are logged and kept for the next start).
+   */
+  start(): Promise<void> {
     this.job.start();
+    return this.solvers.cleanLeftovers().catch((e) => this.deps.logger.log({ event: 'acme.dns-leftovers', level: 'error', error: String(e) }));
+  }
+
+  /** The challenge type of a target: its own (Domain Add Challenge:), or the configured one. */
+  challengeType(domain: string | undefined): ChallengeTypeWord {
+    return this.solvers.typeOf(this.target(domain));
+  }
+
+  /** Sets (or with undefined, clears) a hosted domain's own challenge type (Domain Add Challenge:). */
+  setDomainChallenge(domain: string, type: ChallengeTypeWord | undefined): void {
+    const t = this.target(domain);
+    if (this.repo.record(t).challenge !== type) this.repo.update(t, { challenge: type });
+    this.changed();
+  }
+
+  /** Refuses wildcard names that `type` (default: the configured type) cannot prove (CSR Create, Domain Add). */
+  checkNames(names: readonly string[], type?: ChallengeTypeWord): void {
+    const wild = wildcardProblem(names.map((n) => n.toLowerCase()), type ?? this.deps.config.value('Security Acme Challenge Type'));
+    if (wild) throw new ParameterError(wild);
+  }
+
+  /** xCommand Security Acme Dns Test: a probe record added, seen, deleted. */
+  dnsTest(domain: string | undefined): Promise<ProbeReport> {
+    return this.solvers.test(domain);
   }
 
   /** A committed `Security Acme` change: status and the renewal plan follow it. */

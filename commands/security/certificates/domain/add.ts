@@ -1,4 +1,5 @@
-import { str } from '../../../../schema/types.js';
+import { literal, str } from '../../../../schema/types.js';
+import { CHALLENGE_TYPES } from '../../../../schema/sets.js';
 import { defineCommand, param } from '../../../define.js';
 
 
@@ -8,9 +9,15 @@ export default defineCommand({
   path: ['Security', 'Certificates', 'Domain', 'Add'],
   help: 'Host a domain for SNI; give it a certificate with Domain Upload or xCommand Security Acme Sign Domain:',
   role: 'Admin',
-  params: { Name: nameParam },
+  params: {
+    Name: nameParam,
+    Challenge: param(literal(...CHALLENGE_TYPES), 'The ACME challenge type for this domain; omit to follow xConfiguration Security Acme Challenge Type'),
+  },
   async run(args, { services, actor }) {
+    services.acme.checkNames([args.Name], args.Challenge);
     const d = services.certificates.addDomain(args.Name, undefined, actor);
+    // Always written, so a domain added again does not inherit an earlier domain's choice.
+    services.acme.setDomainChallenge(d.name, args.Challenge);
     return { Name: d.name, Status: 'NoCertificate' };
   },
 });
