@@ -63,6 +63,12 @@ function orderFailure(e: unknown): OrderFailure {
   throw e;
 }
 
+/** Drops `values` from the target's remembered records, keeping any others. */
+function forget(ledger: PublishedLedger, t: Target, values: readonly TxtValue[]): void {
+  const gone = new Set(values.map((v) => `${v.name} ${v.value}`));
+  ledger.setPublished(t, ledger.published(t).filter((v) => !gone.has(`${v.name} ${v.value}`)));
+}
+
 export class ChallengeSolvers {
   constructor(private readonly deps: SolverDeps) {}
 
@@ -145,7 +151,8 @@ export class ChallengeSolvers {
     for (const { target, values } of left) {
       try {
         await p.remove(values);
-        this.deps.ledger.setPublished(target, []);
+        // Only these: an order started meanwhile may have recorded its own values.
+        forget(this.deps.ledger, target, values);
         this.deps.logger.log({ event: 'acme.dns-leftovers-removed', target: target.name, records: values.length });
       } catch (e) {
         this.deps.logger.log({ event: 'acme.dns-leftovers', level: 'warn', target: target.name, error: (e as Error).message });
@@ -183,8 +190,7 @@ class DnsSolver implements ChallengeSolver {
     if (!this.values.length) return;
     try {
       await this.pub.publisher.remove(this.values);
-      const gone = new Set(this.values.map((v) => `${v.name} ${v.value}`));
-      this.deps.ledger.setPublished(this.target, this.deps.ledger.published(this.target).filter((v) => !gone.has(`${v.name} ${v.value}`)));
+      forget(this.deps.ledger, this.target, this.values);
     } catch (e) {
       // Kept in the ledger: the next start tries again.
       this.deps.logger.log({ event: 'acme.dns-cleanup', level: 'warn', target: this.target.name, error: (e as Error).message });
