@@ -182,3 +182,36 @@ t.test('values of an order cut short by a crash are deleted at the next start', 
   t.equal(rec.targets.server?.published, undefined, 'and forgotten');
   t.equal(rec.targets.server?.lastSign.reason, 'Interrupted by a restart');
 });
+
+t.test('a record not visible at every authoritative server: the timeout reason, and a cancelled wait cleans up at once', async (t) => {
+  // A second NS for the zone at an address where nothing answers: the values never show there.
+  const hidden = await startBind({ keys: [{ name: 'acme-key' }], records: ['@ IN NS ns2.example.test.', 'ns2 IN A 127.0.0.2', 'w3 IN A 127.0.0.1'] });
+  t.teardown(() => hidden.stop());
+  const k = hidden.keys[0]!;
+  const e = await acmeEnv(t, { pebble: { dnsServer: `127.0.0.1:${hidden.port}` }, limits: { orderAttempts: 1 } });
+  await e.configure();
+  const lines = (timeout: number) => [
+    `xConfiguration Security Acme Dns Server: 127.0.0.1`, `xConfiguration Security Acme Dns Port: ${hidden.port}`,
+    `xConfiguration Security Acme Dns TsigKeyName: ${k.name}`, `xConfiguration Security Acme Dns TsigSecret: "${k.secret}"`,
+    `xConfiguration Security Acme Dns PropagationTimeout: ${timeout}`, 'xConfiguration Security Acme Challenge Type: Dns01',
+  ].join('\n');
+  await e.csr(['w3.example.test', '*.w3.example.test']);
+  let r = await e.shell(`${lines(1)}\nxCommand Security Acme Sign Wait: True`);
+  t.match(r.out, /status=Error/);
+  t.match((e.acmeStatus().LastSign as Record<string, string>).Reason,
+    new RegExp(`^TXT record _acme-challenge\\.w3\\.example\\.test is not visible at ns2\\.example\\.test \\(127\\.0\\.0\\.2:${hidden.port}\\) after 1 s`));
+  t.same(await hidden.txt('_acme-challenge.w3.example.test'), [], 'deleted after the failure');
+
+  // A long wait, cut short by stopping the service: the values go at once, not after 60 s.
+  r = await e.shell(`${lines(60)}\nxCommand Security Acme Sign`);
+  t.equal(r.code, 0, r.out);
+  const seen = async () => (await hidden.txt('_acme-challenge.w3.example.test')).length;
+  for (let i = 0; i < 400 && (await seen()) < 2; i++) await new Promise((res) => setTimeout(res, 25));
+  t.equal(await seen(), 2, 'both values published, the order waiting for ns2');
+  t.match(String((e.acmeStatus().Challenge as Record<string, string>).Published), /^TXT _acme-challenge\.w3\.example\.test at 127\.0\.0\.1:\d+$/);
+  const stopped = Date.now();
+  await e.acme.stop();
+  for (let i = 0; i < 400 && (await seen()) > 0; i++) await new Promise((res) => setTimeout(res, 25));
+  t.equal(await seen(), 0, 'deleted once the order was cancelled');
+  t.ok(Date.now() - stopped < 30_000, 'well before the 60 s propagation timeout');
+});

@@ -63,6 +63,19 @@ function orderFailure(e: unknown): OrderFailure {
   throw e;
 }
 
+/** `work`, or a cancelled OrderFailure as soon as `signal` aborts (the work's own outcome is then ignored). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancelled = () => reject(new OrderFailure({ kind: 'cancelled', retryable: false, reason: 'The order was cancelled' }));
+    if (signal.aborted) {
+      work.catch(() => {});
+      return cancelled();
+    }
+    signal.addEventListener('abort', cancelled, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled));
+  });
+}
+
 /** Drops `values` from the target's remembered records, keeping any others. */
 function forget(ledger: PublishedLedger, t: Target, values: readonly TxtValue[]): void {
   const gone = new Set(values.map((v) => `${v.name} ${v.value}`));
@@ -172,15 +185,17 @@ class DnsSolver implements ChallengeSolver {
     private readonly show: (published: string) => void,
   ) {}
 
-  async present(answers: readonly ChallengeAnswer[]): Promise<void> {
+  async present(answers: readonly ChallengeAnswer[], signal: AbortSignal): Promise<void> {
     this.values = answers.map((a) => ({ name: challengeName(a.identifier), value: a.keyAuthorization }));
     // Remembered before the update is sent: a crash between the two leaves a value to delete, never an unknown record.
     this.deps.ledger.setPublished(this.target, [...this.deps.ledger.published(this.target), ...this.values]);
     const names = [...new Set(this.values.map((v) => v.name))];
     this.show(`TXT ${names.join(', ')} at ${this.pub.where}`);
     try {
+      // The update itself is short and never cut: removing before it lands would leave a record.
       await this.pub.publisher.add(this.values);
-      await this.pub.publisher.waitVisible(this.values, this.pub.timeoutMs);
+      // The wait may be long: a cancelled order stops waiting, and cleanup deletes the values at once.
+      await untilAborted(this.pub.publisher.waitVisible(this.values, this.pub.timeoutMs), signal);
     } catch (e) {
       throw orderFailure(e);
     }
