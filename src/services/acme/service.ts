@@ -3,6 +3,7 @@
 //   pending.ts    what is persisted, per target     deployer.ts  deploy, check the handshake, roll back
 //   views.ts      the renewal plan and status view  renewal.ts   the automated job and its alarms
 //   revoker.ts    revocation (rules in revoke.ts)   target.ts    the server certificate or a domain
+//   solvers.ts    DNS-01 / TLS-ALPN-01 answers      responder.ts HTTP-01 answers
 // Decisions live in scheduler.ts and status.ts (pure).
 import type {
   AcmeDeployResult, AcmePendingCertificate, AcmeProvider, AcmeRevokeResult, AcmeService, AcmeSignResult,
@@ -10,7 +11,7 @@ import type {
   StatusService, StatusTree, TlsService, TrustStore, UploadArea,
 } from '../interfaces.js';
 import type { ChallengeTypeWord } from '../../../schema/sets.js';
-import { ChallengeSolvers, wildcardProblem, type SolverDeps } from './solvers.js';
+import { ChallengeSolvers, wildcardProblem } from './solvers.js';
 import type { ProbeReport } from './dns/index.js';
 import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
 import { acmeOwner } from './owner.js';
@@ -46,8 +47,6 @@ export interface AcmeServiceDeps {
   readonly challengeHost: ChallengeHost;
   /** The HTTPS listener, for TLS-ALPN-01 challenge certificates. */
   readonly alpnHost?: Pick<TlsService, 'setAlpnChallenge'>;
-  /** Where DNS-01 values go (tests); default: RFC 2136 to Security Acme Dns Server. */
-  readonly dnsPublisher?: SolverDeps['publisher'];
   /** A fresh TLS handshake with the HTTPS listener: the serial it presents for `servername`. */
   readonly probe?: (servername: string | undefined) => Promise<string>;
   /** Account keys, staged certificates, the archive (acme/ in the storage), and the order locks. */
@@ -89,7 +88,7 @@ export class AcmeClientService implements AcmeService {
     const event = (t: Target, status: string, detail: string) => this.event(t, status, detail);
     const repo = this.repo;
     this.solvers = new ChallengeSolvers({
-      config: deps.config, clock, logger, alpnHost: deps.alpnHost, publisher: deps.dnsPublisher,
+      config: deps.config, clock, logger, alpnHost: deps.alpnHost,
       override: (t) => repo.record(t).challenge,
       ledger: {
         published: (t) => repo.record(t).published ?? [],

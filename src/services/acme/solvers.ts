@@ -39,8 +39,6 @@ export interface SolverDeps {
   readonly alpnHost?: Pick<TlsService, 'setAlpnChallenge'>;
   /** The target's own challenge type (Domain Add Challenge:), if any. */
   readonly override: (t: Target) => ChallengeTypeWord | undefined;
-  /** A publisher for these settings (tests may point it elsewhere); default: RFC 2136 over the configured server. */
-  readonly publisher?: (s: DnsSettings) => TxtPublisher;
 }
 
 export interface DnsSettings {
@@ -110,7 +108,7 @@ export class ChallengeSolvers {
       if (v === '') throw new CommandError(`DNS-01 needs xConfiguration Security Acme Dns ${k}`);
     }
     const where = s.server.includes(':') ? `[${s.server}]:${s.port}` : `${s.server}:${s.port}`;
-    const publisher = this.deps.publisher?.(s) ?? new Rfc2136Publisher({
+    const publisher = new Rfc2136Publisher({
       server: { host: s.server, port: s.port },
       ...(s.zone ? { zone: s.zone } : {}),
       key: new TsigKey(s.keyName, s.algorithm, s.secret),
