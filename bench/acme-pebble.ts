@@ -28,6 +28,8 @@ export interface PebbleOptions {
   authzReuse?: number;
   /** What the mock DNS answers for every A query; 127.0.0.1 unless given. */
   defaultIPv4?: string;
+  /** `host:port` of the DNS server pebble's validator asks (e.g. a BIND with the test zone); default: the mock DNS. */
+  dnsServer?: string;
 }
 
 export interface Pebble {
@@ -207,7 +209,7 @@ export async function startPebble(opts: PebbleOptions, teardown?: (fn: () => Pro
       });
     }, dns, () => dnsOut.join(''));
 
-    ca = spawn('pebble', ['-config', cfgFile, '-dnsserver', `127.0.0.1:${dnsPort}`, '-strict=false'], {
+    ca = spawn('pebble', ['-config', cfgFile, '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`, '-strict=false'], {
       stdio: ['ignore', 'pipe', 'pipe'], env,
     });
     own(ca, caOut);

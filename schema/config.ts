@@ -4,9 +4,9 @@
 // are derived from this list, so `config.value('Http Redirect Mode')` has type 'On' | 'Off'.
 import {
   type Role, type Value, type ValueSpace,
-  literal, int, str, email, httpsUrl, weekdays, timeOfDay, fqdn,
+  literal, int, str, email, httpsUrl, weekdays, timeOfDay, fqdn, isFqdn,
 } from './types.js';
-import { ACME_PROVIDERS, KEY_TYPES, ON_OFF, TLS_VERIFY_MODES } from './sets.js';
+import { ACME_PROVIDERS, CHALLENGE_TYPES, KEY_TYPES, ON_OFF, TLS_VERIFY_MODES, TSIG_ALGORITHM_WORDS } from './sets.js';
 
 export interface ConfigNode {
   readonly path: readonly string[];
@@ -41,6 +41,25 @@ export const METRICS_TOKEN = str(0, 256, {
 /** External account binding: also the parameters of xCommand Security Acme ExternalAccount Set. */
 export const EAB_KEY_ID = str(0, 256);
 export const EAB_HMAC_KEY = str(0, 512);
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** Hex groups and colons with at most one `::` (schema/ stays free of node:net). */
+const isIpv6 = (v: string) => /^[0-9a-f:]{2,39}$/i.test(v) && (v.match(/::/g) ?? []).length <= 1
+  && v.split(':').every((g) => g.length <= 4) && (v.includes('::') ? v.split(':').length <= 8 : v.split(':').length === 8);
+
+/** A DNS server: an IPv4 or IPv6 address, or a host name. */
+export const DNS_SERVER = str(0, 253, {
+  check: (v) => (v === '' || IPV4.test(v) || isIpv6(v) || isFqdn(v) ? undefined : `${v} is not an IP address or FQDN`),
+});
+/** A TSIG key name as tsig-keygen and named.conf write it: DNS labels, one or more. */
+export const TSIG_KEY_NAME = str(0, 253, {
+  check: (v) => (v === '' || v.replace(/\.$/, '').split('.').every((l) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l))
+    ? undefined : 'expected a key name of letters, digits, - and _ in dot-separated labels'),
+});
+/** A TSIG secret: base64, as tsig-keygen prints it. The reason never repeats the value. */
+export const TSIG_SECRET = str(0, 512, {
+  check: (v) => (v === '' || (/^[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length % 4 === 0) ? undefined : 'expected the base64 secret tsig-keygen prints'),
+});
 
 export const CONFIG = [
   {
@@ -92,6 +111,38 @@ export const CONFIG = [
   {
     path: ['Security', 'Acme', 'Scheduler', 'Time'], type: timeOfDay(), default: '03:00', role: 'Admin',
     help: 'Time of day (HH:MM, UTC) at which a renewed certificate is deployed on the scheduled days',
+  },
+  {
+    path: ['Security', 'Acme', 'Challenge', 'Type'], type: literal(...CHALLENGE_TYPES), default: 'Http01', role: 'Admin',
+    help: 'How the CA checks control of the names: Http01 (port 80), Dns01 (TXT records by RFC 2136; needed for wildcards), TlsAlpn01 (the HTTPS listener)',
+  },
+  {
+    path: ['Security', 'Acme', 'Dns', 'Server'], type: DNS_SERVER, default: '', role: 'Admin',
+    help: 'The DNS server that accepts RFC 2136 updates for dns-01 (address or host name)',
+  },
+  {
+    path: ['Security', 'Acme', 'Dns', 'Port'], type: int(1, 65535), default: 53, role: 'Admin',
+    help: 'Port of the Dns Server (TCP for updates, UDP for queries)',
+  },
+  {
+    path: ['Security', 'Acme', 'Dns', 'Zone'], type: fqdn(0), default: '', role: 'Admin',
+    help: 'The zone to update; empty: found from the SOA of each name',
+  },
+  {
+    path: ['Security', 'Acme', 'Dns', 'TsigKeyName'], type: TSIG_KEY_NAME, default: '', role: 'Admin',
+    help: 'Name of the TSIG key (RFC 8945) that signs the updates, as the server knows it',
+  },
+  {
+    path: ['Security', 'Acme', 'Dns', 'TsigAlgorithm'], type: literal(...TSIG_ALGORITHM_WORDS), default: 'hmac-sha256', role: 'Admin',
+    help: 'Algorithm of the TSIG key',
+  },
+  {
+    path: ['Security', 'Acme', 'Dns', 'TsigSecret'], type: TSIG_SECRET, default: '', role: 'Admin', secret: true,
+    help: 'The TSIG key secret (base64, as tsig-keygen prints it), never shown',
+  },
+  {
+    path: ['Security', 'Acme', 'Dns', 'PropagationTimeout'], type: int(1, 3600), default: 120, role: 'Admin',
+    help: 'Seconds to wait for every authoritative server of the zone to answer the TXT records before the CA is asked to check',
   },
   {
     path: ['Clustering', 'Peer', '#', 'Address'], type: fqdn(0), default: '', role: 'Admin', index: { min: 1, max: 6 },

@@ -15,6 +15,13 @@ export const ROLES = ['Admin', 'ReadOnly'] as const;
 export const ACME_PROVIDERS = ['LetsEncrypt', 'LetsEncryptStaging', 'Custom'] as const;
 export type AcmeProvider = (typeof ACME_PROVIDERS)[number];
 
+/** How the CA checks control of a name: a token on port 80, a TXT record (RFC 2136), or a certificate on the HTTPS listener (RFC 8737). */
+export const CHALLENGE_TYPES = ['Http01', 'Dns01', 'TlsAlpn01'] as const;
+export type ChallengeTypeWord = (typeof CHALLENGE_TYPES)[number];
+
+/** TSIG algorithms for RFC 2136 updates (RFC 8945). */
+export const TSIG_ALGORITHM_WORDS = ['hmac-sha256', 'hmac-sha512'] as const;
+
 /** Key types for CSRs, domain keys and ACME account keys. */
 export const KEY_TYPES = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];

@@ -2,7 +2,7 @@
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
 import {
-  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CERTIFICATE_SOURCES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
+  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
 } from './sets.js';
 
 export interface StatusNode {
@@ -83,6 +83,8 @@ function acmeTarget(base: readonly string[]): StatusNode[] {
     { path: [...base, 'Renewal', 'ExplanationUrl'], type: text(), help: 'A page the CA wrote about this window (e.g. a revocation incident); empty when none' },
     { path: [...base, 'Renewal', 'LastCheck'], type: text(), help: `When the CA's renewal information was last asked for (${time})` },
     { path: [...base, 'Renewal', 'Failures'], type: count(), help: 'Consecutive failed signing attempts; retries back off exponentially' },
+    { path: [...base, 'Challenge', 'Type'], type: literal(...CHALLENGE_TYPES), help: 'How the CA checks control of the names: the domain\'s own type (Domain Add Challenge:) or Security Acme Challenge Type' },
+    { path: [...base, 'Challenge', 'Published'], type: text(), help: 'During an order, what is published where (e.g. "TXT _acme-challenge.x.example at 192.0.2.53:53"); empty otherwise' },
   ];
 }
 

@@ -139,6 +139,7 @@ export function buildApp(opts: AppOptions): App {
     trust: web.trust,
     certificates: web.certificates,
     challengeHost: web.web,
+    alpnHost: web.web,
     probe: opts.httpsAddress
       ? (servername) => {
           const a = opts.httpsAddress!();

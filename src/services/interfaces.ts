@@ -3,10 +3,10 @@
 // Commands see only these interfaces, never a store or Node I/O.
 import type { Role, Value } from '../../schema/types.js';
 import type { ConfigKey, ConfigValue } from '../../schema/config.js';
-import type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity, SshLoginRefusal } from '../../schema/sets.js';
+import type { AcmeProvider, CertificateSource, ChallengeTypeWord, KeyType, RevocationReason, Severity, SshLoginRefusal } from '../../schema/sets.js';
 
 // The closed sets are declared once in schema/sets.ts; services name them through here.
-export type { AcmeProvider, CertificateSource, KeyType, RevocationReason, Severity, SshLoginRefusal };
+export type { AcmeProvider, CertificateSource, ChallengeTypeWord, KeyType, RevocationReason, Severity, SshLoginRefusal };
 export { KEY_TYPES } from '../../schema/sets.js';
 
 /** Who did something, from where; every audit line carries it. */
@@ -465,6 +465,22 @@ export interface AcmeService {
   forgetDomain(domain: string, actor: Actor): void;
   /** Serial numbers this appliance revoked (Acmerevoke): never put back in service. */
   revokedSerials(): readonly string[];
+  /** Sets (undefined: clears) a hosted domain's own challenge type, kept with its ACME record. */
+  setDomainChallenge(domain: string, type: ChallengeTypeWord | undefined): void;
+  /** ParameterError when a wildcard among `names` needs DNS-01 and `type` (default: the configured type) is another. */
+  checkNames(names: readonly string[], type?: ChallengeTypeWord): void;
+  /** Adds a probe TXT record at `_acme-challenge.<domain or Zone>`, waits until it is visible, deletes it. Throws a DNS error sentence. */
+  dnsTest(domain: string | undefined): Promise<DnsProbeReport>;
+}
+
+export interface DnsProbeReport {
+  readonly name: string;
+  readonly zone: string;
+  readonly server: string;
+  readonly addMs: number;
+  readonly visibleMs: number;
+  readonly removeMs: number;
+  readonly servers: readonly string[];
 }
 
 // ---- Monitoring (issue 10) ----

@@ -17,7 +17,7 @@ import { memorySink } from '../../src/platform/log.js';
 import type { Clock } from '../../src/platform/clock.js';
 import type { Actor, ConfigChange } from '../../src/services/interfaces.js';
 import type { Value } from '../../schema/types.js';
-import { startPebble, type Pebble, type PebbleOptions } from './pebble.js';
+import { freePort, startPebble, type Pebble, type PebbleOptions } from './pebble.js';
 import { CliSession } from '../../src/cli/session.js';
 import { staticKey } from './fixtures.js';
 
@@ -60,6 +60,8 @@ export interface EnvOptions {
   untrusted?: boolean;
   /** Where deploy checks what is served (default: the HTTPS listener). */
   probePort?: () => number;
+  /** Pebble's TLS-ALPN-01 port is the HTTPS listener and its HTTP-01 port a closed one. */
+  alpn?: boolean;
 }
 
 type Teardown = { teardown(fn: () => unknown): void };
@@ -86,8 +88,8 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
   const listeners = app.web.web;
   const httpPort = await listeners.listenHttp(0);
   httpsPort = await listeners.listenHttps(0);
-  const validatorPort = opts.front ? await opts.front(httpPort) : httpPort;
-  const pebble = await startPebble({ httpPort: validatorPort, ...opts.pebble }, (fn) => t.teardown(fn));
+  const validatorPort = opts.alpn ? await freePort() : opts.front ? await opts.front(httpPort) : httpPort;
+  const pebble = await startPebble({ httpPort: validatorPort, ...(opts.alpn ? { tlsPort: httpsPort } : {}), ...opts.pebble }, (fn) => t.teardown(fn));
   const trust = app.web.trust;
   if (!opts.untrusted) trust.add(pebble.httpsCaPem, ADMIN);
 

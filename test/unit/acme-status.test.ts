@@ -5,7 +5,7 @@ import { deriveStatus, targetTree, iso, NO_SIGN, NO_DEPLOY, STATUS_WORDS, type T
 import { STATUS } from '../../schema/status.js';
 
 const base: TargetView = {
-  account: 'Valid', automated: false, signing: false, progress: '', lastSign: NO_SIGN, lastDeploy: NO_DEPLOY, deployedByAcme: false,
+  account: 'Valid', automated: false, signing: false, progress: '', challengeType: 'Http01', published: '', lastSign: NO_SIGN, lastDeploy: NO_DEPLOY, deployedByAcme: false,
   renewal: { explanationUrl: '', failures: 0 },
 };
 const at = (s: string) => `2026-11-23T${s}Z`;

@@ -8,5 +8,6 @@ import deploy from './deploy.js';
 import rollback from './rollback.js';
 import acmerevoke from '../../acmerevoke.js';
 import externalAccountSet from './externalaccount/set.js';
+import dnsTest from './dns/test.js';
 
-export const ACME_COMMANDS: readonly CommandDef[] = [acceptTerms, externalAccountSet, sign, pendingShow, pendingDiscard, deploy, rollback, acmerevoke];
+export const ACME_COMMANDS: readonly CommandDef[] = [acceptTerms, externalAccountSet, sign, pendingShow, pendingDiscard, deploy, rollback, acmerevoke, dnsTest];

@@ -1,7 +1,8 @@
 // The ACME protocol side, on acme-client's manual order flow (never `auto()`, whose self-check
-// goes through the system resolver and can hang): createOrder, getAuthorizations, serve the
-// HTTP-01 tokens, completeChallenge, poll (our loop: abortable, bounded), finalizeOrder, poll,
-// getCertificate. Every failure leaves as an OrderFailure with one clear sentence.
+// goes through the system resolver and can hang): createOrder, getAuthorizations, publish the
+// answers (HTTP-01 tokens, or a solver's DNS-01 records / TLS-ALPN-01 certificates),
+// completeChallenge, poll (our loop: abortable, bounded), finalizeOrder, poll, getCertificate.
+// Every failure leaves as an OrderFailure with one clear sentence.
 import crypto from 'node:crypto';
 import acme from 'acme-client';
 import type { AcmeProvider, KeyType } from '../interfaces.js';
@@ -21,6 +22,26 @@ export interface AccountRef {
   readonly url?: string;
 }
 
+/** One authorization's answer: its identifier and what acme-client derives from the challenge. */
+export interface ChallengeAnswer {
+  /** As the CA names it: `*.x.example` for a wildcard's authorization is `x.example` with `wildcard`. */
+  readonly identifier: string;
+  readonly wildcard: boolean;
+  /** DNS-01: the TXT value (base64url SHA-256 of the key authorization); TLS-ALPN-01: the key authorization. */
+  readonly keyAuthorization: string;
+}
+
+/**
+ * Publishes the answers of one order for a challenge type other than HTTP-01. `present` resolves
+ * once the CA may check (records visible everywhere), or throws OrderFailure; `cleanup` withdraws
+ * exactly what was published, after success, failure and a partial `present`, and never throws.
+ */
+export interface ChallengeSolver {
+  readonly type: 'dns-01' | 'tls-alpn-01';
+  present(answers: readonly ChallengeAnswer[], signal: AbortSignal): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
 export interface OrderRequest {
   readonly csrPem: string;
   readonly names: readonly string[];
@@ -37,6 +58,8 @@ export interface OrderRequest {
     /** Resolves the next time the CA fetches one of this order's tokens (polling wakes up then). */
     fetched?(): Promise<void>;
   };
+  /** Answers DNS-01 or TLS-ALPN-01 instead of `challenges` (HTTP-01) when given. */
+  readonly solver?: ChallengeSolver;
 }
 
 /**
@@ -228,29 +251,33 @@ export class AcmeClientIssuer implements CertificateIssuer {
       const order = await this.step(ctx, () => client.createOrder(payload));
       const authzs = (await this.step(ctx, () => client.getAuthorizations(order))) as unknown as Authz[];
 
+      const solver = req.solver;
       const tokens = new Map<string, string>();
+      const answers: ChallengeAnswer[] = [];
       const todo: Authz['challenges'][number][] = [];
       for (const a of authzs) {
         const name = (a.wildcard ? '*.' : '') + (a.identifier?.value ?? '?');
         if (a.status === 'valid') continue;
         if (a.status !== 'pending') throw fail('challenge', `Challenge failed for ${name}: the authorization is ${a.status}`);
-        const ch = a.challenges.find((c) => c.type === 'http-01');
-        if (!ch) {
-          throw fail('challenge', a.wildcard
-            ? `Challenge failed for ${name}: a wildcard name can only be validated with a DNS-01 challenge, and the CA offers no HTTP-01 challenge for it`
-            : `Challenge failed for ${name}: the CA offers no HTTP-01 challenge`);
+        const type = solver?.type ?? 'http-01';
+        if (a.wildcard && type !== 'dns-01') {
+          throw fail('challenge', `Challenge failed for ${name}: a wildcard name can only be validated with a DNS-01 challenge`);
         }
-        if (typeof ch.token !== 'string' || !TOKEN.test(ch.token)) throw fail('challenge', `Challenge failed for ${name}: the CA sent a malformed token`);
-        tokens.set(ch.token, await client.getChallengeKeyAuthorization(ch as never));
+        const ch = pickChallenge(a, type);
+        const keyAuthorization = await client.getChallengeKeyAuthorization(ch as never);
+        tokens.set(ch.token, keyAuthorization);
+        answers.push({ identifier: name, wildcard: a.wildcard === true, keyAuthorization });
         todo.push(ch);
       }
 
       if (todo.length) {
-        req.challenges.open(tokens);
+        if (solver) req.progress(`Publishing ${solver.type} answers for ${req.names.join(', ')}`);
+        else req.challenges.open(tokens);
         try {
+          if (solver) await solver.present(answers, req.signal);
           req.progress(`Validating ${req.names.join(', ')}`);
           for (const ch of todo) await this.step(ctx, () => client.completeChallenge(ch as never));
-          await this.poll(req.signal, 'authorizations', req.challenges.fetched?.bind(req.challenges), async () => {
+          await this.poll(req.signal, 'authorizations', solver ? undefined : req.challenges.fetched?.bind(req.challenges), async () => {
             const now = (await this.step(ctx, () => client.getAuthorizations(order))) as unknown as Authz[];
             for (const a of now) {
               if (a.status === 'invalid') {
@@ -262,7 +289,8 @@ export class AcmeClientIssuer implements CertificateIssuer {
             return now.every((a) => a.status === 'valid');
           });
         } finally {
-          req.challenges.close();
+          if (solver) await solver.cleanup();
+          else req.challenges.close();
         }
       }
 

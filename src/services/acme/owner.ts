@@ -20,6 +20,12 @@ export function verifyAcme(next: ConfigView): Problem[] {
   if (next.value('Security Acme Scheduler Mode') === 'On' && next.value('Security Acme Scheduler Days') === '') {
     problems.push('Security Acme Scheduler Mode On needs at least one day in Security Acme Scheduler Days');
   }
+  // One sentence per missing part, so the admin sees everything to set at once.
+  if (next.value('Security Acme Challenge Type') === 'Dns01') {
+    for (const [key, what] of [['Server', 'the address of the DNS server that accepts updates'], ['TsigKeyName', 'the name of the TSIG key'], ['TsigSecret', 'the TSIG secret']] as const) {
+      if (next.value(`Security Acme Dns ${key}`) === '') problems.push(`Security Acme Challenge Type Dns01 needs Security Acme Dns ${key}: set ${what} first`);
+    }
+  }
   return problems;
 }
 

@@ -10,7 +10,9 @@ import type { AcmeStore, StagedFile } from '../../stores/acme.js';
 import type { AccountRecords } from './accounts.js';
 import { readAriState, type AriState } from './ari.js';
 import { NO_DEPLOY, NO_SIGN, type DeployStatus, type Outcome, type SignStatus } from './status.js';
-import type { Target } from './target.js';
+import { SERVER_TARGET, domainTarget, type Target } from './target.js';
+import type { ChallengeTypeWord } from '../../../schema/sets.js';
+import type { TxtValue } from './dns/index.js';
 
 export interface TargetRecord {
   readonly lastSign: Outcome<SignStatus>;
@@ -23,6 +25,10 @@ export interface TargetRecord {
   readonly failures?: number;
   /** The CA's renewal information for the certificate in use, and when to ask again. */
   readonly ari?: AriState;
+  /** The domain's own challenge type (Domain Add Challenge:); absent: Security Acme Challenge Type. */
+  readonly challenge?: ChallengeTypeWord;
+  /** DNS-01 values added (or about to be) and not yet deleted: what a crash mid-order leaves behind. */
+  readonly published?: readonly TxtValue[];
 }
 
 /** What the CA's directory offered when last fetched (kept so xStatus shows it after a restart). */
@@ -138,6 +144,13 @@ export class PendingRepository {
   update(t: Target, patch: Partial<TargetRecord>): void {
     this.data.targets[t.key] = { ...this.record(t), ...patch };
     this.save();
+  }
+
+  /** Targets whose DNS-01 values were not deleted (a crash mid-order), with those values. */
+  leftovers(): { target: Target; values: readonly TxtValue[] }[] {
+    return Object.entries(this.data.targets)
+      .filter(([, r]) => (r.published?.length ?? 0) > 0)
+      .map(([k, r]) => ({ target: k === SERVER_TARGET.key ? SERVER_TARGET : domainTarget(k.replace(/^domain:/, '')), values: r.published! }));
   }
 
   staged(t: Target): StagedFile | undefined {

@@ -12,6 +12,7 @@ import type { Lock } from '../../stores/storage.js';
 import { Deadline, generateKey, makeCsr, raceAbort, type CertificateIssuer, type ProviderRef } from './issuer.js';
 import { OrderFailure, type Failure } from './reasons.js';
 import type { ChallengeResponder } from './responder.js';
+import type { ChallengeSolvers } from './solvers.js';
 import { backoff } from './scheduler.js';
 import { splitChain } from './chain.js';
 import type { AcmeLimits } from './settings.js';
@@ -23,6 +24,8 @@ import { alarmId, type Target } from './target.js';
 export interface OrderRunnerDeps {
   readonly issuer: CertificateIssuer;
   readonly responder: ChallengeResponder;
+  /** DNS-01 and TLS-ALPN-01 answers (HTTP-01 stays with the responder). */
+  readonly solvers: Pick<ChallengeSolvers, 'solverFor'>;
   readonly repo: PendingRepository;
   readonly accounts: Pick<AcmeAccounts, 'note'>;
   readonly certificates: Pick<CertificateService, 'active' | 'csr' | 'csrKeyPem'>;
@@ -46,6 +49,8 @@ interface Running {
   readonly lock: Lock;
   done?: Promise<AcmeSignResult>;
   progress: string;
+  /** What the order publishes and where, while it does ('' otherwise). */
+  published: string;
 }
 
 export type AccountRef = { keyPem: string; url: string };
@@ -86,6 +91,11 @@ export class OrderRunner {
     return this.running.get(t.key)?.progress ?? '';
   }
 
+  /** What the running order publishes and where, or ''. */
+  published(t: Target): string {
+    return this.running.get(t.key)?.published ?? '';
+  }
+
   /** What to order: the saved CSR (server) or the domain's own key and a CSR for its name. */
   async request(t: Target): Promise<{ csrPem: string; keyPem: string; names: string[] }> {
     const { certificates, repo } = this.deps;
@@ -110,7 +120,7 @@ export class OrderRunner {
     const lock = this.deps.tryLock(`acme-order:${t.key}`);
     if (!lock) throw new CommandError(`An ACME order for ${t.label} is already running`);
     this.deps.repo.update(t, { latest: 'sign', lastSign: { status: 'InProgress', time: this.nowIso(), reason: '' } });
-    const run: Running = { abort: new AbortController(), lock, progress: 'Starting' };
+    const run: Running = { abort: new AbortController(), lock, progress: 'Starting', published: '' };
     this.running.set(t.key, run);
     this.step(t, 'Starting');
     const done = this.order(t, p, account, inputs, run).finally(() => {
@@ -141,6 +151,7 @@ export class OrderRunner {
       const timer = clock.setTimeout(() => attemptAbort.abort(new Deadline(Math.round(limits.orderTimeoutMs / 1000))), limits.orderTimeoutMs);
       try {
         const req = await this.request(t);
+        const solver = this.deps.solvers.solverFor(t, req.names, (what) => { run.published = what; });
         // The issuer honours the signal; the race makes sure a stuck one cannot hold the target.
         const pem = await raceAbort(this.deps.issuer.order(p, account, {
           csrPem: req.csrPem,
@@ -154,6 +165,7 @@ export class OrderRunner {
             close: () => this.deps.responder.close(orderId),
             fetched: () => this.deps.responder.fetched(orderId),
           },
+          ...(solver ? { solver } : {}),
         }), attemptAbort.signal, p.directoryUrl);
         const pending = this.stage(t, p.name, pem, req.keyPem);
         this.deps.alarms.lower(alarmId('failing', t));

@@ -4,13 +4,17 @@
 //   views.ts      the renewal plan and status view  renewal.ts   the automated job and its alarms
 //   revoker.ts    revocation (rules in revoke.ts)   target.ts    the server certificate or a domain
 //   ari-watch.ts  the CA's directory (profiles) and renewal windows (ARI), polled and kept
+//   solvers.ts    DNS-01 / TLS-ALPN-01 answers      responder.ts HTTP-01 answers
 // Decisions live in scheduler.ts and status.ts (pure).
 import type {
   AcmeDeployResult, AcmePendingCertificate, AcmeProvider, AcmeRevokeResult, AcmeService, AcmeSignResult,
   Actor, AlarmService, CertificateInfo, CertificateService, ConfigService, EventSink, RevocationReason, StateStore,
-  StatusService, StatusTree, TrustStore, UploadArea,
+  StatusService, StatusTree, TlsService, TrustStore, UploadArea,
 } from '../interfaces.js';
-import { CommandError, DomainNotHosted } from '../../errors.js';
+import type { ChallengeTypeWord } from '../../../schema/sets.js';
+import { ChallengeSolvers, wildcardProblem } from './solvers.js';
+import type { ProbeReport } from './dns/index.js';
+import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
 import { acmeOwner } from './owner.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -46,6 +50,8 @@ export interface AcmeServiceDeps {
   readonly certificates: Pick<CertificateService, 'active' | 'csr' | 'csrKeyPem' | 'deploy' | 'rollback' | 'domains' | 'deployDomain'>;
   /** The HTTP listener (TlsService). */
   readonly challengeHost: ChallengeHost;
+  /** The HTTPS listener, for TLS-ALPN-01 challenge certificates. */
+  readonly alpnHost?: Pick<TlsService, 'setAlpnChallenge'>;
   /** A fresh TLS handshake with the HTTPS listener: the serial it presents for `servername`. */
   readonly probe?: (servername: string | undefined) => Promise<string>;
   /** Account keys, staged certificates, the archive (acme/ in the storage), and the order locks. */
@@ -67,6 +73,7 @@ export class AcmeClientService implements AcmeService {
   private readonly repo: PendingRepository;
   private readonly accounts: AcmeAccounts;
   private readonly runner: OrderRunner;
+  private readonly solvers: ChallengeSolvers;
   private readonly deployer: Deployer;
   private readonly revoker: Revoker;
   private readonly views: ViewSources;
@@ -90,8 +97,18 @@ export class AcmeClientService implements AcmeService {
       records: this.repo.accounts, save: () => { this.repo.save(); this.changed(); }, audit: (...a) => this.audit(...a),
     });
     const event = (t: Target, status: string, detail: string) => this.event(t, status, detail);
+    const repo = this.repo;
+    this.solvers = new ChallengeSolvers({
+      config: deps.config, clock, logger, alpnHost: deps.alpnHost,
+      override: (t) => repo.record(t).challenge,
+      ledger: {
+        published: (t) => repo.record(t).published ?? [],
+        setPublished: (t, values) => repo.update(t, { published: values.length ? [...values] : undefined }),
+        leftovers: () => repo.leftovers(),
+      },
+    });
     this.runner = new OrderRunner({
-      issuer: this.issuer, responder: this.responder, repo: this.repo, accounts: this.accounts, certificates, tryLock,
+      issuer: this.issuer, responder: this.responder, solvers: this.solvers, repo: this.repo, accounts: this.accounts, certificates, tryLock,
       limits: this.limits, clock, random: deps.random, alarms, logger, event,
       automated: () => this.cfg('Scheduler Mode') === 'On',
       finished: () => { this.changed(); this.job.reschedule(); },
@@ -107,7 +124,7 @@ export class AcmeClientService implements AcmeService {
       provider: () => deps.config.value('Security Acme Provider'), clock, limits: this.limits, audit: (...a) => this.audit(...a),
     });
     this.views = {
-      cfg: (k) => this.cfg(k), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
+      cfg: (k) => this.cfg(k), challengeType: (t) => this.solvers.typeOf(t), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
       certificates, clock, limits: this.limits, ari: this.ari,
     };
     this.job = new RenewalJob({
@@ -131,9 +148,36 @@ export class AcmeClientService implements AcmeService {
     this.unsubscribe = deps.config.own(acmeOwner(this));
   }
 
-  /** Starts the renewal job and the alarm watchdog. */
-  start(): void {
+  /**
+   * Starts the renewal job and the alarm watchdog, and deletes DNS-01 records a crash mid-order
+   * left behind (resolves when that is done; failures are logged and kept for the next start).
+   */
+  start(): Promise<void> {
     this.job.start();
+    return this.solvers.cleanLeftovers().catch((e) => this.deps.logger.log({ event: 'acme.dns-leftovers', level: 'error', error: String(e) }));
+  }
+
+  /** The challenge type of a target: its own (Domain Add Challenge:), or the configured one. */
+  challengeType(domain: string | undefined): ChallengeTypeWord {
+    return this.solvers.typeOf(this.target(domain));
+  }
+
+  /** Sets (or with undefined, clears) a hosted domain's own challenge type (Domain Add Challenge:). */
+  setDomainChallenge(domain: string, type: ChallengeTypeWord | undefined): void {
+    const t = this.target(domain);
+    if (this.repo.record(t).challenge !== type) this.repo.update(t, { challenge: type });
+    this.changed();
+  }
+
+  /** Refuses wildcard names that `type` (default: the configured type) cannot prove (CSR Create, Domain Add). */
+  checkNames(names: readonly string[], type?: ChallengeTypeWord): void {
+    const wild = wildcardProblem(names.map((n) => n.toLowerCase()), type ?? this.deps.config.value('Security Acme Challenge Type'));
+    if (wild) throw new ParameterError(wild);
+  }
+
+  /** xCommand Security Acme Dns Test: a probe record added, seen, deleted. */
+  dnsTest(domain: string | undefined): Promise<ProbeReport> {
+    return this.solvers.test(domain);
   }
 
   /** A committed `Security Acme` change: status and the renewal plan follow it. */

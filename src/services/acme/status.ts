@@ -1,7 +1,7 @@
 // The `xStatus Security Acme` subtree: a closed set of words per target, derived purely from
 // the recorded state. Times are ISO 8601 UTC to the second, or "" when there is none.
 import type { StatusTree } from '../interfaces.js';
-import { ACME_STATUSES, type AccountStatus, type AcmeStatusWord, type DeployStatus, type SignStatus } from '../../../schema/sets.js';
+import { ACME_STATUSES, type ChallengeTypeWord, type AccountStatus, type AcmeStatusWord, type DeployStatus, type SignStatus } from '../../../schema/sets.js';
 
 export type { AccountStatus, AcmeStatusWord, DeployStatus, SignStatus };
 export const STATUS_WORDS: readonly AcmeStatusWord[] = ACME_STATUSES;
@@ -21,6 +21,9 @@ export interface TargetView {
   readonly automated: boolean;
   readonly signing: boolean;
   readonly progress: string;
+  readonly challengeType: ChallengeTypeWord;
+  /** What the running order publishes and where ('' when nothing). */
+  readonly published: string;
   readonly lastSign: Outcome<SignStatus>;
   readonly lastDeploy: Outcome<DeployStatus>;
   /** Which of the two was recorded last (times have whole seconds and may tie). */
@@ -84,6 +87,7 @@ export function targetTree(v: TargetView): StatusTree {
       LastCheck: iso(v.renewal.lastCheck),
       Failures: v.renewal.failures,
     },
+    Challenge: { Type: v.challengeType, Published: v.published },
   };
 }
 
@@ -102,6 +106,7 @@ export function acmeTree(
     NextSign: s.NextSign!,
     NextDeploy: s.NextDeploy!,
     Renewal: s.Renewal!,
+    Challenge: s.Challenge!,
     ...(domains.length ? { Domain: domains.map((d) => ({ Name: d.name, ...targetTree(d) })) } : {}),
   };
 }

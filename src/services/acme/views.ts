@@ -13,13 +13,15 @@ import type { AriWatch } from './ari-watch.js';
 import type { AcmeLimits } from './settings.js';
 import type { AccountStatus, TargetView } from './status.js';
 import type { Target } from './target.js';
+import type { ChallengeTypeWord } from '../../../schema/sets.js';
 
 export interface ViewSources {
   /** `Security Acme <key>` from the configuration. */
   readonly cfg: (key: 'Scheduler Mode' | 'Scheduler Days' | 'Scheduler Time') => string;
+  readonly challengeType: (t: Target) => ChallengeTypeWord;
   readonly accountStatus: () => AccountStatus;
   readonly repo: PendingRepository;
-  readonly runner: Pick<OrderRunner, 'isRunning' | 'progress'>;
+  readonly runner: Pick<OrderRunner, 'isRunning' | 'progress' | 'published'>;
   readonly certificates: Pick<CertificateService, 'active' | 'domains'>;
   readonly clock: Clock;
   readonly limits: AcmeLimits;
@@ -71,6 +73,8 @@ export function targetView(s: ViewSources, t: Target, account: AccountStatus): T
     automated: s.cfg('Scheduler Mode') === 'On',
     signing: s.runner.isRunning(t),
     progress: s.runner.progress(t),
+    challengeType: s.challengeType(t),
+    published: s.runner.published(t),
     lastSign: rec.lastSign,
     lastDeploy: rec.lastDeploy,
     latest: rec.latest,

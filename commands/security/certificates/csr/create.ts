@@ -16,6 +16,8 @@ export default defineCommand({
   async run(args, ctx) {
     const { services, actor } = ctx;
     const alternativeNames = (args.AlternativeNames ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+    // A wildcard can only be proved by DNS-01: refuse it now rather than at Sign.
+    services.acme.checkNames([args.CommonName, ...alternativeNames]);
     const csr = await services.certificates.createCsr({
       commonName: args.CommonName,
       alternativeNames,
