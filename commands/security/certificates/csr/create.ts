@@ -1,7 +1,7 @@
 import { literal, str } from '../../../../schema/types.js';
 import { KEY_TYPES, TRUE_FALSE } from '../../../../schema/sets.js';
 import { defineCommand, param } from '../../../define.js';
-import { csrFields, withWarnings } from '../service.js';
+import { csrFields } from '../service.js';
 
 export default defineCommand({
   path: ['Security', 'Certificates', 'CSR', 'Create'],
@@ -24,8 +24,6 @@ export default defineCommand({
       keyType: args.KeyType ?? 'RSA-2048',
       reuseKey: args.ReuseKey === 'True',
     }, actor);
-    // The CA validates a wildcard only through DNS: say so now rather than at Sign.
-    const wildcards = csr.alternativeNames.filter((n) => n.startsWith('*.')); // the CN is among them
-    return withWarnings(csrFields(csr, ctx), wildcards.map((n) => `${n} is a wildcard name: ACME CAs validate wildcard names only with a DNS-01 challenge, never HTTP-01`));
+    return csrFields(csr, ctx);
   },
 });
