@@ -487,4 +487,16 @@ export interface Services {
   readonly certificates: CertificateService;
   readonly tls: TlsService;
   readonly acme: AcmeService;
+  readonly cluster: ClusterControl;
+}
+
+/**
+ * Joining and leaving the cluster (src/services/cluster/service.ts). join() checks the plan and
+ * answers at once (CommandError naming every problem); forming goes on in the background, seen in
+ * `xStatus Clustering Status` (Joining, then Active). leave() resolves once this peer is standalone;
+ * it needs a quorum (Unavailable, nothing changed, otherwise).
+ */
+export interface ClusterControl {
+  join(actor: Actor): void;
+  leave(actor: Actor): Promise<void>;
 }
