@@ -87,6 +87,17 @@ export interface ConfigOwner {
 }
 
 /**
+ * Something a commit must pass through besides the owners: the cluster, which refuses a change of
+ * shared keys without a quorum and publishes committed ones to the other peers. admit() runs after
+ * verify and before the transaction (a throw refuses the commit, nothing written); committed()
+ * after the owners' apply. Both are synchronous and must be cheap.
+ */
+export interface CommitGate {
+  admit(changes: readonly ConfigChange[], actor: Actor): void;
+  committed(changes: readonly ConfigChange[], actor: Actor): void;
+}
+
+/**
  * Where the configuration is kept (SQLite). `write` is one transaction, durable when it returns
  * (WAL, synchronous FULL); when it throws nothing was written. Keys and values have been checked
  * by the caller (Configuration).

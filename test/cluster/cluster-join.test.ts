@@ -45,6 +45,11 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
   const bad = await peers[0]!.run('xConfiguration Clustering Peer 2 Address: 127.0.0.2\n');
   t.match(bad.out, /Clustering Peer 2 Address 127\.0\.0\.2 duplicates Peer 1 Address/, 'the plan\'s problems refuse a commit');
 
+  // Different configurations before Join: the primary's (peer 1) becomes everyone's, local keys stay.
+  for (const [i, p] of peers.entries()) {
+    const o = await p.run(`xConfiguration Ssh IdleTimeout: ${[900, 600, 300][i]}\nxConfiguration SystemUnit Name: peer${i + 1}\n`);
+    t.notMatch(o.out, /ERROR/);
+  }
   const form = ['Peer 1 Address: 127.0.0.2', 'Peer 2 Address: 127.0.0.3', 'Peer 3 Address: 127.0.0.4', 'ConfigurationPrimary: 1', 'TlsVerify Mode: Enforce']
     .map((l) => `xConfiguration Clustering ${l}\n`).join('') + 'xCommand Clustering Join\n';
   const started = performance.now();
@@ -62,6 +67,24 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
   t.match(shown.out, /Peer 3:\n\s+Address: "127\.0\.0\.4"\n\s+Status: "Active"/);
   t.match((await peers[1]!.run('xCommand Clustering Join\n')).out, /This peer is already in a cluster \(Status Active\): run xCommand Clustering Leave first/);
   for (const p of peers) t.notOk(alarms(p).some((a) => a.startsWith('cluster-')), 'no cluster alarm while Active');
+  for (const [i, p] of peers.entries()) {
+    t.equal(p.services.config.value('Ssh IdleTimeout'), 900, `peer ${i + 1} took the primary's configuration`);
+    t.equal(p.services.config.value('SystemUnit Name'), `peer${i + 1}`, `peer ${i + 1} kept its own name`);
+  }
+
+  // A change on peer 2 is seen on peers 1 and 3, applied through their owners (the HTTP redirect).
+  const told: string[] = [];
+  peers[2]!.services.config.onChange((changes, actor) => told.push(`${actor.user}@${actor.remote} ${changes.map((c) => `${c.key}=${c.value}`).join(',')}`));
+  const changed = performance.now();
+  t.notMatch((await peers[1]!.run('xConfiguration Http Redirect Mode: On\nxConfiguration SystemUnit Name: two\n')).out, /ERROR/);
+  for (const i of [0, 2]) {
+    await until(`peer ${i + 1} sees the change`, () => (peers[i]!.services.config.value('Http Redirect Mode') === 'On' ? true : undefined), 10_000, 5);
+  }
+  t.comment(`a change on peer 2 applied on peers 1 and 3 in ${(performance.now() - changed).toFixed(0)} ms`);
+  t.equal(peers[0]!.services.config.value('SystemUnit Name'), 'peer1', 'a local key is not shared');
+  t.same(told, ['cluster@peer2 Http Redirect Mode=On'], 'peer 3 committed it once, as the cluster, after its owners applied it');
+  const applied = peers[0]!.logLines.map((l) => JSON.parse(l) as { event: string; from?: number; keys?: string[] }).filter((e) => e.event === 'cluster.config.applied');
+  t.same(applied.at(-1), { ...applied.at(-1), from: 2, keys: ['Http Redirect Mode'] }, 'applied as one commit from peer 2');
 
   // Peer 3 goes down: its etcd killed by pid, its appliance stopped.
   process.kill(peers[2]!.cluster.memberPid!, 'SIGKILL');
@@ -74,7 +97,8 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
   }
   const alarmOut = await peers[0]!.run('xStatus Alarm\n');
   t.match(alarmOut.out, /Cluster peer 3 \(127\.0\.0\.4\) is unreachable/);
-  t.match((await peers[1]!.run("xConfiguration SystemUnit Name: two\n")).out, /^OK$/m, 'the others keep working');
+  t.match((await peers[1]!.run('xConfiguration Ssh IdleTimeout: 1200\n')).out, /^OK$/m, 'the others keep working');
+  await until('peer 1 sees peer 2\'s change while degraded', () => (peers[0]!.services.config.value('Ssh IdleTimeout') === 1200 ? true : undefined), 10_000);
   // Removing peer 2 now would leave one started member of two: etcd refuses it or leaves it
   // unconfirmed (the leader may have died with peer 3); either way one sentence, and peer 2 is
   // still a member (peer 1 is Active with three reachable members below).
@@ -85,6 +109,7 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
   // Peer 3 restarted: it takes its place again from its data directory.
   const back = peer(t, c, 2, dirs[2]);
   await until('peer 3 Active again', () => (status(back).Status === 'Active' ? true : undefined), 60_000);
+  t.equal(back.services.config.value('Ssh IdleTimeout'), 1200, 'it caught up with the change made while it was down');
   await until('peer 1 Active and peer 3 seen', () => (status(peers[0]!).Status === 'Active' && !alarms(peers[0]!).includes('cluster-peer-3') ? true : undefined), 30_000);
 
   // Leave: standalone, etcd stopped and its data gone, the configuration kept.
@@ -95,4 +120,17 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
   t.notOk(fs.existsSync(path.join(dirs[2]!, 'etcd')), 'its etcd data is removed');
   t.equal(back.services.config.value('Clustering Peer 1 Address'), '127.0.0.2', 'the configuration is kept');
   await until('the others see peer 3 gone', () => (alarms(peers[0]!).includes('cluster-peer-3') ? true : undefined), 30_000);
+  t.match((await back.run('xConfiguration Ssh IdleTimeout: 60\n')).out, /^OK$/m, 'standalone again: its commits are its own');
+  t.equal(peers[0]!.services.config.value('Ssh IdleTimeout'), 1200);
+
+  // Peer 2 goes down too: peer 1 alone has no quorum. Shared changes are refused in one sentence;
+  // reads and local keys work.
+  process.kill(peers[1]!.cluster.memberPid!, 'SIGKILL');
+  await peers[1]!.close();
+  await until('peer 1 NoQuorum with its alarm', () => (status(peers[0]!).Status === 'NoQuorum' && alarms(peers[0]!).includes('cluster-no-quorum') ? true : undefined), 30_000);
+  const refusedChange = await peers[0]!.run('xConfiguration Ssh IdleTimeout: 30\n');
+  t.match(refusedChange.out, /Reason: "The cluster has no quorum: cluster-wide configuration cannot be changed now \(reads and Clustering, SystemUnit Name, Security Acme Scheduler still can\)"/);
+  t.equal(peers[0]!.services.config.value('Ssh IdleTimeout'), 1200, 'nothing changed');
+  t.match((await peers[0]!.run('xConfiguration SystemUnit Name: alone\n')).out, /^OK$/m, 'a local key still changes');
+  t.match((await peers[0]!.run('xConfiguration Ssh IdleTimeout\n')).out, /IdleTimeout: 1200/, 'reads work');
 });

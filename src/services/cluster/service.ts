@@ -31,7 +31,8 @@ import { CommandError } from '../../errors.js';
 import { atomicWrite, ensureDir } from '../../platform/files.js';
 import type { Logger } from '../../platform/log.js';
 import type { ClusterStatus } from '../../../schema/sets.js';
-import type { Actor, AlarmService, ConfigView, StateStore, StatusService, StatusTree } from '../interfaces.js';
+import type { Actor, AlarmService, ConfigService, StateStore, StatusService, StatusTree } from '../interfaces.js';
+import { SharedConfiguration, CONFIG_ALARM, type SharedConfigService } from './shared.js';
 
 /** Where this peer is and which ports and binary its etcd uses (src/main.ts settings). */
 export interface ClusterSettings {
@@ -51,7 +52,7 @@ export interface ClusterTlsMaterial {
 
 export interface ClusterServiceDeps {
   readonly settings: ClusterSettings;
-  readonly config: ConfigView;
+  readonly config: SharedConfigService & Pick<ConfigService, 'value'>;
   readonly state: StateStore;
   readonly status: StatusService;
   readonly alarms: AlarmService;
@@ -69,7 +70,7 @@ export const JOIN_ALARM = 'cluster-join';
 export const peerAlarm = (n: number) => `cluster-peer-${n}`;
 
 /** The plan from the configuration and this peer's settings. Pure. */
-export function planFrom(config: ConfigView, s: Pick<ClusterSettings, 'self' | 'clientPort' | 'peerPort'>): PlanResult {
+export function planFrom(config: Pick<ConfigService, 'value'>, s: Pick<ClusterSettings, 'self' | 'clientPort' | 'peerPort'>): PlanResult {
   const peers = [1, 2, 3, 4, 5, 6].map((n) => config.value(`Clustering Peer ${n} Address`));
   return planCluster({ peers, self: s.self, primary: config.value('Clustering ConfigurationPrimary'), clientPort: s.clientPort, peerPort: s.peerPort });
 }
@@ -80,6 +81,7 @@ interface Running {
   client?: ClusterClient;
   heartbeat?: Heartbeat;
   peers?: PeerWatch;
+  shared?: SharedConfiguration;
   timer?: NodeJS.Timeout;
   stopped: boolean;
 }
@@ -162,6 +164,13 @@ export class ClusterService {
       this.refreshPeerAlarms(run);
       this.deps.status.changed(['Clustering']);
     });
+    // The primary's configuration, then every later commit, shared (see shared.ts).
+    run.shared = new SharedConfiguration({
+      client: run.client, config: this.deps.config, self: plan.self, primary: plan.primary === plan.self,
+      writable: () => this.current === 'Active' || this.current === 'Degraded', alarms: this.deps.alarms, logger: this.deps.logger,
+    });
+    await retrying(run, () => run.shared!.start());
+    if (run.stopped) return;
     this.deps.alarms.lower(JOIN_ALARM);
     await this.checkHealth(run);
     const every = this.deps.healthEveryMs ?? 1000;
@@ -226,6 +235,7 @@ export class ClusterService {
     for (const p of run.plan.peers) this.deps.alarms.lower(peerAlarm(p.number));
     this.deps.alarms.lower(NO_QUORUM_ALARM);
     this.deps.alarms.lower(JOIN_ALARM);
+    this.deps.alarms.lower(CONFIG_ALARM);
     this.deps.logger.log({ event: 'cluster.leave', who: actor.user, peer: run.plan.self });
     this.setStatus('Standalone');
   }
@@ -233,6 +243,7 @@ export class ClusterService {
   private async teardown(run: Running, wipe: boolean): Promise<void> {
     run.stopped = true;
     clearTimeout(run.timer);
+    await run.shared?.close();
     await run.heartbeat?.stop();
     await run.peers?.close().catch(() => undefined);
     await run.client?.close().catch(() => undefined);
