@@ -162,7 +162,7 @@ export function buildApp(opts: AppOptions): App {
 
   const clusterSettings = opts.cluster ?? { self: '127.0.0.1', clientPort: 2379, peerPort: 2380, bin: 'etcd' };
   const cluster = new ClusterService({
-    settings: clusterSettings, config, state, status, alarms, logger,
+    settings: clusterSettings, config, trust: web.trust, state, status, alarms, logger,
     etcdDir: paths.etcd, tlsDir: paths.clusterTls,
     tls: opts.clusterTls ?? (() => ({ ...web.certificates.listenerMaterial().server, caPems: web.trust.caPems() })),
   });

@@ -7,6 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { testApp, tmpDir, type TestApp } from '../helpers/app.js';
+import { makeCa } from '../helpers/pki.js';
 import { testCluster, until, ADDRESSES, ETCD_BIN, type TestCluster } from '../helpers/etcd.js';
 
 function peer(t: Tap.Test, c: TestCluster, i: number, dataDir = tmpDir()): TestApp {
@@ -83,6 +84,14 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
   t.comment(`a change on peer 2 applied on peers 1 and 3 in ${(performance.now() - changed).toFixed(0)} ms`);
   t.equal(peers[0]!.services.config.value('SystemUnit Name'), 'peer1', 'a local key is not shared');
   t.same(told, ['cluster@peer2 Http Redirect Mode=On'], 'peer 3 committed it once, as the cluster, after its owners applied it');
+  // A CA added on peer 3 raises the count everywhere.
+  const before = peers[0]!.services.trust.count();
+  const extra = await makeCa({ cn: 'Cluster Shared Root' });
+  t.match((await peers[2]!.run(`xCommand Security Certificates CA Add\n${extra.pem}.\n`)).out, /Added: 1/);
+  for (const i of [0, 1]) {
+    await until(`peer ${i + 1} trusts the new CA`, () => (peers[i]!.services.trust.count() === before + 1 ? true : undefined), 10_000, 5);
+    t.ok(peers[i]!.services.trust.get(extra.x509.fingerprint256), `peer ${i + 1} has it by fingerprint`);
+  }
   const applied = peers[0]!.logLines.map((l) => JSON.parse(l) as { event: string; from?: number; keys?: string[] }).filter((e) => e.event === 'cluster.config.applied');
   t.same(applied.at(-1), { ...applied.at(-1), from: 2, keys: ['Http Redirect Mode'] }, 'applied as one commit from peer 2');
 
@@ -132,5 +141,9 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
   t.match(refusedChange.out, /Reason: "The cluster has no quorum: cluster-wide configuration cannot be changed now \(reads and Clustering, SystemUnit Name, Security Acme Scheduler still can\)"/);
   t.equal(peers[0]!.services.config.value('Ssh IdleTimeout'), 1200, 'nothing changed');
   t.match((await peers[0]!.run('xConfiguration SystemUnit Name: alone\n')).out, /^OK$/m, 'a local key still changes');
+  const count = peers[0]!.services.trust.count();
+  const refusedCa = await peers[0]!.run(`xCommand Security Certificates CA Delete Fingerprint: ${extra.x509.fingerprint256}\n`);
+  t.match(refusedCa.out, /Reason: "The cluster has no quorum: the trust store cannot be changed now \(it can still be read\)"/);
+  t.equal(peers[0]!.services.trust.count(), count, 'the trust store is unchanged');
   t.match((await peers[0]!.run('xConfiguration Ssh IdleTimeout\n')).out, /IdleTimeout: 1200/, 'reads work');
 });

@@ -33,6 +33,7 @@ import type { Logger } from '../../platform/log.js';
 import type { ClusterStatus } from '../../../schema/sets.js';
 import type { Actor, AlarmService, ConfigService, StateStore, StatusService, StatusTree } from '../interfaces.js';
 import { SharedConfiguration, CONFIG_ALARM, type SharedConfigService } from './shared.js';
+import { SharedTrust, TRUST_ALARM, type SharedTrustStore } from './shared-trust.js';
 
 /** Where this peer is and which ports and binary its etcd uses (src/main.ts settings). */
 export interface ClusterSettings {
@@ -53,6 +54,7 @@ export interface ClusterTlsMaterial {
 export interface ClusterServiceDeps {
   readonly settings: ClusterSettings;
   readonly config: SharedConfigService & Pick<ConfigService, 'value'>;
+  readonly trust: SharedTrustStore;
   readonly state: StateStore;
   readonly status: StatusService;
   readonly alarms: AlarmService;
@@ -82,6 +84,7 @@ interface Running {
   heartbeat?: Heartbeat;
   peers?: PeerWatch;
   shared?: SharedConfiguration;
+  sharedTrust?: SharedTrust;
   timer?: NodeJS.Timeout;
   stopped: boolean;
 }
@@ -170,6 +173,11 @@ export class ClusterService {
       writable: () => this.current === 'Active' || this.current === 'Degraded', alarms: this.deps.alarms, logger: this.deps.logger,
     });
     await retrying(run, () => run.shared!.start());
+    run.sharedTrust = new SharedTrust({
+      client: run.client, trust: this.deps.trust, self: plan.self, primary: plan.primary === plan.self,
+      writable: () => this.current === 'Active' || this.current === 'Degraded', alarms: this.deps.alarms, logger: this.deps.logger,
+    });
+    await retrying(run, () => run.sharedTrust!.start());
     if (run.stopped) return;
     this.deps.alarms.lower(JOIN_ALARM);
     await this.checkHealth(run);
@@ -236,6 +244,7 @@ export class ClusterService {
     this.deps.alarms.lower(NO_QUORUM_ALARM);
     this.deps.alarms.lower(JOIN_ALARM);
     this.deps.alarms.lower(CONFIG_ALARM);
+    this.deps.alarms.lower(TRUST_ALARM);
     this.deps.logger.log({ event: 'cluster.leave', who: actor.user, peer: run.plan.self });
     this.setStatus('Standalone');
   }
@@ -244,6 +253,7 @@ export class ClusterService {
     run.stopped = true;
     clearTimeout(run.timer);
     await run.shared?.close();
+    await run.sharedTrust?.close();
     await run.heartbeat?.stop();
     await run.peers?.close().catch(() => undefined);
     await run.client?.close().catch(() => undefined);

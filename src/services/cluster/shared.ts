@@ -39,6 +39,8 @@ const CLUSTER_USER = 'cluster';
 /** Who a replicated commit is from, in audit lines and xFeedback. */
 export const clusterActor = (peer: number): Actor => ({ user: CLUSTER_USER, role: 'Admin', remote: `peer${peer}`, session: 'cluster' });
 
+export const isClusterActor = (a: Actor): boolean => a.user === CLUSTER_USER && a.session === 'cluster';
+
 export type SharedConfigService = Pick<ConfigService, 'get' | 'entries' | 'set'> & { gate(g: CommitGate | undefined): void };
 
 export interface SharedConfigDeps {
@@ -133,13 +135,13 @@ export class SharedConfiguration implements CommitGate {
   }
 
   admit(changes: readonly ConfigChange[], actor: Actor): void {
-    if (actor.user === CLUSTER_USER && actor.session === 'cluster') return;
+    if (isClusterActor(actor)) return;
     if (!changes.some((c) => isShared(c.key)) || this.deps.writable()) return;
     throw new ClusterUnavailable(`The cluster has no quorum: cluster-wide configuration cannot be changed now (reads and ${LOCAL_SUBTREES.join(', ')} still can)`);
   }
 
   committed(changes: readonly ConfigChange[], actor: Actor): void {
-    if (actor.user === CLUSTER_USER && actor.session === 'cluster') return;
+    if (isClusterActor(actor)) return;
     const shared = changes.filter((c) => isShared(c.key));
     if (!shared.length) return;
     for (const c of shared) this.pending.set(c.key, c.value);
