@@ -153,7 +153,15 @@ export class ClusterService {
       await run.member.start();
     }
     if (run.stopped) return;
-    const pinned = mode === 'Permissive' ? await presentedCertificates(plan.endpoints) : '';
+    // Permissive pins what the voters present: wait until a quorum of them answers (a plain client
+    // may get here before any voter listens). A voter that answers later is pinned at the next start.
+    const pinned = mode === 'Permissive'
+      ? await retrying(run, async () => {
+          const pems = await presentedCertificates(plan.endpoints);
+          if ((pems.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length < plan.quorum) throw new Error('too few voters answer yet');
+          return pems;
+        })
+      : '';
     run.client = new ClusterClient({
       endpoints: plan.endpoints,
       tls: { caPem: material.caPems.join('\n') + '\n' + pinned, certPem: material.certPem, keyPem: material.keyPem },
