@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { testApp, tmpDir, type TestApp } from '../helpers/app.js';
 import { makeCa } from '../helpers/pki.js';
+import { STATUS } from '../../schema/status.js';
 import { testCluster, until, ADDRESSES, ETCD_BIN, type TestCluster } from '../helpers/etcd.js';
 
 function peer(t: Tap.Test, c: TestCluster, i: number, dataDir = tmpDir()): TestApp {
@@ -63,6 +64,10 @@ t.test('three peers form a cluster from the shell, lose one, and one leaves', as
     }, 120_000);
   }
   t.comment(`three peers Active in ${(performance.now() - started).toFixed(0)} ms`);
+  const declared = new Set(STATUS.map((n) => n.path.join(' ')));
+  const leaves = (v: unknown, at: string[]): string[] => Array.isArray(v) ? v.flatMap((x) => leaves(x, [...at, '#']))
+    : typeof v === 'object' && v !== null ? Object.entries(v).flatMap(([k, x]) => leaves(x, [...at, k])) : [at.join(' ')];
+  t.same(leaves(status(peers[1]!), ['Clustering']).filter((l) => !declared.has(l)), [], 'every leaf reported is declared in schema/status.ts');
   const shown = await peers[1]!.run('xStatus Clustering\n');
   t.match(shown.out, /\*s Clustering: \/\n\s+Status: "Active"\n\s+ThisPeer: 2\n\s+Peer 1:\n\s+Address: "127\.0\.0\.2"\n\s+Status: "Active"\n\s+LastSeen: "\d{4}-\d\d-\d\dT[\d:.]+Z"\n/);
   t.match(shown.out, /Peer 3:\n\s+Address: "127\.0\.0\.4"\n\s+Status: "Active"/);
