@@ -10,6 +10,8 @@ import configImport from './systemunit/configuration/import.js';
 import keyAdd from './ssh/authorizedkey/add.js';
 import keyList from './ssh/authorizedkey/list.js';
 import keyDelete from './ssh/authorizedkey/delete.js';
+import clusteringJoin from './clustering/join.js';
+import clusteringLeave from './clustering/leave.js';
 import { ACME_COMMANDS } from './security/acme/index.js';
 import { CERTIFICATE_COMMANDS } from './security/certificates/index.js';
 
@@ -24,6 +26,8 @@ export const COMMANDS: readonly CommandDef[] = [
   keyAdd,
   keyList,
   keyDelete,
+  clusteringJoin,
+  clusteringLeave,
   ...ACME_COMMANDS,
   ...CERTIFICATE_COMMANDS,
 ];

@@ -4,7 +4,7 @@
 // are derived from this list, so `config.value('Http Redirect Mode')` has type 'On' | 'Off'.
 import {
   type Role, type Value, type ValueSpace,
-  literal, int, str, email, httpsUrl, weekdays, timeOfDay, fqdn, isFqdn,
+  literal, int, str, email, httpsUrl, weekdays, timeOfDay, fqdn, isFqdn, hostAddress,
 } from './types.js';
 import { ACME_PROVIDERS, CHALLENGE_TYPES, KEY_TYPES, ON_OFF, TLS_VERIFY_MODES, TSIG_ALGORITHM_WORDS } from './sets.js';
 
@@ -145,8 +145,12 @@ export const CONFIG = [
     help: 'Seconds to wait for every authoritative server of the zone to answer the TXT records before the CA is asked to check',
   },
   {
-    path: ['Clustering', 'Peer', '#', 'Address'], type: fqdn(0), default: '', role: 'Admin', index: { min: 1, max: 6 },
-    help: 'Address (FQDN) of cluster peer n; empty when unused',
+    path: ['Clustering', 'Peer', '#', 'Address'], type: hostAddress(), default: '', role: 'Admin', index: { min: 1, max: 6 },
+    help: 'Address (IP or FQDN) of cluster peer n, as XWAY_BIND of that peer; empty when unused',
+  },
+  {
+    path: ['Clustering', 'ConfigurationPrimary'], type: int(1, 6), default: 1, role: 'Admin',
+    help: 'The peer whose cluster-wide configuration every peer takes when it joins (the n of Peer n Address)',
   },
   {
     path: ['Clustering', 'TlsVerify', 'Mode'], type: literal(...TLS_VERIFY_MODES), default: 'Permissive', role: 'Admin',

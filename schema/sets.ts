@@ -40,6 +40,12 @@ export type Severity = (typeof SEVERITIES)[number];
 /** Peer-to-peer TLS verification in a cluster. */
 export const TLS_VERIFY_MODES = ['Permissive', 'Enforce'] as const;
 
+/** `xStatus Clustering Status`: Standalone until Join; then the etcd cluster's health as this peer sees it. */
+export const CLUSTER_STATUSES = ['Standalone', 'Joining', 'Active', 'Degraded', 'NoQuorum'] as const;
+export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
+/** `xStatus Clustering Peer n Status`: whether the peer's heartbeat is present in the cluster. */
+export const PEER_STATUSES = ['Active', 'Unreachable'] as const;
+
 /** How Show commands present a certificate. */
 export const CERTIFICATE_FORMATS = ['Decoded', 'PEM'] as const;
 

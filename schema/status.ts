@@ -2,7 +2,7 @@
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
 import {
-  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
+  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, CLUSTER_STATUSES, PEER_STATUSES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
 } from './sets.js';
 
 export interface StatusNode {
@@ -54,6 +54,12 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Acme', 'Profiles'], type: text(), help: 'Certificate profiles the CA\'s directory offers, comma-separated (empty: none, or the directory not fetched yet)' },
   { path: ['Security', 'Acme', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name) this ACME status is for' },
   ...acmeTarget(['Security', 'Acme', 'Domain', '#']),
+  // Clustering (issue 9): this peer's view of the cluster; Standalone shows Status alone.
+  { path: ['Clustering', 'Status'], type: literal(...CLUSTER_STATUSES), help: 'Standalone, Joining, or the cluster\'s health: Active (every voter reachable), Degraded (a quorum is), NoQuorum' },
+  { path: ['Clustering', 'ThisPeer'], type: int(1, 6), help: 'This peer\'s number n (its Clustering Peer n Address)' },
+  { path: ['Clustering', 'Peer', '#', 'Address'], type: text(), help: 'The peer\'s address' },
+  { path: ['Clustering', 'Peer', '#', 'Status'], type: literal(...PEER_STATUSES), help: 'Active while the peer\'s heartbeat is present in the cluster' },
+  { path: ['Clustering', 'Peer', '#', 'LastSeen'], type: text(), help: 'The peer\'s last heartbeat seen (ISO 8601, UTC), or empty' },
 ];
 
 /** The ACME fields shared by the server certificate and each hosted domain. */

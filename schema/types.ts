@@ -100,6 +100,20 @@ export function fqdn(min = 1, max = 253): ValueSpace<string> {
   return str(min, max, { check: (v) => (v === '' || isFqdn(v) ? undefined : `${v} is not a valid FQDN`) });
 }
 
+/** An IP address (v4 or v6) or an FQDN: how cluster peers name each other; '' is allowed (unused). */
+export function hostAddress(): ValueSpace<string> {
+  return str(0, 253, { check: (v) => (v === '' || IPV4.test(v) || isIPv6(v) || isFqdn(v) ? undefined : `${v} is not an IP address or FQDN`) });
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** RFC 4291 text form: up to eight hex groups, one `::` at most (no node:net in the schema). */
+function isIPv6(v: string): boolean {
+  if (!/^[0-9A-Fa-f:]+$/.test(v) || v.split('::').length > 2) return false;
+  const groups = v.split(':').filter((g) => g !== '');
+  return groups.every((g) => g.length <= 4) && (v.includes('::') ? groups.length < 8 : groups.length === 8);
+}
+
 export function email(): ValueSpace<string> {
   return str(0, 254, {
     check: (v) => (v === '' || /^[^\s@"]+@[^\s@"]+\.[^\s@"]+$/.test(v) ? undefined : `${v} is not an email address`),

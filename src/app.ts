@@ -16,6 +16,7 @@ import { SqliteConfigStore } from './stores/config.js';
 import { Configuration } from './services/config/configuration.js';
 import { systemUnitOwner } from './services/system/owner.js';
 import { clusteringOwner } from './services/cluster/owner.js';
+import { ClusterService, type ClusterSettings, type ClusterTlsMaterial } from './services/cluster/service.js';
 import { SshSettings } from './ssh/owner.js';
 import { SqliteStateStore } from './stores/state.js';
 import { SqliteAccountStore } from './stores/accounts.js';
@@ -66,6 +67,13 @@ export interface AppOptions {
   defaultCas?: () => readonly string[];
   /** ACME timeouts, retries and renewal periods (default: DEFAULT_LIMITS). */
   acmeLimits?: Partial<AcmeLimits>;
+  /** This peer's address and etcd ports and binary (default: 127.0.0.1, 2379, 2380, `etcd`). */
+  cluster?: ClusterSettings;
+  /**
+   * The etcd TLS material (default: the server certificate and key in use and the trust store).
+   * Tests on loopback give certificates naming 127.0.0.x, which the certificate service refuses.
+   */
+  clusterTls?: () => ClusterTlsMaterial;
 }
 
 export interface App {
@@ -80,6 +88,7 @@ export interface App {
   /** Trust store, certificates and the HTTPS/HTTP listeners (not yet listening). */
   readonly web: CertificateServices;
   readonly acme: AcmeClientService;
+  readonly cluster: ClusterService;
   /** The Ssh configuration's owner, read by the SSH layer (idle timeout). */
   readonly sshSettings: SshSettings;
   /** Where the SSH layer counts sessions and refused logins (read by /metrics). */
@@ -156,9 +165,16 @@ export function buildApp(opts: AppOptions): App {
     logger,
   });
 
+  const clusterSettings = opts.cluster ?? { self: '127.0.0.1', clientPort: 2379, peerPort: 2380, bin: 'etcd' };
+  const cluster = new ClusterService({
+    settings: clusterSettings, config, trust: web.trust, state, status, alarms, logger,
+    etcdDir: paths.etcd, tlsDir: paths.clusterTls,
+    tls: opts.clusterTls ?? (() => ({ ...web.certificates.listenerMaterial().server, caPems: web.trust.caPems() })),
+  });
+
   const services: Services = {
     events, config, state, status, alarms, accounts, system, uploads,
-    trust: web.trust, certificates: web.certificates, tls: web.web, acme,
+    trust: web.trust, certificates: web.certificates, tls: web.web, acme, cluster,
   };
 
   status.provide('SystemUnit', () => ({
@@ -176,7 +192,7 @@ export function buildApp(opts: AppOptions): App {
   acme.start();
   // The owners of the other subtrees (Security Acme's is the ACME service's, taken in start()).
   config.own(systemUnitOwner(status));
-  config.own(clusteringOwner);
+  config.own(clusteringOwner(clusterSettings));
   config.own(sshSettings);
   const sshActivity = new SshCounters();
   const metrics = new MetricsEndpoint(web.web, {
@@ -187,6 +203,7 @@ export function buildApp(opts: AppOptions): App {
   metrics.follow(config);
   config.checkOwnership();
   config.verifyStored();
+  cluster.resume();
 
   bus = new Bus({ registry, services, logger });
   const theBus = bus;
@@ -194,7 +211,7 @@ export function buildApp(opts: AppOptions): App {
   const banner = `Welcome to ${PRODUCT}\n${PRODUCT} version ${version.version}, released ${version.releaseDate}`;
 
   return {
-    paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme, sshSettings, sshActivity, metrics,
+    paths, logger, registry, bus: theBus, services, clock, accounts, version, web, acme, cluster, sshSettings, sshActivity, metrics,
     banner: () => banner,
     newSession: (actor, mode, io) =>
       // ReadOnly accounts have no access to files: not even their names are completed.
@@ -202,6 +219,7 @@ export function buildApp(opts: AppOptions): App {
     close() {
       closing ??= (async () => {
         await acme.stop();
+        await cluster.close();
         await web.close();
         db.close();
       })();

@@ -14,12 +14,19 @@ export interface DaemonSettings {
   sshPort: number;
   httpPort: number;
   httpsPort: number;
+  /** etcd's client and peer ports, the same on every peer of a cluster (unused while standalone). */
+  etcdClientPort: number;
+  etcdPeerPort: number;
+  /** The etcd binary a clustered peer runs. */
+  etcdBin: string;
   adminPassword?: string;
 }
 
 const USAGE = `Usage: xway [--data-dir DIR] [--bind ADDR] [--ssh-port N] [--http-port N] [--https-port N]
-Environment: XWAY_DATA_DIR, XWAY_BIND, XWAY_SSH_PORT, XWAY_HTTP_PORT, XWAY_HTTPS_PORT, XWAY_ADMIN_PASSWORD
-Flags win over the environment. Development defaults: ./data, 127.0.0.1, 2222, 8080, 8443.`;
+            [--etcd-client-port N] [--etcd-peer-port N]
+Environment: XWAY_DATA_DIR, XWAY_BIND, XWAY_SSH_PORT, XWAY_HTTP_PORT, XWAY_HTTPS_PORT,
+             XWAY_ETCD_CLIENT_PORT, XWAY_ETCD_PEER_PORT, XWAY_ETCD_BIN, XWAY_ADMIN_PASSWORD
+Flags win over the environment. Development defaults: ./data, 127.0.0.1, 2222, 8080, 8443, 2379, 2380, etcd.`;
 
 function port(v: unknown, name: string): number {
   const n = Number(v);
@@ -30,12 +37,12 @@ function port(v: unknown, name: string): number {
 /** Flags mirror the environment variables; flags win. Pure, for tests. */
 export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): DaemonSettings {
   const a = yargsParser(argv, {
-    string: ['data-dir', 'bind', 'ssh-port', 'http-port', 'https-port'],
+    string: ['data-dir', 'bind', 'ssh-port', 'http-port', 'https-port', 'etcd-client-port', 'etcd-peer-port'],
     boolean: ['help'],
     configuration: { 'strip-dashed': true },
   });
   if (a.help) throw new Error(USAGE);
-  const unknown = Object.keys(a).filter((k) => !['_', 'dataDir', 'bind', 'sshPort', 'httpPort', 'httpsPort', 'help'].includes(k));
+  const unknown = Object.keys(a).filter((k) => !['_', 'dataDir', 'bind', 'sshPort', 'httpPort', 'httpsPort', 'etcdClientPort', 'etcdPeerPort', 'help'].includes(k));
   if (unknown.length || a._.length) throw new Error(`Unknown argument ${unknown[0] ?? a._[0]}\n${USAGE}`);
   return {
     dataDir: path.resolve(a.dataDir ?? env.XWAY_DATA_DIR ?? 'data'),
@@ -43,6 +50,9 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): DaemonSett
     sshPort: port(a.sshPort ?? env.XWAY_SSH_PORT ?? 2222, 'SSH port'),
     httpPort: port(a.httpPort ?? env.XWAY_HTTP_PORT ?? 8080, 'HTTP port'),
     httpsPort: port(a.httpsPort ?? env.XWAY_HTTPS_PORT ?? 8443, 'HTTPS port'),
+    etcdClientPort: port(a.etcdClientPort ?? env.XWAY_ETCD_CLIENT_PORT ?? 2379, 'etcd client port'),
+    etcdPeerPort: port(a.etcdPeerPort ?? env.XWAY_ETCD_PEER_PORT ?? 2380, 'etcd peer port'),
+    etcdBin: env.XWAY_ETCD_BIN || 'etcd',
     adminPassword: env.XWAY_ADMIN_PASSWORD || undefined,
   };
 }
@@ -71,6 +81,7 @@ export async function start(s: DaemonSettings, onReboot: () => Promise<void>): P
       adminPassword: s.adminPassword,
       onReboot: async () => onReboot(),
       httpsAddress: () => (httpsPort === undefined ? undefined : { host: s.bind, port: httpsPort }),
+      cluster: { self: s.bind, clientPort: s.etcdClientPort, peerPort: s.etcdPeerPort, bin: s.etcdBin },
     });
   } catch (e) {
     throw new DataDirError(e instanceof DatabaseError ? e.message : `The data directory ${s.dataDir} cannot be used: ${(e as Error).message}`);

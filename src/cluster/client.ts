@@ -156,6 +156,20 @@ export class ClusterClient {
     return this.call(`writing ${key}`, async () => Number((await this.etcd.put(key).value(value).exec()).header.revision));
   }
 
+  /**
+   * Writes every entry in one transaction (watchers see them at one revision), only if `onlyIfAbsent`
+   * (when given) does not exist yet; `marker` is then written with them. Returns whether it wrote.
+   */
+  async putAll(entries: ReadonlyMap<string, string>, onlyIfAbsent?: { key: string; value: string }): Promise<boolean> {
+    return this.call(`writing ${entries.size} keys`, async () => {
+      const puts = [...entries].map(([k, v]) => this.etcd.put(k).value(v));
+      // A comparison that always holds when no condition is asked for: any key's mod revision is > -1.
+      const cond = onlyIfAbsent ? this.etcd.if(onlyIfAbsent.key, 'Create', '==', 0) : this.etcd.if('\0', 'Mod', '>', -1);
+      const r = await cond.then(...puts, ...(onlyIfAbsent ? [this.etcd.put(onlyIfAbsent.key).value(onlyIfAbsent.value)] : [])).commit();
+      return r.succeeded;
+    });
+  }
+
   async delete(key: string): Promise<void> {
     await this.call(`deleting ${key}`, () => this.etcd.delete().key(key).exec());
   }

@@ -17,5 +17,9 @@ export class DataPaths {
   /** The admin's upload area, shown as /tmp in the shell and over SFTP (which works on the files). */
   get uploads(): string { return path.join(this.root, 'uploads'); }
   get logs(): string { return path.join(this.root, 'logs'); }
+  /** The etcd member's data directory (a clustered peer only). */
+  get etcd(): string { return path.join(this.root, 'etcd'); }
+  /** The certificate, key and CA bundle the etcd member and client use (written at Join). */
+  get clusterTls(): string { return path.join(this.root, 'cluster-tls'); }
   get adminPasswordFile(): string { return path.join(this.root, 'admin-password'); }
 }

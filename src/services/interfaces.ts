@@ -87,6 +87,17 @@ export interface ConfigOwner {
 }
 
 /**
+ * Something a commit must pass through besides the owners: the cluster, which refuses a change of
+ * shared keys without a quorum and publishes committed ones to the other peers. admit() runs after
+ * verify and before the transaction (a throw refuses the commit, nothing written); committed()
+ * after the owners' apply. Both are synchronous and must be cheap.
+ */
+export interface CommitGate {
+  admit(changes: readonly ConfigChange[], actor: Actor): void;
+  committed(changes: readonly ConfigChange[], actor: Actor): void;
+}
+
+/**
  * Where the configuration is kept (SQLite). `write` is one transaction, durable when it returns
  * (WAL, synchronous FULL); when it throws nothing was written. Keys and values have been checked
  * by the caller (Configuration).
@@ -518,4 +529,16 @@ export interface Services {
   readonly certificates: CertificateService;
   readonly tls: TlsService;
   readonly acme: AcmeService;
+  readonly cluster: ClusterControl;
+}
+
+/**
+ * Joining and leaving the cluster (src/services/cluster/service.ts). join() checks the plan and
+ * answers at once (CommandError naming every problem); forming goes on in the background, seen in
+ * `xStatus Clustering Status` (Joining, then Active). leave() resolves once this peer is standalone;
+ * it needs a quorum (Unavailable, nothing changed, otherwise).
+ */
+export interface ClusterControl {
+  join(actor: Actor): void;
+  leave(actor: Actor): Promise<void>;
 }

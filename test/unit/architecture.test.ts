@@ -47,7 +47,8 @@ const ALLOWED: Record<string, string[]> = {
   // etcd membership and client primitives: machinery beside the stores, knowing nothing of owners.
   cluster: ['errors', 'platform'],
   stores: ['schema', 'errors', 'platform', 'services-interfaces'],
-  services: ['schema', 'errors', 'platform', 'stores', 'services-interfaces'],
+  // The cluster service drives the etcd machinery.
+  services: ['schema', 'errors', 'platform', 'stores', 'cluster', 'services-interfaces'],
   commands: ['schema', 'errors', 'services-interfaces'],
   bus: ['schema', 'errors', 'platform', 'commands', 'services-interfaces'],
   cli: ['schema', 'errors', 'platform', 'commands', 'bus', 'services-interfaces'],

@@ -1,35 +1,26 @@
-// The owner of `Clustering`, as far as this version goes: the keys are declared (peers and their
-// TLS verification) so that a configuration for a cluster can be prepared and exported, but
-// nothing replicates yet. The cluster issue gives this owner its apply (connect to the peers);
-// until then apply does nothing, and only the rule that needs no cluster is checked.
-import { CONFIG } from '../../../schema/config.js';
+// The owner of `Clustering`: the peers' addresses, the configuration primary and the TLS
+// verification mode. Its verify runs the cluster plan (src/cluster/plan.ts) on the proposed
+// configuration, so an address list no cluster could be formed from is refused when it is typed.
+// Incompleteness is not a problem while addresses are typed one at a time (a single peer, this
+// peer's own address not yet listed, a primary whose slot is still empty): Join names those.
+// A running cluster keeps the plan it was formed with; a changed peer list takes effect at the
+// next Join (Leave first), so apply has nothing to do.
 import type { ConfigOwner, ConfigView, Problem } from '../interfaces.js';
+import { planFrom, type ClusterSettings } from './service.js';
 
-/** The peer slots n of `Clustering Peer n Address`, from its declared index range. */
-const PEER_SLOTS: readonly number[] = (() => {
-  const node = CONFIG.find((n) => n.path.join(' ') === 'Clustering Peer # Address');
-  const range = node && 'index' in node ? node.index : { min: 1, max: 0 };
-  return Array.from({ length: range.max - range.min + 1 }, (_, i) => range.min + i);
-})();
+/** Plan problems that only mean the list is not finished yet (see above). */
+const INCOMPLETE = [/^A cluster needs at least two peers/, /^This peer's address .* is not among/, /^Clustering ConfigurationPrimary \d+ is not a configured peer/];
 
-/** Pure: every peer address is different (an empty slot is unused). */
-export function verifyClustering(next: ConfigView): Problem[] {
-  const seen = new Map<string, number>();
-  const problems: Problem[] = [];
-  for (const n of PEER_SLOTS) {
-    const address = next.value(`Clustering Peer ${n} Address`).toLowerCase().replace(/\.$/, '');
-    if (address === '') continue;
-    const first = seen.get(address);
-    if (first !== undefined) problems.push(`Clustering Peer ${first} Address and Peer ${n} Address are both ${address}: each peer needs its own address`);
-    else seen.set(address, n);
-  }
-  return problems;
+/** Pure: the plan's problems with this configuration, but for incompleteness. */
+export function verifyClustering(next: ConfigView, settings: Pick<ClusterSettings, 'self' | 'clientPort' | 'peerPort'>): Problem[] {
+  return planFrom(next, settings).problems.filter((p) => !INCOMPLETE.some((re) => re.test(p)));
 }
 
-export const clusteringOwner: ConfigOwner = {
-  name: 'Clustering',
-  subtrees: ['Clustering'],
-  verify: verifyClustering,
-  // Nothing runs a cluster yet (see above): committed values wait for the cluster issue.
-  apply: () => {},
-};
+export function clusteringOwner(settings: Pick<ClusterSettings, 'self' | 'clientPort' | 'peerPort'>): ConfigOwner {
+  return {
+    name: 'Clustering',
+    subtrees: ['Clustering'],
+    verify: (next) => verifyClustering(next, settings),
+    apply: () => {},
+  };
+}

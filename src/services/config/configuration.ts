@@ -4,7 +4,7 @@
 // written and who must follow a change.
 import type { Value } from '../../../schema/types.js';
 import type { ConfigNode, ConfigKey, ConfigValue } from '../../../schema/config.js';
-import type { Actor, AlarmService, ConfigChange, ConfigOwner, ConfigService, ConfigStore, ConfigView } from '../interfaces.js';
+import type { Actor, AlarmService, CommitGate, ConfigChange, ConfigOwner, ConfigService, ConfigStore, ConfigView } from '../interfaces.js';
 import { ConfigurationRefused, diskFailure, Internal, ParameterError } from '../../errors.js';
 import type { Logger } from '../../platform/log.js';
 import { inSubtree, ownershipProblems } from './owner.js';
@@ -28,6 +28,7 @@ export class Configuration implements ConfigService {
   private readonly cache = new Map<string, Value>();
   private readonly owners: ConfigOwner[] = [];
   private readonly listeners: ((c: readonly ConfigChange[], a: Actor) => void)[] = [];
+  private gate_: CommitGate | undefined;
 
   constructor(private readonly deps: ConfigurationDeps) {
     for (const d of deps.declared) this.nodes.set(d.key.toLowerCase(), d);
@@ -76,6 +77,11 @@ export class Configuration implements ConfigService {
     };
   }
 
+  /** Sets (or with undefined, removes) the commit gate (the cluster, while this peer is in one). */
+  gate(g: CommitGate | undefined): void {
+    this.gate_ = g;
+  }
+
   /** Boot check: every declared key has exactly one owner. Throws naming the first few that do not. */
   checkOwnership(): void {
     const problems = ownershipProblems([...this.nodes.values()].map((d) => d.key), this.owners);
@@ -108,6 +114,7 @@ export class Configuration implements ConfigService {
     const next: ConfigView = { value: <K extends ConfigKey>(k: K) => (proposed.has(k) ? proposed.get(k) : this.value(k)) as ConfigValue<K> };
     const problems = this.owners.flatMap((o) => o.verify(next));
     if (problems.length) throw new ConfigurationRefused(problems);
+    this.gate_?.admit(resolved, actor);
     // 3. One transaction.
     try {
       this.deps.store.write(resolved, `${actor.user}@${actor.remote}`, (this.deps.now?.() ?? new Date()).toISOString());
@@ -120,6 +127,7 @@ export class Configuration implements ConfigService {
     this.deps.alarms?.lower(VERIFY_ALARM);
     // 4. Apply, then tell feedback subscribers.
     this.apply(resolved.map((c) => c.key), actor);
+    this.gate_?.committed(resolved, actor);
     for (const l of this.listeners) {
       try {
         l(resolved, actor);

@@ -24,6 +24,15 @@ export interface TrustStoreDeps {
   readonly defaults?: () => readonly string[];
 }
 
+/**
+ * The cluster's hold on changes (src/services/cluster/shared-trust.ts): admit() may refuse a change
+ * before anything is written (no quorum); committed() publishes it to the other peers.
+ */
+export interface TrustGate {
+  admit(actor: Actor): void;
+  committed(actor: Actor): void;
+}
+
 function entry(d: Decoded): TrustedCa {
   return { ...d.info, pem: d.pem };
 }
@@ -65,6 +74,7 @@ export class FileTrustStore implements TrustStore {
   private pems: string[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly bundle: TrustBundle;
+  private gate_: TrustGate | undefined;
 
   constructor(private readonly deps: TrustStoreDeps) {
     this.bundle = new TrustBundle(deps.storage);
@@ -132,7 +142,7 @@ export class FileTrustStore implements TrustStore {
         `The trust store holds at most ${MAX_TRUSTED_CAS} CA certificates: it has ${this.entries.length} and the input adds ${fresh.length}`,
       );
     }
-    if (fresh.length > 0) this.commit([...this.entries, ...fresh]);
+    if (fresh.length > 0) this.commit([...this.entries, ...fresh], actor);
     this.audit(actor, 'Security Certificates CA Add', `added ${fresh.length}, skipped ${duplicates.length} duplicates`, {
       added: fresh.map((c) => c.fingerprint),
     });
@@ -171,15 +181,30 @@ export class FileTrustStore implements TrustStore {
       if (!hit) throw new ParameterError(`No trusted CA has the fingerprint ${fp}`);
       gone.set(fp, hit);
     }
-    this.commit(this.entries.filter((c) => !gone.has(c.fingerprint)));
+    this.commit(this.entries.filter((c) => !gone.has(c.fingerprint)), actor);
     this.audit(actor, 'Security Certificates CA Delete', `deleted ${gone.size}`, { deleted: [...gone.keys()] });
     return [...gone.values()];
   }
 
   reset(actor: Actor): number {
-    this.commit(this.defaultList());
+    this.commit(this.defaultList(), actor);
     this.audit(actor, 'Security Certificates CA Reset', `reset to ${this.entries.length} default CAs`);
     return this.entries.length;
+  }
+
+  /** Sets (or with undefined, removes) the cluster's gate. */
+  gate(g: TrustGate | undefined): void {
+    this.gate_ = g;
+  }
+
+  /**
+   * Takes another peer's list whole (the cluster's copy): every PEM as it is there, in its order.
+   * Entries this version cannot decode are skipped and logged, as at load.
+   */
+  replace(pems: readonly string[], actor: Actor): void {
+    const list = this.decodeStored(pems.join('\n'));
+    this.commit(list, actor);
+    this.audit(actor, 'Security Certificates CA (cluster)', `replaced by the cluster's list of ${list.length}`);
   }
 
   private defaultList(): TrustedCa[] {
@@ -214,12 +239,14 @@ export class FileTrustStore implements TrustStore {
     return out;
   }
 
-  /** Durable first, then visible: a failed write leaves memory and disk as before. */
-  private commit(list: TrustedCa[]): void {
+  /** Durable first, then visible: a failed write (or a gate's refusal) leaves memory and disk as before. */
+  private commit(list: TrustedCa[], actor?: Actor): void {
     const text = serialize(list);
     proveRoundTrip(text, list);
+    if (actor) this.gate_?.admit(actor);
     this.bundle.write(text);
     this.install(list);
+    if (actor) this.gate_?.committed(actor);
     for (const l of this.listeners) {
       try {
         l();

@@ -1,0 +1,326 @@
+// The cluster as the appliance runs it: `xCommand Clustering Join` / `Leave` and `xStatus Clustering`.
+// It owns this peer's etcd member (src/cluster/member.ts), its client, its heartbeat and its view of
+// the other peers' heartbeats. A standalone appliance never builds any of them: no etcd runs until
+// Join, and none after Leave.
+//
+// Forming: every peer runs Join with the same `Clustering Peer n Address` list. A voter starts its
+// member with the plan's --initial-cluster (state 'new'); etcd becomes ready once a quorum of the
+// voters has started, so Join answers at once with Status Joining and the rest happens in the
+// background: member ready → client → first heartbeat → Active/Degraded. A peer planned as a plain
+// client starts no member and waits for the voters' quorum.
+// That the peer joined is kept in the state store: after a restart it takes its place again (its
+// member's data directory wins over the --initial-* flags).
+//
+// Health: every healthEveryMs the client asks each voter for its status: Active (every voter
+// answers, with a leader), Degraded (a quorum does), NoQuorum. Alarms: `cluster-no-quorum` while
+// NoQuorum, `cluster-peer-<n>` while peer n's heartbeat is absent (it stopped, died, or cannot
+// reach a quorum).
+//
+// Leave removes the member through the cluster (so the others stop counting it for quorum), stops
+// it and deletes its data; the configuration stays as it is.
+//
+// TLS: the member and the client use this peer's own server certificate and key, and the trust
+// store as the CA bundle (TlsVerify Mode Enforce); Permissive adds the certificates the voters
+// present, unverified (see src/cluster/member.ts and client.ts).
+import path from 'node:path';
+import { planCluster, type ClusterPlan, type PlanResult } from '../../cluster/plan.js';
+import { EtcdMember } from '../../cluster/member.js';
+import { ClusterClient, ClusterUnavailable, presentedCertificates } from '../../cluster/client.js';
+import { Heartbeat, PeerWatch } from '../../cluster/heartbeat.js';
+import { CommandError } from '../../errors.js';
+import { atomicWrite, ensureDir } from '../../platform/files.js';
+import type { Logger } from '../../platform/log.js';
+import type { ClusterStatus } from '../../../schema/sets.js';
+import type { Actor, AlarmService, ConfigService, StateStore, StatusService, StatusTree } from '../interfaces.js';
+import { SharedConfiguration, CONFIG_ALARM, type SharedConfigService } from './shared.js';
+import { SharedTrust, TRUST_ALARM, type SharedTrustStore } from './shared-trust.js';
+
+/** Where this peer is and which ports and binary its etcd uses (src/main.ts settings). */
+export interface ClusterSettings {
+  /** This peer's own address (XWAY_BIND): how it finds itself among the Peer n Addresses. */
+  readonly self: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly bin: string;
+}
+
+/** The TLS material of this peer: its server certificate (chain after the leaf), key, and trusted CAs. */
+export interface ClusterTlsMaterial {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly caPems: readonly string[];
+}
+
+export interface ClusterServiceDeps {
+  readonly settings: ClusterSettings;
+  readonly config: SharedConfigService & Pick<ConfigService, 'value'>;
+  readonly trust: SharedTrustStore;
+  readonly state: StateStore;
+  readonly status: StatusService;
+  readonly alarms: AlarmService;
+  readonly logger: Logger;
+  /** The etcd data directory and where the TLS files go. */
+  readonly etcdDir: string;
+  readonly tlsDir: string;
+  readonly tls: () => ClusterTlsMaterial;
+  readonly healthEveryMs?: number;
+}
+
+const JOINED = 'cluster.joined';
+export const NO_QUORUM_ALARM = 'cluster-no-quorum';
+export const JOIN_ALARM = 'cluster-join';
+export const peerAlarm = (n: number) => `cluster-peer-${n}`;
+
+/** The plan from the configuration and this peer's settings. Pure. */
+export function planFrom(config: Pick<ConfigService, 'value'>, s: Pick<ClusterSettings, 'self' | 'clientPort' | 'peerPort'>): PlanResult {
+  const peers = [1, 2, 3, 4, 5, 6].map((n) => config.value(`Clustering Peer ${n} Address`));
+  return planCluster({ peers, self: s.self, primary: config.value('Clustering ConfigurationPrimary'), clientPort: s.clientPort, peerPort: s.peerPort });
+}
+
+interface Running {
+  readonly plan: ClusterPlan;
+  member?: EtcdMember;
+  client?: ClusterClient;
+  heartbeat?: Heartbeat;
+  peers?: PeerWatch;
+  shared?: SharedConfiguration;
+  sharedTrust?: SharedTrust;
+  timer?: NodeJS.Timeout;
+  stopped: boolean;
+}
+
+export class ClusterService {
+  private current: ClusterStatus = 'Standalone';
+  private run: Running | undefined;
+
+  constructor(private readonly deps: ClusterServiceDeps) {
+    deps.status.provide('Clustering', () => this.statusTree());
+  }
+
+  /** After a restart, a peer that had joined takes its place again. */
+  resume(): void {
+    if (this.deps.state.read<boolean>(JOINED) !== true) return;
+    const { plan, problems } = planFrom(this.deps.config, this.deps.settings);
+    if (!plan) {
+      this.deps.alarms.raise(JOIN_ALARM, `This peer joined a cluster but cannot take its place again: ${problems.join('; ')}`, 'Error');
+      return;
+    }
+    this.begin(plan);
+  }
+
+  get status(): ClusterStatus { return this.current; }
+  /** The etcd member's pid while it runs (tests kill it by pid). */
+  get memberPid(): number | undefined { return this.run?.member?.pid; }
+
+  /** Starts joining; resolves once the member is started in the background (Status Joining). */
+  join(actor: Actor): void {
+    if (this.run) throw new CommandError(`This peer is already in a cluster (Status ${this.current}): run xCommand Clustering Leave first`);
+    const { plan, problems } = planFrom(this.deps.config, this.deps.settings);
+    if (!plan) throw new CommandError(problems.length ? problems.join('; ') : 'No Clustering Peer Address is set: configure the peers first');
+    this.deps.state.write(JOINED, true);
+    this.deps.logger.log({ event: 'cluster.join', who: actor.user, peer: plan.self, peers: plan.peers.length });
+    this.begin(plan);
+  }
+
+  private begin(plan: ClusterPlan): void {
+    const run: Running = { plan, stopped: false };
+    this.run = run;
+    this.setStatus('Joining');
+    void this.form(run).catch((e: Error) => {
+      if (run.stopped) return;
+      this.deps.logger.log({ event: 'cluster.join-failed', level: 'error', error: e.message });
+      this.deps.alarms.raise(JOIN_ALARM, `Joining the cluster failed: ${e.message.split('\n')[0]}`, 'Error');
+      void this.teardown(run, false).then(() => {
+        if (this.run === run) this.run = undefined;
+        this.setStatus('Standalone');
+      });
+    });
+  }
+
+  private async form(run: Running): Promise<void> {
+    const { plan } = run;
+    const mode = this.deps.config.value('Clustering TlsVerify Mode');
+    const material = this.deps.tls();
+    const files = this.writeTls(material);
+    const self = plan.peers.find((p) => p.number === plan.self)!;
+    if (self.role === 'Voter') {
+      run.member = new EtcdMember({
+        bin: this.deps.settings.bin, name: self.name, dataDir: this.deps.etcdDir, address: self.address,
+        clientPort: this.deps.settings.clientPort, peerPort: this.deps.settings.peerPort,
+        initialCluster: plan.initialCluster, token: plan.token, state: 'new',
+        tls: { ...files, verify: mode },
+      }, { logger: this.deps.logger, readyTimeoutMs: 120_000 });
+      await run.member.start();
+    }
+    if (run.stopped) return;
+    // Permissive pins what the voters present: wait until a quorum of them answers (a plain client
+    // may get here before any voter listens). A voter that answers later is pinned at the next start.
+    const pinned = mode === 'Permissive'
+      ? await retrying(run, async () => {
+          const pems = await presentedCertificates(plan.endpoints);
+          if ((pems.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length < plan.quorum) throw new Error('too few voters answer yet');
+          return pems;
+        })
+      : '';
+    run.client = new ClusterClient({
+      endpoints: plan.endpoints,
+      tls: { caPem: material.caPems.join('\n') + '\n' + pinned, certPem: material.certPem, keyPem: material.keyPem },
+      logger: this.deps.logger,
+    });
+    // The first beat needs a quorum: a plain client (or a voter right after a restart) waits for it.
+    run.heartbeat = await retrying(run, () => Heartbeat.start(run.client!, plan.self, { logger: this.deps.logger }));
+    run.peers = await retrying(run, () => PeerWatch.open(run.client!, this.deps.logger));
+    if (run.stopped) return;
+    run.peers.on('change', () => {
+      this.refreshPeerAlarms(run);
+      this.deps.status.changed(['Clustering']);
+    });
+    // The primary's configuration, then every later commit, shared (see shared.ts).
+    run.shared = new SharedConfiguration({
+      client: run.client, config: this.deps.config, self: plan.self, primary: plan.primary === plan.self,
+      writable: () => this.current === 'Active' || this.current === 'Degraded', alarms: this.deps.alarms, logger: this.deps.logger,
+    });
+    await retrying(run, () => run.shared!.start());
+    run.sharedTrust = new SharedTrust({
+      client: run.client, trust: this.deps.trust, self: plan.self, primary: plan.primary === plan.self,
+      writable: () => this.current === 'Active' || this.current === 'Degraded', alarms: this.deps.alarms, logger: this.deps.logger,
+    });
+    await retrying(run, () => run.sharedTrust!.start());
+    if (run.stopped) return;
+    this.deps.alarms.lower(JOIN_ALARM);
+    await this.checkHealth(run);
+    const every = this.deps.healthEveryMs ?? 1000;
+    const tick = () => {
+      run.timer = setTimeout(() => void this.checkHealth(run).finally(() => { if (!run.stopped) tick(); }), every);
+    };
+    tick();
+  }
+
+  private writeTls(m: ClusterTlsMaterial): { certFile: string; keyFile: string; caFile: string } {
+    ensureDir(this.deps.tlsDir);
+    const certFile = path.join(this.deps.tlsDir, 'server.pem');
+    const keyFile = path.join(this.deps.tlsDir, 'server.key');
+    const caFile = path.join(this.deps.tlsDir, 'trusted-ca.pem');
+    atomicWrite(certFile, m.certPem, { mode: 0o644 });
+    atomicWrite(keyFile, m.keyPem, { mode: 0o600 });
+    atomicWrite(caFile, m.caPems.join('\n') + '\n', { mode: 0o644 });
+    return { certFile, keyFile, caFile };
+  }
+
+  private async checkHealth(run: Running): Promise<void> {
+    if (!run.client || run.stopped) return;
+    const h = await run.client.health();
+    if (run.stopped || this.run !== run) return;
+    if (h.state === 'NoQuorum') {
+      this.deps.alarms.raise(NO_QUORUM_ALARM, `The cluster has no quorum (${h.reachable} of ${h.voters} voters reachable): changes of shared state are refused until a majority is back`, 'Critical');
+    } else {
+      this.deps.alarms.lower(NO_QUORUM_ALARM);
+    }
+    this.setStatus(h.state);
+    this.refreshPeerAlarms(run);
+  }
+
+  private refreshPeerAlarms(run: Running): void {
+    if (this.run !== run || !run.peers) return;
+    for (const p of run.plan.peers) {
+      if (p.number === run.plan.self) continue;
+      const seen = run.peers.get(p.number);
+      if (seen?.alive) this.deps.alarms.lower(peerAlarm(p.number));
+      else this.deps.alarms.raise(peerAlarm(p.number), `Cluster peer ${p.number} (${p.address}) is unreachable${seen?.lastSeen ? `: last seen ${seen.lastSeen}` : ''}`, 'Error');
+    }
+  }
+
+  private setStatus(s: ClusterStatus): void {
+    if (s === this.current) return;
+    this.current = s;
+    this.deps.logger.log({ event: 'cluster.status', status: s });
+    this.deps.status.changed(['Clustering']);
+  }
+
+  /** Leaves the cluster: removed from the members, member stopped, its data deleted; configuration kept. */
+  async leave(actor: Actor): Promise<void> {
+    const run = this.run;
+    if (!run) throw new CommandError('This peer is not in a cluster');
+    // Needs a quorum: without one the cluster would go on counting this member, so nothing is
+    // changed and the ClusterUnavailable sentence is the answer. A member not started yet has
+    // nothing to remove.
+    if (run.member && run.client) await removeSoon(run.client, run.member.name);
+    await this.teardown(run, true);
+    if (this.run === run) this.run = undefined;
+    this.deps.state.write(JOINED, false);
+    for (const p of run.plan.peers) this.deps.alarms.lower(peerAlarm(p.number));
+    this.deps.alarms.lower(NO_QUORUM_ALARM);
+    this.deps.alarms.lower(JOIN_ALARM);
+    this.deps.alarms.lower(CONFIG_ALARM);
+    this.deps.alarms.lower(TRUST_ALARM);
+    this.deps.logger.log({ event: 'cluster.leave', who: actor.user, peer: run.plan.self });
+    this.setStatus('Standalone');
+  }
+
+  private async teardown(run: Running, wipe: boolean): Promise<void> {
+    run.stopped = true;
+    clearTimeout(run.timer);
+    await run.shared?.close();
+    await run.sharedTrust?.close();
+    await run.heartbeat?.stop();
+    await run.peers?.close().catch(() => undefined);
+    await run.client?.close().catch(() => undefined);
+    await run.member?.stop();
+    if (wipe) run.member?.wipe();
+  }
+
+  /** Stops everything this peer runs for the cluster (the member keeps its data: it rejoins at start). */
+  async close(): Promise<void> {
+    const run = this.run;
+    this.run = undefined;
+    if (run) await this.teardown(run, false);
+  }
+
+  statusTree(): StatusTree {
+    const run = this.run;
+    if (!run) return { Status: this.current };
+    const last = Math.max(...run.plan.peers.map((p) => p.number));
+    // Listed by slot, 1 to the highest configured: the list position is the peer's number.
+    const peers: StatusTree[] = [];
+    for (let n = 1; n <= last; n++) {
+      const p = run.plan.peers.find((x) => x.number === n);
+      if (!p) {
+        peers.push({ Address: '' });
+        continue;
+      }
+      const seen = run.peers?.get(n);
+      peers.push({ Address: p.address, Status: seen?.alive ? 'Active' : 'Unreachable', LastSeen: seen?.lastSeen ?? '' });
+    }
+    return { Status: this.current, ThisPeer: run.plan.self, Peer: peers };
+  }
+}
+
+/**
+ * etcd refuses any reconfiguration for 5 s after its leader (re)connected to the members ("unhealthy
+ * cluster"), as right after a peer restarted: that refusal is retried for up to boundMs; one that
+ * lasts (a removal that would lose the quorum) is the answer.
+ */
+async function removeSoon(client: ClusterClient, name: string, boundMs = 10_000): Promise<void> {
+  const end = Date.now() + boundMs;
+  for (;;) {
+    try {
+      await client.removeMember(name);
+      return;
+    } catch (e) {
+      if (!(e instanceof ClusterUnavailable) || !/unhealthy cluster/.test(e.message) || Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** Retries `fn` every 500 ms until it succeeds or the run stops (a quorum that has not formed yet). */
+async function retrying<T>(run: Running, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (run.stopped) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

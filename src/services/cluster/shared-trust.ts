@@ -1,0 +1,127 @@
+// The cluster-wide trust store: the list of trusted CAs lives in etcd as one key, `trust/list` =
+// {"pems": [...], "peer": n}, so a CA added, deleted or reset on any peer is the list on every peer
+// (Expressway: "Add the new Trusted CA certificate on all nodes", done once). The same lifecycle
+// as the configuration (shared.ts): the primary seeds it once per cluster (`meta/trust-seeded`),
+// every peer takes the cluster's list at join and at start, follows the watch, and publishes its
+// own changes, retried until a quorum takes them; without a quorum a change is refused in one
+// sentence before anything is written. One key for the whole list: a change is one write and
+// every peer applies it whole (last writer wins; 1000 CAs are ~1.5 MB, under etcd's request limit).
+import { ClusterUnavailable, type ClusterClient } from '../../cluster/client.js';
+import { ReplicatedPrefix } from '../../cluster/replica.js';
+import type { Logger } from '../../platform/log.js';
+import type { Actor, AlarmService } from '../interfaces.js';
+import type { TrustGate } from '../trust/store.js';
+import { clusterActor, isClusterActor } from './shared.js';
+
+const KEY = 'trust/list';
+const SEEDED = 'meta/trust-seeded';
+export const TRUST_ALARM = 'cluster-trust';
+
+export interface SharedTrustStore {
+  caPems(): readonly string[];
+  replace(pems: readonly string[], actor: Actor): void;
+  gate(g: TrustGate | undefined): void;
+}
+
+export interface SharedTrustDeps {
+  readonly client: ClusterClient;
+  readonly trust: SharedTrustStore;
+  readonly self: number;
+  readonly primary: boolean;
+  readonly writable: () => boolean;
+  readonly alarms: AlarmService;
+  readonly logger: Logger;
+}
+
+export class SharedTrust implements TrustGate {
+  private replica: ReplicatedPrefix | undefined;
+  private pending = false;
+  private flushing = false;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: SharedTrustDeps) {}
+
+  async start(): Promise<void> {
+    const { client } = this.deps;
+    if (this.deps.primary) await client.putAll(new Map([[KEY, this.encode()]]), { key: SEEDED, value: String(this.deps.self) });
+    if ((await client.get(SEEDED)) === undefined) throw new ClusterUnavailable('The configuration primary has not published its trust store yet');
+    if (this.closed) return;
+    const replica = await ReplicatedPrefix.open(client, 'trust/', this.deps.logger);
+    if (this.closed) {
+      await replica.close();
+      return;
+    }
+    this.replica = replica;
+    this.adopt(replica.get(KEY), true);
+    replica.on('change', (key: string, value: string | undefined) => { if (key === KEY) this.adopt(value, false); });
+    replica.on('reset', (entries: ReadonlyMap<string, string>) => this.adopt(entries.get(KEY), true));
+    this.deps.trust.gate(this);
+  }
+
+  private encode(): string {
+    return JSON.stringify({ pems: this.deps.trust.caPems(), peer: this.deps.self });
+  }
+
+  private adopt(raw: string | undefined, snapshot: boolean): void {
+    if (this.closed || raw === undefined || this.pending) return;
+    let parsed: { pems: string[]; peer: number };
+    try {
+      parsed = JSON.parse(raw) as { pems: string[]; peer: number };
+    } catch {
+      this.deps.logger.log({ event: 'cluster.trust.bad-entry', level: 'warn' });
+      return;
+    }
+    if (!snapshot && parsed.peer === this.deps.self) return;
+    const mine = this.deps.trust.caPems();
+    if (mine.length === parsed.pems.length && mine.every((p, i) => p === parsed.pems[i])) return;
+    try {
+      this.deps.trust.replace(parsed.pems, clusterActor(parsed.peer));
+      this.deps.alarms.lower(TRUST_ALARM);
+    } catch (e) {
+      this.deps.logger.log({ event: 'cluster.trust.refused', level: 'error', from: parsed.peer, error: (e as Error).message });
+      this.deps.alarms.raise(TRUST_ALARM, `The trust store from cluster peer ${parsed.peer} could not be applied here: ${(e as Error).message}`, 'Error');
+    }
+  }
+
+  admit(actor: Actor): void {
+    if (isClusterActor(actor) || this.deps.writable()) return;
+    throw new ClusterUnavailable('The cluster has no quorum: the trust store cannot be changed now (it can still be read)');
+  }
+
+  committed(actor: Actor): void {
+    if (isClusterActor(actor)) return;
+    this.pending = true;
+    void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.closed || !this.pending) return;
+    this.flushing = true;
+    this.pending = false;
+    let failed = false;
+    try {
+      await this.deps.client.put(KEY, this.encode());
+    } catch (e) {
+      failed = true;
+      this.pending = true;
+      this.deps.logger.log({ event: 'cluster.trust.write-failed', level: 'warn', error: (e as Error).message });
+    } finally {
+      this.flushing = false;
+    }
+    if (failed) {
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        void this.flush();
+      }, 1000);
+    } else if (this.pending) void this.flush();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.deps.trust.gate(undefined);
+    clearTimeout(this.retry);
+    await this.replica?.close();
+  }
+}
