@@ -11,6 +11,7 @@ const BENCHES: Entry[] = [
   { name: 'logins', load: () => import('./logins.js') },
   { name: 'certs', load: () => import('./certs.js') },
   { name: 'acme', load: () => import('./acme.js') },
+  { name: 'dns01', load: () => import('./dns01.js') },
 ];
 
 async function main(): Promise<void> {
