@@ -112,7 +112,7 @@ export default async function acmeBench(): Promise<Figure[]> {
       `xConfiguration Security Acme DirectoryUrl: "${pebble.directoryUrl}"`,
       'xConfiguration Security Acme Provider: Custom',
       'xConfiguration Security Acme AdminEmail: "admin@example.com"',
-      'xCommand Security Acme AcceptTerms',
+      'xCommand Security Acme AcceptTerms Agree: True',
       'xCommand Security Certificates CSR Create CommonName: bench.example.com KeyType: ECDSA-P256',
     ].join('\n'));
 
