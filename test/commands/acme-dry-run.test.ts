@@ -124,3 +124,14 @@ t.test('a dry run is refused, changing nothing, without an account for its provi
   t.match(out, /Reason: "An ACME order for the server certificate is already running"/);
   t.match(await sh('xStatus Security Acme LastDryRun Status'), /Status: "?None"?/);
 });
+
+t.test('an order is refused while a dry run runs, and the dry run then ends as it would', async (t) => {
+  const { issuer, sh, kept } = await configured(t);
+  const before = kept();
+  issuer.mode = 'hang';
+  t.match(await sh('xCommand Security Acme Sign DryRun: True'), /Status: "?InProgress"?\n {5}DryRun: "?True"?/);
+  t.match(await sh('xStatus Security Acme Status'), /Status: "?PendingDeploy"?/, 'a running dry run is no Signing');
+  t.match(await sh('xCommand Security Acme Sign Wait: True'), /Reason: "An ACME order for the server certificate is already running"/);
+  t.match(await sh('xCommand Security Acme Sign DryRun: True'), /Reason: "An ACME order for the server certificate is already running"/);
+  t.same(kept(), before, 'the refused order recorded nothing');
+});

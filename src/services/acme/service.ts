@@ -226,7 +226,8 @@ export class AcmeClientService implements AcmeService {
 
   async sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult> {
     const t = this.target(domain);
-    if (this.runner.isRunning(t)) throw new CommandError(`An ACME order for ${t.label} is already running`);
+    // A dry run holds the order lock too: refused here, before the audit says an order started.
+    if (this.runner.busy(t)) throw new CommandError(`An ACME order for ${t.label} is already running`);
     const p = this.accounts.provider();
     const account = this.accounts.require(p);
     if (t.domain === undefined) await this.runner.request(t); // refuse now when there is no CSR
