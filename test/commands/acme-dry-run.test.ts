@@ -135,3 +135,19 @@ t.test('an order is refused while a dry run runs, and the dry run then ends as i
   t.match(await sh('xCommand Security Acme Sign DryRun: True'), /Reason: "An ACME order for the server certificate is already running"/);
   t.same(kept(), before, 'the refused order recorded nothing');
 });
+
+t.test('the configured profile is sent, and one the CA does not offer fails the dry run naming those it does', async (t) => {
+  const { issuer, sh, kept } = await configured(t);
+  issuer.profiles = { classic: '90 days', shortlived: '160 hours' };
+  t.match(await sh('xConfiguration Security Acme Profile: "ShortLived"'), /OK/);
+  const before = kept();
+  t.match(await sh('xCommand Security Acme Sign DryRun: True Wait: True'), /Status: "?Succeeded"?/);
+  t.equal(issuer.orders.at(-1)?.profile, 'shortlived', 'sent as the CA spells it');
+  t.match(await sh('xConfiguration Security Acme Profile: "sixdays"'), /OK/);
+  const orders = issuer.orders.length;
+  const out = await sh('xCommand Security Acme Sign DryRun: True Wait: True');
+  t.match(out, /Reason: "Dry run failed: The CA does not offer profile \\"sixdays\\": it offers \\"classic\\", \\"shortlived\\""/);
+  t.equal(issuer.orders.length, orders, 'no order reached the CA');
+  t.match(await sh('xStatus Security Acme LastDryRun'), /Status: "?Failed"?[\s\S]*Reason: "The CA does not offer profile/);
+  t.same(kept(), before, 'not even the cached directory changed');
+});
