@@ -62,6 +62,10 @@ export type SignStatus = (typeof SIGN_STATUSES)[number];
 export const DEPLOY_STATUSES = ['None', 'Succeeded', 'Failed'] as const;
 export type DeployStatus = (typeof DEPLOY_STATUSES)[number];
 
+/** `LastDryRun Status`: a dry run is never InProgress in the status (it changes nothing while it runs). */
+export const DRY_RUN_STATUSES = ['None', 'Succeeded', 'Failed'] as const;
+export type DryRunStatus = (typeof DRY_RUN_STATUSES)[number];
+
 /**
  * Why an SSH login was refused (the `reason` label of xway_ssh_logins_refused_total): a wrong
  * password or key, the login limits (lockout, too many unauthenticated connections), or a client

@@ -2,7 +2,7 @@
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
 import {
-  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, CLUSTER_STATUSES, PEER_STATUSES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
+  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, CLUSTER_STATUSES, PEER_STATUSES, DEPLOY_STATUSES, DRY_RUN_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
 } from './sets.js';
 
 export interface StatusNode {
@@ -78,6 +78,9 @@ function acmeTarget(base: readonly string[]): StatusNode[] {
     { path: [...base, 'LastDeploy', 'Status'], type: literal(...DEPLOY_STATUSES), help: 'Outcome of the latest deploy' },
     { path: [...base, 'LastDeploy', 'Time'], type: text(), help: `When the latest deploy happened (${time})` },
     { path: [...base, 'LastDeploy', 'Reason'], type: text(), help: 'Why the latest deploy failed; empty otherwise' },
+    { path: [...base, 'LastDryRun', 'Status'], type: literal(...DRY_RUN_STATUSES), help: 'Outcome of the latest dry run (Sign DryRun: True) since the service started; None when there was none' },
+    { path: [...base, 'LastDryRun', 'Time'], type: text(), help: `When the latest dry run ended (${time})` },
+    { path: [...base, 'LastDryRun', 'Reason'], type: text(), help: 'Why the latest dry run failed, in one sentence; empty otherwise' },
     { path: [...base, 'Pending', 'Subject'], type: text(), help: 'Subject of the signed certificate waiting to be deployed; empty when none' },
     { path: [...base, 'Pending', 'SerialNumber'], type: text(), help: 'Serial number of the pending certificate (upper-case hex)' },
     { path: [...base, 'Pending', 'NotAfter'], type: text(), help: `End of validity of the pending certificate (${time})` },

@@ -461,6 +461,8 @@ export interface AcmeService {
   acceptTerms(actor: Actor, agree: boolean): Promise<{ termsUrl: string; accountUrl: string; provider: AcmeProvider; agreed: boolean }>;
   /** Starts an order for the saved CSR (server) or the domain's key; with `wait`, resolves when it ends (bounded). */
   sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult>;
+  /** The whole order with a throwaway key, storing and deploying nothing; only LastDryRun changes. */
+  dryRun(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult>;
   pending(domain: string | undefined): AcmePendingCertificate | undefined;
   discardPending(domain: string | undefined, actor: Actor): CertificateInfo;
   /** Installs the pending certificate through the listener's live swap and checks what it serves. */

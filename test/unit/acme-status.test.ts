@@ -1,11 +1,11 @@
 // The one status word scripts poll: a closed set, derived purely from the recorded state, first
 // match in the documented order.
 import t from 'tap';
-import { deriveStatus, targetTree, iso, NO_SIGN, NO_DEPLOY, STATUS_WORDS, type TargetView } from '../../src/services/acme/status.js';
+import { deriveStatus, targetTree, iso, NO_SIGN, NO_DEPLOY, NO_DRY_RUN, STATUS_WORDS, type TargetView } from '../../src/services/acme/status.js';
 import { STATUS } from '../../schema/status.js';
 
 const base: TargetView = {
-  account: 'Valid', automated: false, signing: false, progress: '', challengeType: 'Http01', published: '', lastSign: NO_SIGN, lastDeploy: NO_DEPLOY, deployedByAcme: false,
+  account: 'Valid', automated: false, signing: false, progress: '', challengeType: 'Http01', published: '', lastSign: NO_SIGN, lastDeploy: NO_DEPLOY, lastDryRun: NO_DRY_RUN, deployedByAcme: false,
   renewal: { explanationUrl: '', failures: 0 },
 };
 const at = (s: string) => `2026-11-23T${s}Z`;
@@ -23,6 +23,7 @@ t.test('first match wins, in the documented order', async (t) => {
   t.equal(deriveStatus({ ...base, lastSign: failedSign, lastDeploy: { status: 'Succeeded', time: at('11:00:00'), reason: '' } }), 'Configured', 'a later deploy success clears it');
   t.equal(deriveStatus({ ...base, lastSign: { status: 'Succeeded', time: at('12:00:00'), reason: '' }, lastDeploy: { status: 'Failed', time: at('11:00:00'), reason: 'x' } }), 'Configured', 'a later sign success clears it');
   t.equal(deriveStatus({ ...base, lastDeploy: { status: 'Failed', time: at('11:00:00'), reason: 'x' } }), 'Failed');
+  t.equal(deriveStatus({ ...base, lastDryRun: { status: 'Failed', time: at('13:00:00'), reason: 'x' } }), 'Configured', 'a failed dry run is no failure of the target');
   t.equal(deriveStatus({ ...base, account: 'None', signing: true }), 'Signing');
 });
 

@@ -11,10 +11,16 @@ export default defineCommand({
   params: {
     Domain: domainParam,
     Wait: param(literal(...TRUE_FALSE), 'True: block until the order ends (bounded); False (default): return at once'),
+    DryRun: param(literal(...TRUE_FALSE), 'True: run the whole order (LetsEncrypt: against its staging CA) with a throwaway key and keep nothing but xStatus LastDryRun'),
   },
   async run(args, { services, actor }) {
     const domain = args.Domain;
     const wait = args.Wait === 'True';
+    if (args.DryRun === 'True') {
+      const r = await services.acme.dryRun(domain || undefined, wait, actor);
+      if (r.status === 'Failed') throw new CommandError(`Dry run failed: ${r.reason}`);
+      return { Status: r.status, DryRun: 'True', ...(r.reason ? { Reason: r.reason } : {}) };
+    }
     const r = await services.acme.sign(domain || undefined, wait, actor);
     if (r.status === 'Failed') throw new CommandError(r.reason);
     return {

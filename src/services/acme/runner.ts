@@ -79,6 +79,8 @@ export function failedRecord(prev: TargetRecord, f: Failure, now: number, limits
 
 export class OrderRunner {
   private readonly running = new Map<string, Running>();
+  /** Dry runs: they hold the target's order lock but are no order as far as status goes. */
+  private readonly dry = new Map<string, Running>();
 
   constructor(private readonly deps: OrderRunnerDeps) {}
 
@@ -134,71 +136,58 @@ export class OrderRunner {
 
   /** Cancels every running order (their answers stop at once) and waits for them to end. */
   async stop(): Promise<void> {
-    const all = [...this.running.values()];
+    const all = [...this.running.values(), ...this.dry.values()];
     for (const r of all) r.abort.abort(new Error('service stopped'));
     await Promise.all(all.map((r) => r.done));
   }
 
+  /**
+   * A dry run (`Sign DryRun: True`): the whole order for the names the real one would ask for,
+   * with a throwaway key, without `replaces` (it would mark the certificate in use as renewed at
+   * the CA). It stores nothing: no key, no staged certificate, no record, no back-off, no alarm,
+   * no account change; the outcome is only returned. One dry run per target at a time; the
+   * automated job waits for it (`busy`) rather than count a lock refusal as a failure.
+   */
+  dryRun(t: Target, p: ProviderRef, account: AccountRef, inputs: Pick<OrderInputs, 'profile'> = {}): Promise<AcmeSignResult> {
+    if (this.running.has(t.key)) throw new CommandError(`An ACME order for ${t.label} is already running`);
+    const lock = this.deps.tryLock(`acme-order:${t.key}`);
+    if (!lock) throw new CommandError(`An ACME order for ${t.label} is already running`);
+    const run: Running = { abort: new AbortController(), lock, progress: 'Starting', published: '' };
+    this.dry.set(t.key, run);
+    const step = (s: string) => { run.progress = s; this.deps.logger.log({ event: 'acme.dry-run-step', target: t.name, step: s }); };
+    const done = this.attempts(t, p, account, inputs, run, step, () => this.throwaway(t), (pem, keyPem) => this.check(pem, keyPem))
+      .then((r): AcmeSignResult => {
+        if ('info' in r) {
+          this.deps.logger.log({ event: 'acme.dry-run-succeeded', target: t.name, serial: r.info.serial, provider: p.name });
+          return { status: 'Succeeded', reason: '' };
+        }
+        this.deps.logger.log({ event: 'acme.dry-run-failed', level: 'warn', target: t.name, reason: r.failure.reason });
+        return { status: 'Failed', reason: r.failure.reason };
+      })
+      .finally(() => {
+        this.dry.delete(t.key);
+        lock.release();
+      });
+    run.done = done;
+    return done;
+  }
+
+  /** A real order or a dry run holds the target. */
+  busy(t: Target): boolean {
+    return this.running.has(t.key) || this.dry.has(t.key);
+  }
+
   private async order(t: Target, p: ProviderRef, account: AccountRef, inputs: OrderInputs, run: Running): Promise<AcmeSignResult> {
     const { limits, clock, logger } = this.deps;
-    let failure: Failure | undefined;
-    let replaces = inputs.replaces;
-    for (let attempt = 0; attempt < limits.orderAttempts; attempt++) {
-      const orderId = crypto.randomUUID();
-      const attemptAbort = new AbortController();
-      const onOuter = () => attemptAbort.abort(run.abort.signal.reason);
-      run.abort.signal.addEventListener('abort', onOuter, { once: true });
-      const timer = clock.setTimeout(() => attemptAbort.abort(new Deadline(Math.round(limits.orderTimeoutMs / 1000))), limits.orderTimeoutMs);
-      try {
-        const req = await this.request(t);
-        const solver = this.deps.solvers.solverFor(t, req.names, (what) => { run.published = what; });
-        // The issuer honours the signal; the race makes sure a stuck one cannot hold the target.
-        const pem = await raceAbort(this.deps.issuer.order(p, account, {
-          csrPem: req.csrPem,
-          names: req.names,
-          ...(inputs.profile !== undefined ? { profile: inputs.profile } : {}),
-          ...(replaces !== undefined ? { replaces } : {}),
-          signal: attemptAbort.signal,
-          progress: (step) => this.step(t, step),
-          challenges: {
-            open: (tokens) => this.deps.responder.open(orderId, tokens),
-            close: () => this.deps.responder.close(orderId),
-            fetched: () => this.deps.responder.fetched(orderId),
-          },
-          ...(solver ? { solver } : {}),
-        }), attemptAbort.signal, p.directoryUrl);
-        const pending = this.stage(t, p.name, pem, req.keyPem);
-        this.deps.alarms.lower(alarmId('failing', t));
-        this.deps.event(t, 'Succeeded', `Signed ${pending.serial}`);
-        logger.log({ event: 'acme.signed', target: t.name, serial: pending.serial, provider: p.name });
-        return { status: 'Succeeded', reason: '', pending };
-      } catch (e) {
-        failure = e instanceof OrderFailure ? e.failure
-          : e instanceof CommandError || e instanceof ParameterError ? { kind: 'local', reason: e.message, retryable: false }
-            : { kind: 'local', reason: diskFailure(e)?.message ?? 'Internal error while signing; see the log', retryable: false };
-        if (!(e instanceof OrderFailure)) logger.log({ event: 'acme.sign-error', level: 'error', error: String(e) });
-        // RFC 9773: the certificate was renewed already (another client, a lost answer): the
-        // same order without `replaces` is allowed, at once, and costs no attempt.
-        if (failure.kind === 'alreadyReplaced' && replaces !== undefined && !run.abort.signal.aborted) {
-          logger.log({ event: 'acme.already-replaced', target: t.name, replaces });
-          replaces = undefined;
-          this.step(t, 'Ordering again without replaces');
-          attempt--;
-          continue;
-        }
-        const more = failure.retryable && attempt + 1 < limits.orderAttempts && !run.abort.signal.aborted;
-        if (!more) break;
-        const wait = backoff(attempt, limits.retryBaseMs, limits.retryCapMs, this.deps.random());
-        this.step(t, `Retrying in ${Math.ceil(wait / 1000)} s: ${failure.reason}`);
-        await this.sleep(wait, run.abort.signal);
-      } finally {
-        timer.cancel();
-        run.abort.signal.removeEventListener('abort', onOuter);
-        // Whatever happened, this order's tokens are no longer answered.
-        this.deps.responder.close(orderId);
-      }
+    const r = await this.attempts(t, p, account, inputs, run, (s) => this.step(t, s), () => this.request(t), (pem, keyPem) => this.stage(t, p.name, pem, keyPem));
+    if ('info' in r) {
+      const pending = r.info;
+      this.deps.alarms.lower(alarmId('failing', t));
+      this.deps.event(t, 'Succeeded', `Signed ${pending.serial}`);
+      logger.log({ event: 'acme.signed', target: t.name, serial: pending.serial, provider: p.name });
+      return { status: 'Succeeded', reason: '', pending };
     }
-    const f = failure ?? { kind: 'local', reason: 'The order did not run', retryable: false };
+    const f = r.failure;
     this.deps.accounts.note(p, f);
     // Automated attempts resume after the back-off (or a rate limit), at the next drawn moment.
     this.deps.repo.update(t, failedRecord(this.deps.repo.record(t), f, clock.now().getTime(), limits, this.deps.random()));
@@ -211,8 +200,90 @@ export class OrderRunner {
     return { status: 'Failed', reason: f.reason };
   }
 
-  /** Checks what the CA sent against the key, then stages it and records the success. */
-  private stage(t: Target, provider: ProviderRef['name'], pem: string, keyPem: string): CertificateInfo {
+  /** The attempts of one order, each bounded and retried while a retry can help; `finish` takes the CA's answer. */
+  private async attempts(
+    t: Target, p: ProviderRef, account: AccountRef, inputs: OrderInputs, run: Running, step: (s: string) => void,
+    request: () => Promise<{ csrPem: string; keyPem: string; names: string[] }>, finish: (pem: string, keyPem: string) => CertificateInfo,
+  ): Promise<{ info: CertificateInfo } | { failure: Failure }> {
+    const { limits, clock, logger } = this.deps;
+    let failure: Failure | undefined;
+    let replaces = inputs.replaces;
+    for (let attempt = 0; attempt < limits.orderAttempts; attempt++) {
+      const orderId = crypto.randomUUID();
+      const attemptAbort = new AbortController();
+      const onOuter = () => attemptAbort.abort(run.abort.signal.reason);
+      run.abort.signal.addEventListener('abort', onOuter, { once: true });
+      const timer = clock.setTimeout(() => attemptAbort.abort(new Deadline(Math.round(limits.orderTimeoutMs / 1000))), limits.orderTimeoutMs);
+      try {
+        const req = await request();
+        const solver = this.deps.solvers.solverFor(t, req.names, (what) => { run.published = what; });
+        // The issuer honours the signal; the race makes sure a stuck one cannot hold the target.
+        const pem = await raceAbort(this.deps.issuer.order(p, account, {
+          csrPem: req.csrPem,
+          names: req.names,
+          ...(inputs.profile !== undefined ? { profile: inputs.profile } : {}),
+          ...(replaces !== undefined ? { replaces } : {}),
+          signal: attemptAbort.signal,
+          progress: step,
+          challenges: {
+            open: (tokens) => this.deps.responder.open(orderId, tokens),
+            close: () => this.deps.responder.close(orderId),
+            fetched: () => this.deps.responder.fetched(orderId),
+          },
+          ...(solver ? { solver } : {}),
+        }), attemptAbort.signal, p.directoryUrl);
+        return { info: finish(pem, req.keyPem) };
+      } catch (e) {
+        failure = e instanceof OrderFailure ? e.failure
+          : e instanceof CommandError || e instanceof ParameterError ? { kind: 'local', reason: e.message, retryable: false }
+            : { kind: 'local', reason: diskFailure(e)?.message ?? 'Internal error while signing; see the log', retryable: false };
+        if (!(e instanceof OrderFailure)) logger.log({ event: 'acme.sign-error', level: 'error', error: String(e) });
+        // RFC 9773: the certificate was renewed already (another client, a lost answer): the
+        // same order without `replaces` is allowed, at once, and costs no attempt.
+        if (failure.kind === 'alreadyReplaced' && replaces !== undefined && !run.abort.signal.aborted) {
+          logger.log({ event: 'acme.already-replaced', target: t.name, replaces });
+          replaces = undefined;
+          step('Ordering again without replaces');
+          attempt--;
+          continue;
+        }
+        const more = failure.retryable && attempt + 1 < limits.orderAttempts && !run.abort.signal.aborted;
+        if (!more) break;
+        const wait = backoff(attempt, limits.retryBaseMs, limits.retryCapMs, this.deps.random());
+        step(`Retrying in ${Math.ceil(wait / 1000)} s: ${failure.reason}`);
+        await this.sleep(wait, run.abort.signal);
+      } finally {
+        timer.cancel();
+        run.abort.signal.removeEventListener('abort', onOuter);
+        // Whatever happened, this order's tokens are no longer answered.
+        this.deps.responder.close(orderId);
+      }
+    }
+    return { failure: failure ?? { kind: 'local', reason: 'The order did not run', retryable: false } };
+  }
+
+  /** A fresh key and CSR for the names the real order would ask for (nothing written). */
+  private async throwaway(t: Target): Promise<{ csrPem: string; keyPem: string; names: string[] }> {
+    const { certificates } = this.deps;
+    let names: string[];
+    if (t.domain === undefined) {
+      const csr = certificates.csr();
+      if (!csr) throw new CommandError('No CSR is in progress').needs('CreateCsr');
+      names = [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
+    } else {
+      names = [t.domain];
+    }
+    const type = certificates.csr()?.keyType ?? certificates.active().info.keyType;
+    const keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');
+    return { csrPem: await makeCsr(keyPem, names), keyPem, names };
+  }
+
+  /** Checks what the CA sent against the key: the leaf, chain and their details. */
+  private check(pem: string, keyPem: string): CertificateInfo {
+    return this.checked(pem, keyPem).info;
+  }
+
+  private checked(pem: string, keyPem: string): ReturnType<typeof splitChain> {
     let parts: ReturnType<typeof splitChain>;
     try {
       parts = splitChain(pem);
@@ -223,6 +294,12 @@ export class OrderRunner {
     if (!leaf.checkPrivateKey(crypto.createPrivateKey(keyPem))) {
       throw new OrderFailure({ kind: 'refused', retryable: false, reason: 'The CA sent a certificate that does not match the CSR key' });
     }
+    return parts;
+  }
+
+  /** Checks what the CA sent against the key, then stages it and records the success. */
+  private stage(t: Target, provider: ProviderRef['name'], pem: string, keyPem: string): CertificateInfo {
+    const parts = this.checked(pem, keyPem);
     const now = this.nowIso();
     this.deps.repo.stage(t, { pem: parts.leaf + parts.chain.join(''), keyPem, provider, signed: now }, parts.info.serial, {
       latest: 'sign', lastSign: { status: 'Succeeded', time: now, reason: '' }, signNotBefore: undefined, failures: 0,

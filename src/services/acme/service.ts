@@ -36,7 +36,7 @@ import { orderProfile } from './profiles.js';
 import { Deployer, deployedOf } from './deployer.js';
 import { planFor, targetView, type ViewSources } from './views.js';
 import { ALARM_KINDS, SERVER_TARGET, alarmId, domainTarget, type Target } from './target.js';
-import { acmeTree, iso } from './status.js';
+import { NO_DRY_RUN, acmeTree, iso, type DryRunStatus, type Outcome } from './status.js';
 export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 
 export interface AcmeServiceDeps {
@@ -79,6 +79,9 @@ export class AcmeClientService implements AcmeService {
   private readonly views: ViewSources;
   private readonly job: RenewalJob;
   private readonly ari: AriWatch;
+  private readonly ca: CaDirectory;
+  /** The latest dry run per target: in memory only, since a dry run stores nothing. */
+  private readonly dryRuns = new Map<string, Outcome<DryRunStatus>>();
   private unsubscribe?: () => void;
 
   constructor(private readonly deps: AcmeServiceDeps) {
@@ -89,9 +92,8 @@ export class AcmeClientService implements AcmeService {
     const files = new AcmeStore(storage);
     this.repo = new PendingRepository(deps.state, files, deps.random);
     const tryLock = (name: string) => storage.tryLock(name);
-    this.ari = new AriWatch({
-      ca: deps.caDirectory ?? new HttpsCaDirectory(() => deps.trust.caPems(), this.limits.requestTimeoutMs, clock), repo: this.repo, clock, logger,
-    });
+    this.ca = deps.caDirectory ?? new HttpsCaDirectory(() => deps.trust.caPems(), this.limits.requestTimeoutMs, clock);
+    this.ari = new AriWatch({ ca: this.ca, repo: this.repo, clock, logger });
     this.accounts = new AcmeAccounts({
       config: deps.config, files, issuer: this.issuer, clock, timeoutMs: this.limits.orderTimeoutMs,
       records: this.repo.accounts, save: () => { this.repo.save(); this.changed(); }, audit: (...a) => this.audit(...a),
@@ -125,14 +127,15 @@ export class AcmeClientService implements AcmeService {
     });
     this.views = {
       cfg: (k) => this.cfg(k), challengeType: (t) => this.solvers.typeOf(t), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
-      certificates, clock, limits: this.limits, ari: this.ari,
+      certificates, clock, limits: this.limits, ari: this.ari, dryRun: (t) => this.dryRuns.get(t.key) ?? NO_DRY_RUN,
     };
     this.job = new RenewalJob({
       targets: () => [SERVER_TARGET, ...certificates.domains().map((d) => domainTarget(d.name))],
       plan: (t) => planFor(this.views, t),
       deployed: (t) => deployedOf(certificates, t),
       automated: () => this.cfg('Scheduler Mode') === 'On',
-      signing: (t) => this.runner.isRunning(t),
+      // A dry run holds the target's order lock: the job waits for it rather than fail to start.
+      signing: (t) => this.runner.busy(t),
       sign: (t) => this.automatedSign(t),
       deploy: (t) => this.deployer.deploy(t, SCHEDULER).catch(() => undefined),
       changed: () => this.changed(),
@@ -223,7 +226,8 @@ export class AcmeClientService implements AcmeService {
 
   async sign(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult> {
     const t = this.target(domain);
-    if (this.runner.isRunning(t)) throw new CommandError(`An ACME order for ${t.label} is already running`);
+    // A dry run holds the order lock too: refused here, before the audit says an order started.
+    if (this.runner.busy(t)) throw new CommandError(`An ACME order for ${t.label} is already running`);
     const p = this.accounts.provider();
     const account = this.accounts.require(p);
     if (t.domain === undefined) await this.runner.request(t); // refuse now when there is no CSR
@@ -238,6 +242,50 @@ export class AcmeClientService implements AcmeService {
     ]);
     timer?.cancel();
     return waited ?? { status: 'InProgress', reason: `Still signing after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme LastSign` };
+  }
+
+  /**
+   * `Sign DryRun: True`, as `certbot renew --dry-run`: the whole order against the configured CA
+   * (LetsEncrypt: its staging directory), with a throwaway key, storing nothing (runner.dryRun).
+   * It needs an account with that provider already (AcceptTerms); the configured profile is
+   * checked against that CA's directory, fetched without touching the cached one. Only
+   * `LastDryRun` changes, and only when the run ends.
+   */
+  async dryRun(domain: string | undefined, wait: boolean, actor: Actor): Promise<AcmeSignResult> {
+    const t = this.target(domain);
+    if (this.runner.busy(t)) throw new CommandError(`An ACME order for ${t.label} is already running`);
+    const configured = this.accounts.provider();
+    const p = configured.name === 'LetsEncrypt' ? this.accounts.provider('LetsEncryptStaging') : configured;
+    const account = this.accounts.require(p);
+    if (t.domain === undefined && !this.deps.certificates.csr()) throw new CommandError('No CSR is in progress').needs('CreateCsr');
+    this.audit(actor, 'Security Acme Sign DryRun', 'started', { target: t.name, provider: p.name });
+    const profile = this.deps.config.value('Security Acme Profile');
+    const ended = (r: AcmeSignResult): AcmeSignResult => {
+      this.dryRuns.set(t.key, { status: r.status === 'Succeeded' ? 'Succeeded' : 'Failed', time: iso(this.deps.clock.now().getTime()), reason: r.reason });
+      this.audit(actor, 'Security Acme Sign DryRun', r.status, { target: t.name, provider: p.name, ...(r.reason ? { reason: r.reason } : {}) });
+      this.changed();
+      return r;
+    };
+    const done = (async (): Promise<AcmeSignResult> => {
+      let inputs: { profile?: string } = {};
+      if (profile !== '') {
+        try {
+          const chosen = orderProfile(profile, await this.ca.directory(p.directoryUrl));
+          inputs = chosen !== undefined ? { profile: chosen } : {};
+        } catch (e) {
+          return { status: 'Failed', reason: (e as Error).message };
+        }
+      }
+      return this.runner.dryRun(t, p, account, inputs);
+    })().catch((e: Error): AcmeSignResult => ({ status: 'Failed', reason: e.message })).then(ended);
+    if (!wait) return { status: 'InProgress', reason: '' };
+    let timer: { cancel(): void } | undefined;
+    const waited = await Promise.race([
+      done,
+      new Promise<undefined>((resolve) => { timer = this.deps.clock.setTimeout(() => resolve(undefined), this.limits.waitMaxMs); }),
+    ]);
+    timer?.cancel();
+    return waited ?? { status: 'InProgress', reason: `Still running after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme LastDryRun` };
   }
 
   pending(domain: string | undefined): AcmePendingCertificate | undefined {

@@ -1,9 +1,9 @@
 // The `xStatus Security Acme` subtree: a closed set of words per target, derived purely from
 // the recorded state. Times are ISO 8601 UTC to the second, or "" when there is none.
 import type { StatusTree } from '../interfaces.js';
-import { ACME_STATUSES, type ChallengeTypeWord, type AccountStatus, type AcmeStatusWord, type DeployStatus, type SignStatus } from '../../../schema/sets.js';
+import { ACME_STATUSES, type ChallengeTypeWord, type AccountStatus, type AcmeStatusWord, type DeployStatus, type DryRunStatus, type SignStatus } from '../../../schema/sets.js';
 
-export type { AccountStatus, AcmeStatusWord, DeployStatus, SignStatus };
+export type { AccountStatus, AcmeStatusWord, DeployStatus, DryRunStatus, SignStatus };
 export const STATUS_WORDS: readonly AcmeStatusWord[] = ACME_STATUSES;
 
 export interface Outcome<S extends string> {
@@ -15,6 +15,7 @@ export interface Outcome<S extends string> {
 
 export const NO_SIGN: Outcome<SignStatus> = { status: 'None', time: '', reason: '' };
 export const NO_DEPLOY: Outcome<DeployStatus> = { status: 'None', time: '', reason: '' };
+export const NO_DRY_RUN: Outcome<DryRunStatus> = { status: 'None', time: '', reason: '' };
 
 export interface TargetView {
   readonly account: AccountStatus;
@@ -26,6 +27,8 @@ export interface TargetView {
   readonly published: string;
   readonly lastSign: Outcome<SignStatus>;
   readonly lastDeploy: Outcome<DeployStatus>;
+  /** The latest dry run: shown only, it takes no part in Status. */
+  readonly lastDryRun: Outcome<DryRunStatus>;
   /** Which of the two was recorded last (times have whole seconds and may tie). */
   readonly latest?: 'sign' | 'deploy';
   readonly pending?: { readonly subject: string; readonly serial: string; readonly notAfter: string };
@@ -77,6 +80,7 @@ export function targetTree(v: TargetView): StatusTree {
     Status: deriveStatus(v),
     LastSign: { Status: v.lastSign.status, Time: v.lastSign.time, Reason: v.lastSign.reason, Progress: v.signing ? v.progress : '' },
     LastDeploy: { Status: v.lastDeploy.status, Time: v.lastDeploy.time, Reason: v.lastDeploy.reason },
+    LastDryRun: { Status: v.lastDryRun.status, Time: v.lastDryRun.time, Reason: v.lastDryRun.reason },
     Pending: { Subject: v.pending?.subject ?? '', SerialNumber: v.pending?.serial ?? '', NotAfter: v.pending?.notAfter ?? '' },
     NextSign: iso(v.nextSign),
     NextDeploy: iso(v.nextDeploy),
@@ -102,6 +106,7 @@ export function acmeTree(
     Profiles: profiles.join(', '),
     LastSign: s.LastSign!,
     LastDeploy: s.LastDeploy!,
+    LastDryRun: s.LastDryRun!,
     Pending: s.Pending!,
     NextSign: s.NextSign!,
     NextDeploy: s.NextDeploy!,

@@ -11,7 +11,7 @@ import type { OrderRunner } from './runner.js';
 import { plan, renewalWindow, type Plan } from './scheduler.js';
 import type { AriWatch } from './ari-watch.js';
 import type { AcmeLimits } from './settings.js';
-import type { AccountStatus, TargetView } from './status.js';
+import type { AccountStatus, DryRunStatus, Outcome, TargetView } from './status.js';
 import type { Target } from './target.js';
 import type { ChallengeTypeWord } from '../../../schema/sets.js';
 
@@ -25,6 +25,8 @@ export interface ViewSources {
   readonly certificates: Pick<CertificateService, 'active' | 'domains'>;
   readonly clock: Clock;
   readonly limits: AcmeLimits;
+  /** The latest dry run of a target (kept in memory only: a dry run stores nothing). */
+  readonly dryRun: (t: Target) => Outcome<DryRunStatus>;
   /** The CA's renewal windows, as last received. */
   readonly ari: Pick<AriWatch, 'window'>;
 }
@@ -77,6 +79,7 @@ export function targetView(s: ViewSources, t: Target, account: AccountStatus): T
     published: s.runner.published(t),
     lastSign: rec.lastSign,
     lastDeploy: rec.lastDeploy,
+    lastDryRun: s.dryRun(t),
     latest: rec.latest,
     pending,
     deployedByAcme: deployed?.acme ?? false,
