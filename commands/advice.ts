@@ -9,6 +9,7 @@ const ADVICE: Record<Remedy, string> = {
   AddDomain: 'add it with xCommand Security Certificates Domain Add',
   CreateCsr: 'create one with xCommand Security Certificates CSR Create',
   DiscardCsr: 'discard it first with xCommand Security Certificates CSR Discard',
+  LeaveCluster: 'run xCommand Clustering Leave first',
   RestartThenDeploy: 'restart (xCommand SystemUnit Boot) to put it in service, then deploy',
   Sign: 'sign one with xCommand Security Acme Sign',
 };

@@ -78,8 +78,10 @@ node -e '
 
 # 4. Production dependencies: the packages `npm ls --omit=dev` names, copied as built here
 #    (so their native modules match the node binary above), minus build leftovers.
+#    Type declarations (@types/*) are left out: protobufjs (under etcd3) lists @types/node as a
+#    dependency, but nothing loads a .d.ts at run time.
 mapfile -t prod < <(cd "$repo" && npm ls --omit=dev --all --parseable 2>/dev/null \
-  | sed -n "s|^$repo/node_modules/||p" | grep -v '/node_modules/' | sort -u)
+  | sed -n "s|^$repo/node_modules/||p" | grep -v '/node_modules/' | grep -v '^@types/' | sort -u)
 [ "${#prod[@]}" -gt 0 ] || die "npm ls found no production dependencies (is node_modules installed?)"
 for p in "${prod[@]}"; do
   mkdir -p "$app/node_modules/$(dirname "$p")"

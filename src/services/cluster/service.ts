@@ -114,7 +114,7 @@ export class ClusterService {
 
   /** Starts joining; resolves once the member is started in the background (Status Joining). */
   join(actor: Actor): void {
-    if (this.run) throw new CommandError(`This peer is already in a cluster (Status ${this.current}): run xCommand Clustering Leave first`);
+    if (this.run) throw new CommandError(`This peer is already in a cluster (Status ${this.current})`).needs('LeaveCluster');
     const { plan, problems } = planFrom(this.deps.config, this.deps.settings);
     if (!plan) throw new CommandError(problems.length ? problems.join('; ') : 'No Clustering Peer Address is set: configure the peers first');
     this.deps.state.write(JOINED, true);
