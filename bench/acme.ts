@@ -8,48 +8,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { buildApp, type App } from '../src/app.js';
-import type { Actor } from '../src/services/interfaces.js';
+import { buildApp } from '../src/app.js';
 import { startPebble, freePort, type Pebble } from './acme-pebble.js';
 import type { Figure } from './report.js';
+import { median, timed, xapi } from './exec.js';
 
-const actor: Actor = { user: 'admin', role: 'Admin', remote: 'bench', session: 'bench' };
 const ROUNDS = 7;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** Runs lines through an exec session of the appliance (the same path an SSH exec takes). */
-async function xapi(app: App, lines: string, payload?: string): Promise<string> {
-  let out = '';
-  const s = app.newSession(actor, 'exec', { write: (d) => void (out += d) });
-  s.runExec(lines);
-  if (payload !== undefined) s.feed(payload);
-  s.endInput();
-  const code = await s.closed;
-  s.dispose();
-  if (code !== 0) throw new Error(`${lines.split('\n')[0]} failed:\n${out}`);
-  return out;
-}
-
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ ms: number; code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const start = performance.now();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ms: performance.now() - start, code, out });
-    });
-  });
-}
 
 async function certbot(pebble: Pebble, httpPort: number, dir: string, caFile: string): Promise<number[]> {
   const env = { PATH: process.env.PATH, HOME: dir, REQUESTS_CA_BUNDLE: caFile, SSL_CERT_FILE: caFile };
