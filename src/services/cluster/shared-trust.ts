@@ -12,6 +12,7 @@ import type { Logger } from '../../platform/log.js';
 import type { Actor, AlarmService } from '../interfaces.js';
 import type { TrustGate } from '../trust/store.js';
 import { clusterActor, isClusterActor } from './shared.js';
+import { RetryTimer } from './retry.js';
 
 const KEY = 'trust/list';
 const SEEDED = 'meta/trust-seeded';
@@ -37,7 +38,7 @@ export class SharedTrust implements TrustGate {
   private replica: ReplicatedPrefix | undefined;
   private pending = false;
   private flushing = false;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly retry = new RetryTimer(1000);
   private closed = false;
 
   constructor(private readonly deps: SharedTrustDeps) {}
@@ -110,18 +111,14 @@ export class SharedTrust implements TrustGate {
       this.flushing = false;
     }
     if (failed) {
-      clearTimeout(this.retry);
-      this.retry = setTimeout(() => {
-        this.retry = undefined;
-        void this.flush();
-      }, 1000);
+      this.retry.later(() => void this.flush());
     } else if (this.pending) void this.flush();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.deps.trust.gate(undefined);
-    clearTimeout(this.retry);
+    this.retry.cancel();
     await this.replica?.close();
   }
 }

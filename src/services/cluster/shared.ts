@@ -27,6 +27,7 @@ import { ReplicatedPrefix } from '../../cluster/replica.js';
 import type { Logger } from '../../platform/log.js';
 import type { Value } from '../../../schema/types.js';
 import type { Actor, AlarmService, CommitGate, ConfigChange, ConfigService } from '../interfaces.js';
+import { RetryTimer } from './retry.js';
 
 export const LOCAL_SUBTREES = ['Clustering', 'SystemUnit Name', 'Security Acme Scheduler'] as const;
 export const isShared = (key: string): boolean => !LOCAL_SUBTREES.some((s) => inSubtree(key, s));
@@ -58,7 +59,7 @@ export class SharedConfiguration implements CommitGate {
   private replica: ReplicatedPrefix | undefined;
   private readonly pending = new Map<string, Value>();
   private flushing = false;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly retry = new RetryTimer(1000);
   private batch: [string, string | undefined][] = [];
   private closed = false;
 
@@ -164,18 +165,14 @@ export class SharedConfiguration implements CommitGate {
       this.flushing = false;
     }
     if (failed) {
-      clearTimeout(this.retry);
-      this.retry = setTimeout(() => {
-        this.retry = undefined;
-        void this.flush();
-      }, 1000);
+      this.retry.later(() => void this.flush());
     } else if (this.pending.size > 0) void this.flush();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.deps.config.gate(undefined);
-    clearTimeout(this.retry);
+    this.retry.cancel();
     await this.replica?.close();
   }
 }

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import dns from 'node:dns';
 import { CommandError, ParameterError } from '../../../errors.js';
 import type { Clock } from '../../../platform/clock.js';
+import type { DnsProbeReport } from '../../interfaces.js';
 import { DnsNotVisible, isDnsError } from './errors.js';
 import { describeServer, type DnsServer, type ExchangeOptions } from './exchange.js';
 import { authoritativeServers, findZone, txtValues, type Nameserver } from './lookup.js';
@@ -24,15 +25,8 @@ export interface Visibility {
   readonly elapsedMs: number;
 }
 
-export interface ProbeReport {
-  readonly name: string;
-  readonly zone: string;
-  readonly server: string;
-  readonly addMs: number;
-  readonly visibleMs: number;
-  readonly removeMs: number;
-  readonly servers: readonly string[];
-}
+/** What a probe (`test()`) reports: the contract's own type, so the service passes it on unchanged. */
+export type ProbeReport = DnsProbeReport;
 
 /**
  * Where dns-01 values go. Errors are DnsError classes (errors.ts), one sentence each, never
