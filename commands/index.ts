@@ -5,6 +5,8 @@ import adminPassword from './systemunit/adminpassword.js';
 import userAdd from './systemunit/user/add.js';
 import userDelete from './systemunit/user/delete.js';
 import userList from './systemunit/user/list.js';
+import passwordChange from './systemunit/user/password/change.js';
+import passwordSet from './systemunit/user/password/set.js';
 import configExport from './systemunit/configuration/export.js';
 import configImport from './systemunit/configuration/import.js';
 import keyAdd from './ssh/authorizedkey/add.js';
@@ -21,6 +23,8 @@ export const COMMANDS: readonly CommandDef[] = [
   userAdd,
   userDelete,
   userList,
+  passwordChange,
+  passwordSet,
   configExport,
   configImport,
   keyAdd,

@@ -179,6 +179,8 @@ export interface AccountService {
   addKey(user: string, line: string, actor: Actor): AuthorizedKey;
   deleteKey(user: string, fingerprint: string, actor: Actor): void;
   setPassword(user: string, password: string, actor: Actor): Promise<void>;
+  /** The actor's own password, after one check of the old one; CommandError when it is wrong (nothing changes). */
+  changeOwnPassword(oldPassword: string, newPassword: string, actor: Actor): Promise<void>;
   roleOf(user: string): Role | undefined;
   /** Every account, by name. */
   users(): UserInfo[];

@@ -102,6 +102,18 @@ export class SqliteAccountStore implements AccountService {
     this.notify({ kind: 'password', user });
   }
 
+  async changeOwnPassword(oldPassword: string, newPassword: string, actor: Actor): Promise<void> {
+    checkPassword(newPassword);
+    // The old password is checked like a login (one bounded check): a session left open on a
+    // desk does not let a passer-by lock its owner out.
+    if (!(await this.verifyPassword(actor.user, oldPassword))) {
+      this.logger.audit({ who: actor.user, from: actor.remote, what: `own password change: the old password was wrong`, result: 'ERROR' });
+      throw new CommandError('The old password is not right: nothing was changed');
+    }
+    if (oldPassword === newPassword) throw new CommandError('The new password is the old one: nothing was changed');
+    await this.setPassword(actor.user, newPassword, actor);
+  }
+
   users(): UserInfo[] {
     return this.db
       .prepare('SELECT a.user AS name, a.role AS role, (SELECT COUNT(*) FROM authorized_key k WHERE k.user = a.user) AS keys FROM account a ORDER BY a.user')

@@ -241,3 +241,37 @@ t.test('Tab completion offers /tmp file names to Admins only', async (t) => {
   t.same(completeAs(ADMIN), ['/tmp/x.pem']);
   t.same(completeAs(READER), [], 'a ReadOnly account does not even see the names');
 });
+
+t.test('passwords: any user changes their own after the old one; an Admin sets another account\'s', async (t) => {
+  const app = testApp(t);
+  await app.services.accounts.addUser('viewer', 'ReadOnly', 'viewer password 1', ADMIN);
+  const me = { ...READER, user: 'viewer' };
+  // Refusals change nothing and say why in one line.
+  const refused: [string, RegExp][] = [
+    ['xCommand SystemUnit User Password Change OldPassword: "not it at all" NewPassword: "a brand new password"', /Reason: "The old password is not right: nothing was changed"/],
+    ['xCommand SystemUnit User Password Change OldPassword: "viewer password 1" NewPassword: "viewer password 1"', /Reason: "The new password is the old one: nothing was changed"/],
+    ['xCommand SystemUnit User Password Change OldPassword: "viewer password 1" NewPassword: short', /Invalid value \(hidden\) for NewPassword/],
+    ['xCommand SystemUnit User Password Change NewPassword: "a brand new password"', /OldPassword/],
+    ['xCommand SystemUnit User Password Set Name: admin Password: "a brand new password"', /Permission denied: xCommand SystemUnit User Password Set needs the Admin role/],
+  ];
+  for (const [line, why] of refused) {
+    const r = await app.run(line + '\n', 'shell', me);
+    t.match(r.out, why, line);
+    t.match(r.out, /\nERROR\n/, `${line}: ERROR`);
+  }
+  t.ok(await app.services.accounts.verifyPassword('viewer', 'viewer password 1'), 'the old password still works');
+  t.ok(await app.services.accounts.verifyPassword('admin', 'correct horse battery'), "the admin's is untouched");
+
+  let r = await app.run('xCommand SystemUnit User Password Change OldPassword: "viewer password 1" NewPassword: "a brand new password"\n', 'shell', me);
+  t.match(r.out, /\*r SystemUnitUserPasswordChangeResult \(status=OK\)/);
+  t.ok(await app.services.accounts.verifyPassword('viewer', 'a brand new password'), 'the new password works');
+  t.notOk(await app.services.accounts.verifyPassword('viewer', 'viewer password 1'), 'the old one no longer does');
+
+  r = await app.run('xCommand SystemUnit User Password Set Name: viewer Password: "set by the admin 1"\n');
+  t.match(r.out, /\*r SystemUnitUserPasswordSetResult \(status=OK\):\n {5}Name: "viewer"/);
+  t.ok(await app.services.accounts.verifyPassword('viewer', 'set by the admin 1'));
+  r = await app.run('xCommand SystemUnit User Password Set Name: ghost Password: "set by the admin 1"\n');
+  t.match(r.out, /Reason: "Unknown user ghost"/);
+  t.notOk(app.logLines.some((l) => /viewer password 1|a brand new password|set by the admin 1/.test(l)), 'passwords never reach the log');
+  t.ok(app.logLines.some((l) => l.includes('the old password was wrong')), 'a wrong old password is audited');
+});
