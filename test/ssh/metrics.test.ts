@@ -9,6 +9,7 @@ import { testApp } from '../helpers/app.js';
 import { makeCa, makeLeaf } from '../helpers/pki.js';
 import { render, type MetricFamily } from '../../src/services/metrics/exposition.js';
 import { collect } from '../../src/services/metrics/collect.js';
+import type { StatusTree } from '../../src/services/interfaces.js';
 import { simClock } from '../helpers/simclock.js';
 import { FakeIssuer } from '../helpers/fake-issuer.js';
 
@@ -68,13 +69,13 @@ t.test('exposition: escaped HELP and label values survive the reference parser',
 });
 
 t.test('collect: ACME times and words per target, absent times give no sample', async (t) => {
-  const noRenewal = { Window: { Start: '', End: '' }, Source: '', ExplanationUrl: '', LastCheck: '', Failures: 0 };
-  const target = (sign: string, signTime: string, next: string, renewal: Record<string, unknown> = noRenewal) => ({
+  const noRenewal: StatusTree = { Window: { Start: '', End: '' }, Source: '', ExplanationUrl: '', LastCheck: '', Failures: 0 };
+  const target = (sign: string, signTime: string, next: string, renewal: StatusTree = noRenewal) => ({
     Status: 'Failed', LastSign: { Status: sign, Time: signTime, Reason: '', Progress: '' },
     LastDeploy: { Status: 'None', Time: '', Reason: '' }, NextSign: next, Renewal: renewal,
   });
-  const ari = { Window: { Start: '2026-12-10T00:00:00Z', End: '2026-12-12T00:00:00Z' }, Source: 'ARI', ExplanationUrl: '', LastCheck: '2026-11-30T09:00:00Z', Failures: 0 };
-  const lifetime = { Window: { Start: '2027-01-01T00:00:00Z', End: '2027-01-02T00:00:00Z' }, Source: 'Lifetime', ExplanationUrl: '', LastCheck: '', Failures: 3 };
+  const ari: StatusTree = { Window: { Start: '2026-12-10T00:00:00Z', End: '2026-12-12T00:00:00Z' }, Source: 'ARI', ExplanationUrl: '', LastCheck: '2026-11-30T09:00:00Z', Failures: 0 };
+  const lifetime: StatusTree = { Window: { Start: '2027-01-01T00:00:00Z', End: '2027-01-02T00:00:00Z' }, Source: 'Lifetime', ExplanationUrl: '', LastCheck: '', Failures: 3 };
   const text = render(collect({
     server: { notAfter: '2027-01-01T00:00:00.000Z' },
     domains: [{ name: 'shop.example.com', notAfter: '2027-02-01T00:00:00Z' }, { name: 'new.example.com' }],
