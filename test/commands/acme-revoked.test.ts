@@ -5,13 +5,15 @@
 // signs at once and deploys when signed, outside the deploy days, with an alarm saying why.
 import t from 'tap';
 import { plan, DAY_MS, type PlanInput } from '../../src/services/acme/scheduler.js';
-import { testApp } from '../helpers/app.js';
+import { testApp, tmpDir } from '../helpers/app.js';
 import { FakeIssuer } from '../helpers/fake-issuer.js';
 import { simClock } from '../helpers/simclock.js';
 import { until } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2027, 0, 4, 0, 0, 0); // a Monday
 const HOUR = 3600_000;
+type Tap = typeof t;
+declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0]; }
 
 t.test('plan: a revoked certificate in use is renewed now and deployed when signed', async (t) => {
   const base: PlanInput = {
@@ -32,10 +34,16 @@ t.test('plan: a revoked certificate in use is renewed now and deployed when sign
   t.same(plan({ ...base, revoked: true, automated: false }), {}, 'manual mode: nothing automated');
 });
 
-t.test('the certificate in use found revoked: signed at once, deployed outside the deploy days, with an alarm', async (t) => {
+/**
+ * Two certificates deployed, a third pending; an Acmerevoke of the first, held at the CA, races a
+ * Rollback that puts the first back in service; then the CA confirms. The pending certificate is
+ * discarded, so a renewal has to be signed. Deploy day: Thursday 03:00 (T0 is a Monday).
+ */
+async function revokedInUse(t: Tap.Test, dataDir?: string) {
   const clock = simClock(T0);
   const ca = new FakeIssuer(clock, 90 * DAY_MS);
-  const app = testApp(t, { storage: 'memory', issuer: ca, clock, defaultCas: () => [] });
+  const build = () => testApp(t, { issuer: ca, clock, defaultCas: () => [], ...(dataDir ? { dataDir } : { storage: 'memory' as const }) });
+  const app = build();
   const sh = async (input: string) => (await app.run(input, 'exec')).out;
   const active = () => app.services.certificates.active().info.serial;
   t.notMatch(await sh([
@@ -66,19 +74,24 @@ t.test('the certificate in use found revoked: signed at once, deployed outside t
   release();
   t.match(await revoking, new RegExp(`AcmerevokeResult \\(status=OK\\)[\\s\\S]*SerialNumber: "${first}"`));
   t.ok(app.acme.revokedSerials().includes(first), 'the CA confirmed: the certificate in use is revoked');
-
-  // The staged certificate is discarded too, so the renewal has to be signed first.
   t.match(await sh('xCommand Security Acme Pending Discard'), /status=OK/);
+  return { clock, ca, app, sh, active, build, first, second };
+}
+
+const URGENT = 'ACME renewal of the server certificate cannot wait: the certificate in use is revoked; it is signed now and deployed when signed, outside the deploy days';
+
+/** The titles `acme.renewal-urgent` was raised with in log lines from `from` on. */
+const urgentRaised = (lines: readonly string[], from: number) => lines.slice(from)
+  .map((l) => JSON.parse(l) as { event: string; id?: string; title?: string })
+  .filter((e) => e.event === 'alarm.raised' && e.id === 'acme.renewal-urgent').map((e) => e.title);
+
+t.test('the certificate in use found revoked: signed at once, deployed outside the deploy days, with an alarm', async (t) => {
+  const { clock, ca, app, sh, active, second } = await revokedInUse(t);
   const issued = ca.issued.length;
-  const raised: string[] = [];
   const before = app.logLines.length;
   t.notMatch(await sh('xConfiguration Security Acme Scheduler Mode: On'), /status=Error/);
   await clock.advanceTo(T0 + HOUR);
-  for (const l of app.logLines.slice(before)) {
-    const e = JSON.parse(l) as { event: string; id?: string; title?: string };
-    if (e.event === 'alarm.raised' && e.id === 'acme.renewal-urgent') raised.push(e.title!);
-  }
-  t.same(raised, ['ACME renewal of the server certificate cannot wait: the certificate in use is revoked; it is signed now and deployed when signed, outside the deploy days'], 'the alarm says why');
+  t.same(urgentRaised(app.logLines, before), [URGENT], 'the alarm says why');
   t.equal(ca.issued.length, issued + 1, 'signed once, at once');
   const renewed = ca.issued[ca.issued.length - 1]!.serial;
   t.equal(active(), renewed, 'deployed on Monday, not at the Thursday 03:00 slot');
@@ -87,4 +100,23 @@ t.test('the certificate in use found revoked: signed at once, deployed outside t
   t.notOk(app.services.alarms.list().some((a) => a.id === 'acme.renewal-urgent'), 'the alarm is lowered once the renewed certificate is in use');
   const deploys = app.logLines.map((l) => JSON.parse(l) as Record<string, string>).filter((e) => e.what === 'Security Acme Deploy' && e.serial === renewed);
   t.same(deploys.map((e) => e.who), ['scheduler'], 'by the scheduler');
+});
+
+t.test('the revocation is kept across a restart: still urgent, retried after the back-off, then renewed', async (t) => {
+  const { clock, ca, app, sh, build, first } = await revokedInUse(t, tmpDir());
+  ca.mode = 'fail';
+  t.notMatch(await sh('xConfiguration Security Acme Scheduler Mode: On'), /status=Error/);
+  await clock.advanceTo(T0 + 5 * 60_000);
+  t.ok(app.services.alarms.list().some((a) => a.id === 'acme.renewal-urgent' && a.title === URGENT), 'urgent while the CA fails');
+  await app.close();
+
+  const app2 = build();
+  t.equal(app2.services.certificates.active().info.serial, first, 'the revoked certificate is still in use after the restart');
+  app2.acme.checkAlarms();
+  t.ok(app2.services.alarms.list().some((a) => a.id === 'acme.renewal-urgent' && a.title === URGENT), 'and the renewal is still urgent');
+  ca.mode = 'ok';
+  await clock.advanceTo(T0 + 2 * DAY_MS);
+  t.not(app2.services.certificates.active().info.serial, first, 'renewed and deployed once the CA answers');
+  t.ok(Date.parse(String((app2.acme.status() as { LastDeploy: { Time: string } }).LastDeploy.Time)) < T0 + DAY_MS, 'within the back-off, on Monday, not at the Thursday slot');
+  t.notOk(app2.services.alarms.list().some((a) => a.id === 'acme.renewal-urgent'), 'the alarm is lowered');
 });
