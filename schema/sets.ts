@@ -62,6 +62,10 @@ export type SignStatus = (typeof SIGN_STATUSES)[number];
 export const DEPLOY_STATUSES = ['None', 'Succeeded', 'Failed'] as const;
 export type DeployStatus = (typeof DEPLOY_STATUSES)[number];
 
+/** `Renewal Source`: where a renewal window comes from, the CA's renewal information or the lifetime rule. */
+export const RENEWAL_SOURCES = ['ARI', 'Lifetime'] as const;
+export type RenewalSource = (typeof RENEWAL_SOURCES)[number];
+
 /** `LastDryRun Status`: a dry run is never InProgress in the status (it changes nothing while it runs). */
 export const DRY_RUN_STATUSES = ['None', 'Succeeded', 'Failed'] as const;
 export type DryRunStatus = (typeof DRY_RUN_STATUSES)[number];

@@ -2,7 +2,7 @@
 // Providers in src/services fill in values; a test checks that what they report is declared here.
 import { type ValueSpace, literal, int, str } from './types.js';
 import {
-  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, CLUSTER_STATUSES, PEER_STATUSES, DEPLOY_STATUSES, DRY_RUN_STATUSES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
+  ACME_ACCOUNT_STATUSES, ACME_PROVIDERS, ACME_STATUSES, CHALLENGE_TYPES, CERTIFICATE_SOURCES, CLUSTER_STATUSES, PEER_STATUSES, DEPLOY_STATUSES, DRY_RUN_STATUSES, RENEWAL_SOURCES, SEVERITIES, SIGN_STATUSES, TRUE_FALSE,
 } from './sets.js';
 
 export interface StatusNode {
@@ -88,7 +88,7 @@ function acmeTarget(base: readonly string[]): StatusNode[] {
     { path: [...base, 'NextDeploy'], type: text(), help: `Next automated deploy (${time}; empty when none is planned)` },
     { path: [...base, 'Renewal', 'Window', 'Start'], type: text(), help: `Start of the renewal window of the certificate in use (${time})` },
     { path: [...base, 'Renewal', 'Window', 'End'], type: text(), help: `End of the renewal window: past it, renewal is signed and deployed at once (${time})` },
-    { path: [...base, 'Renewal', 'Source'], type: literal('', 'ARI', 'Lifetime'), help: 'Where the window comes from: the CA\'s renewal information (ARI), or two thirds of the lifetime; empty when ACME does not manage the certificate' },
+    { path: [...base, 'Renewal', 'Source'], type: literal('', ...RENEWAL_SOURCES), help: 'Where the window comes from: the CA\'s renewal information (ARI), or two thirds of the lifetime; empty when ACME does not manage the certificate' },
     { path: [...base, 'Renewal', 'ExplanationUrl'], type: text(), help: 'A page the CA wrote about this window (e.g. a revocation incident); empty when none' },
     { path: [...base, 'Renewal', 'LastCheck'], type: text(), help: `When the CA's renewal information was last asked for (${time})` },
     { path: [...base, 'Renewal', 'Failures'], type: count(), help: 'Consecutive failed signing attempts; retries back off exponentially' },

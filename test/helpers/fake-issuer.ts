@@ -109,7 +109,13 @@ export class FakeIssuer implements CertificateIssuer, CaDirectory {
     };
   }
 
+  /** Revocation requests received; each waits for `revokeGate` when set (a slow CA). */
+  revokes = 0;
+  revokeGate?: Promise<void>;
+
   async revoke(): Promise<string> {
+    this.revokes++;
+    await this.revokeGate;
     return '200 OK';
   }
 }

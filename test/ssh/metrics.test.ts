@@ -9,6 +9,9 @@ import { testApp } from '../helpers/app.js';
 import { makeCa, makeLeaf } from '../helpers/pki.js';
 import { render, type MetricFamily } from '../../src/services/metrics/exposition.js';
 import { collect } from '../../src/services/metrics/collect.js';
+import type { StatusTree } from '../../src/services/interfaces.js';
+import { simClock } from '../helpers/simclock.js';
+import { FakeIssuer } from '../helpers/fake-issuer.js';
 
 const TOKEN = 'scrape-Token_0123456789.abc~+/';
 
@@ -66,14 +69,20 @@ t.test('exposition: escaped HELP and label values survive the reference parser',
 });
 
 t.test('collect: ACME times and words per target, absent times give no sample', async (t) => {
-  const target = (sign: string, signTime: string, next: string) => ({
+  const noRenewal: StatusTree = { Window: { Start: '', End: '' }, Source: '', ExplanationUrl: '', LastCheck: '', Failures: 0 };
+  const target = (sign: string, signTime: string, next: string, renewal: StatusTree = noRenewal) => ({
     Status: 'Failed', LastSign: { Status: sign, Time: signTime, Reason: '', Progress: '' },
-    LastDeploy: { Status: 'None', Time: '', Reason: '' }, NextSign: next,
+    LastDeploy: { Status: 'None', Time: '', Reason: '' }, NextSign: next, Renewal: renewal,
   });
+  const ari: StatusTree = { Window: { Start: '2026-12-10T00:00:00Z', End: '2026-12-12T00:00:00Z' }, Source: 'ARI', ExplanationUrl: '', LastCheck: '2026-11-30T09:00:00Z', Failures: 0 };
+  const lifetime: StatusTree = { Window: { Start: '2027-01-01T00:00:00Z', End: '2027-01-02T00:00:00Z' }, Source: 'Lifetime', ExplanationUrl: '', LastCheck: '', Failures: 3 };
   const text = render(collect({
     server: { notAfter: '2027-01-01T00:00:00.000Z' },
     domains: [{ name: 'shop.example.com', notAfter: '2027-02-01T00:00:00Z' }, { name: 'new.example.com' }],
-    acme: { ...target('Failed', '2026-11-30T10:00:00Z', '2026-11-30T16:00:00Z'), Domain: [{ Name: 'shop.example.com', ...target('Succeeded', '2026-11-29T10:00:00Z', '') }] },
+    acme: {
+      ...target('Failed', '2026-11-30T10:00:00Z', '2026-11-30T16:00:00Z', lifetime),
+      Domain: [{ Name: 'shop.example.com', ...target('Succeeded', '2026-11-29T10:00:00Z', '', ari) }, { Name: 'new.example.com', ...target('None', '', '') }],
+    },
     trustedCas: 7,
     alarms: [{ severity: 'Error' }, { severity: 'Error' }, { severity: 'Critical' }],
     ssh: { sessionsOpen: 2, loginsRefused: { credentials: 3, limits: 1, algorithm: 0 } },
@@ -92,6 +101,21 @@ t.test('collect: ACME times and words per target, absent times give no sample', 
   t.equal(value(p, 'xway_acme_next_sign_timestamp_seconds', { kind: 'domain', domain: 'shop.example.com' }), undefined, 'no plan, no sample');
   t.equal(value(p, 'xway_acme_last_deploy_timestamp_seconds', { kind: 'server' }), undefined);
   t.equal(value(p, 'xway_acme_status', { kind: 'server', status: 'Failed' }), 1);
+  // Renewal: the window, its source, the failures and the last ARI poll of each target.
+  const shop = { kind: 'domain', domain: 'shop.example.com' };
+  const fresh = { kind: 'domain', domain: 'new.example.com' };
+  t.equal(value(p, 'xway_acme_renewal_window_start_timestamp_seconds', shop), Date.parse('2026-12-10T00:00:00Z') / 1000);
+  t.equal(value(p, 'xway_acme_renewal_window_end_timestamp_seconds', shop), Date.parse('2026-12-12T00:00:00Z') / 1000);
+  t.equal(value(p, 'xway_acme_renewal_window_start_timestamp_seconds', { kind: 'server' }), Date.parse('2027-01-01T00:00:00Z') / 1000);
+  t.equal(value(p, 'xway_acme_renewal_window_end_timestamp_seconds', fresh), undefined, 'no window, no sample');
+  t.equal(value(p, 'xway_acme_renewal_source', { ...shop, source: 'ARI' }), 1);
+  t.equal(value(p, 'xway_acme_renewal_source', { ...shop, source: 'Lifetime' }), 0);
+  t.equal(value(p, 'xway_acme_renewal_source', { kind: 'server', source: 'Lifetime' }), 1);
+  t.same([value(p, 'xway_acme_renewal_source', { ...fresh, source: 'ARI' }), value(p, 'xway_acme_renewal_source', { ...fresh, source: 'Lifetime' })], [0, 0], 'no window: both 0');
+  t.equal(value(p, 'xway_acme_consecutive_failures', { kind: 'server' }), 3);
+  t.equal(value(p, 'xway_acme_consecutive_failures', shop), 0);
+  t.equal(value(p, 'xway_acme_ari_last_check_timestamp_seconds', shop), Date.parse('2026-11-30T09:00:00Z') / 1000);
+  t.equal(value(p, 'xway_acme_ari_last_check_timestamp_seconds', { kind: 'server' }), undefined, 'never asked: no sample');
   t.equal(value(p, 'xway_trusted_cas'), 7);
   t.equal(value(p, 'xway_alarms_active', { severity: 'Error' }), 2);
   t.equal(value(p, 'xway_alarms_active', { severity: 'Critical' }), 1);
@@ -192,6 +216,52 @@ t.test('/metrics over HTTPS: off (404), token rules through the SSH shell, 401, 
   const logs = app.logLines.join('');
   t.notOk(logs.includes(TOKEN), 'the token never reaches the log');
   t.ok(app.logLines.some((l) => JSON.parse(l).event === 'metrics.refused'), 'refused scrapes are logged');
+});
+
+t.test('ACME renewal series from the running service: Lifetime window, then the CA window, its last check and failures', async (t) => {
+  const DAY = 86_400_000;
+  const T0 = Date.UTC(2027, 0, 4, 0, 0, 0);
+  const clock = simClock(T0);
+  const ca = new FakeIssuer(clock, 90 * DAY);
+  ca.ari = true;
+  const app = testApp(t, { storage: 'memory', issuer: ca, clock, defaultCas: () => [], acmeLimits: { failureBackoffBaseMs: 3600_000 } });
+  const sh = async (input: string) => (await app.run(input, 'exec')).out;
+  t.notMatch(await sh([
+    'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
+    'xConfiguration Security Acme Provider: Custom',
+    'xConfiguration Security Acme AdminEmail: admin@example.com',
+    'xCommand Security Acme AcceptTerms Agree: True',
+    'xCommand Security Certificates CSR Create CommonName: edge.example.com KeyType: ECDSA-P256',
+    'xCommand Security Acme Sign Wait: True',
+    'xCommand Security Acme Deploy',
+  ].join('\n')), /status=Error/);
+  const server = { kind: 'server' };
+  const secs = (ms: number) => Math.floor(ms / 1000);
+  let p = await parse(app.metrics.text());
+  t.equal(value(p, 'xway_acme_renewal_source', { ...server, source: 'Lifetime' }), 1, 'no window from the CA yet: the lifetime rule');
+  t.equal(value(p, 'xway_acme_renewal_window_start_timestamp_seconds', server), secs(T0 + 60 * DAY), 'two thirds of 90 days');
+  t.equal(value(p, 'xway_acme_consecutive_failures', server), 0);
+  t.equal(value(p, 'xway_acme_ari_last_check_timestamp_seconds', server), undefined);
+
+  // The scheduler asks the CA about the certificate in use.
+  const w = { start: T0 + 10 * DAY, end: T0 + 12 * DAY };
+  ca.windows.set(ca.issued[0]!.certId, w);
+  app.services.config.set([{ key: 'Security Acme Scheduler Mode', value: 'On' }], { user: 'admin', role: 'Admin', remote: 'sim', session: 'sim' });
+  await clock.advanceTo(T0 + 60_000);
+  p = await parse(app.metrics.text());
+  t.equal(value(p, 'xway_acme_renewal_source', { ...server, source: 'ARI' }), 1);
+  t.equal(value(p, 'xway_acme_renewal_window_start_timestamp_seconds', server), secs(w.start));
+  t.equal(value(p, 'xway_acme_renewal_window_end_timestamp_seconds', server), secs(w.end));
+  t.equal(value(p, 'xway_acme_ari_last_check_timestamp_seconds', server), secs(ca.renewalInfoAsked[ca.renewalInfoAsked.length - 1]!.at));
+
+  // The renewal fails inside the window: counted until a success.
+  ca.mode = 'fail';
+  await clock.advanceTo(w.end - 1000);
+  p = await parse(app.metrics.text());
+  const failures = value(p, 'xway_acme_consecutive_failures', server)!;
+  t.ok(failures >= 1, `${failures} consecutive failures`);
+  t.equal(failures, (app.acme.status() as { Renewal: { Failures: number } }).Renewal.Failures, 'as xStatus counts them');
+  t.equal(value(p, 'xway_acme_last_sign_status', { ...server, status: 'Failed' }), 1);
 });
 
 t.test('alarms: one log line per raise, change and lower, with severity', async (t) => {

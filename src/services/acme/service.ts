@@ -320,8 +320,12 @@ export class AcmeClientService implements AcmeService {
     this.changed();
   }
 
-  revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
-    return this.revoker.revoke(certPath, provider, reason, actor);
+  async revoke(certPath: string, provider: AcmeProvider | undefined, reason: RevocationReason, actor: Actor): Promise<AcmeRevokeResult> {
+    const r = await this.revoker.revoke(certPath, provider, reason, actor);
+    // Should the revoked certificate be in use by now, its renewal cannot wait for the next tick.
+    this.changed();
+    this.job.reschedule(0);
+    return r;
   }
 
   revokedSerials(): readonly string[] {

@@ -1,7 +1,7 @@
 // The `xStatus Security Acme` subtree: a closed set of words per target, derived purely from
 // the recorded state. Times are ISO 8601 UTC to the second, or "" when there is none.
 import type { StatusTree } from '../interfaces.js';
-import { ACME_STATUSES, type ChallengeTypeWord, type AccountStatus, type AcmeStatusWord, type DeployStatus, type DryRunStatus, type SignStatus } from '../../../schema/sets.js';
+import { ACME_STATUSES, type ChallengeTypeWord, type AccountStatus, type AcmeStatusWord, type DeployStatus, type DryRunStatus, type RenewalSource, type SignStatus } from '../../../schema/sets.js';
 
 export type { AccountStatus, AcmeStatusWord, DeployStatus, DryRunStatus, SignStatus };
 export const STATUS_WORDS: readonly AcmeStatusWord[] = ACME_STATUSES;
@@ -37,7 +37,7 @@ export interface TargetView {
   readonly nextSign?: number;
   readonly nextDeploy?: number;
   readonly renewal: {
-    readonly window?: { readonly start: number; readonly end: number; readonly source: 'ARI' | 'Lifetime' };
+    readonly window?: { readonly start: number; readonly end: number; readonly source: RenewalSource };
     readonly explanationUrl: string;
     readonly lastCheck?: number;
     readonly failures: number;

@@ -39,6 +39,9 @@ export function planFor(s: ViewSources, t: Target): Plan {
   const staged = s.repo.staged(t);
   const rec = s.repo.record(t);
   const ari = deployed?.acme ? s.ari.window(t, deployed.pem) : undefined;
+  // A certificate in use that the CA confirmed revoked from here (Acmerevoke racing a Rollback,
+  // or a record restored with it): renewed at once, like an expired one.
+  const revoked = deployed?.acme === true && s.repo.revoked.includes(deployed.info.serial);
   return plan({
     now: s.clock.now().getTime(),
     automated,
@@ -51,6 +54,7 @@ export function planFor(s: ViewSources, t: Target): Plan {
     periodMs: s.limits.signPeriodMs,
     seed: s.repo.seed,
     ...(ari ? { ari } : {}),
+    ...(revoked ? { revoked } : {}),
   });
 }
 

@@ -2,7 +2,7 @@
 // the service interfaces by the endpoint (endpoint.ts); this module only names and shapes them.
 import type { Alarm, StatusTree, StatusValue } from '../interfaces.js';
 import {
-  ACME_STATUSES, DEPLOY_STATUSES, SEVERITIES, SIGN_STATUSES, SSH_LOGIN_REFUSALS, type SshLoginRefusal,
+  ACME_STATUSES, DEPLOY_STATUSES, RENEWAL_SOURCES, SEVERITIES, SIGN_STATUSES, SSH_LOGIN_REFUSALS, type SshLoginRefusal,
 } from '../../../schema/sets.js';
 import type { Labels, MetricFamily, Sample } from './exposition.js';
 
@@ -98,6 +98,34 @@ export function collect(i: MetricsInputs): MetricFamily[] {
     {
       name: 'xway_acme_next_sign_timestamp_seconds', type: 'gauge', help: 'Next automated signing of each target (Unix time); absent when none is planned.',
       samples: timeSamples(acme, (t) => t.NextSign),
+    },
+    {
+      name: 'xway_acme_renewal_window_start_timestamp_seconds', type: 'gauge',
+      help: 'Start of the renewal window of the certificate in use (Unix time): the CA\'s (ARI) or two thirds of its lifetime; absent when ACME does not manage it.',
+      samples: timeSamples(acme, (t) => sub(sub(t, 'Renewal'), 'Window')?.Start),
+    },
+    {
+      name: 'xway_acme_renewal_window_end_timestamp_seconds', type: 'gauge',
+      help: 'End of the renewal window of the certificate in use (Unix time): past it, renewal is signed and deployed at once; absent when ACME does not manage it.',
+      samples: timeSamples(acme, (t) => sub(sub(t, 'Renewal'), 'Window')?.End),
+    },
+    {
+      name: 'xway_acme_renewal_source', type: 'gauge',
+      help: 'Where the renewal window of each target comes from: 1 for ARI (the CA\'s renewal information) or Lifetime, 0 for the other; both 0 without a window.',
+      samples: acme.flatMap(({ labels, tree }) => oneHot(labels, 'source', RENEWAL_SOURCES, sub(tree, 'Renewal')?.Source)),
+    },
+    {
+      name: 'xway_acme_consecutive_failures', type: 'gauge',
+      help: 'Consecutive failed signing attempts of each target; 0 after a success.',
+      samples: acme.flatMap(({ labels, tree }) => {
+        const n = sub(tree, 'Renewal')?.Failures;
+        return typeof n === 'number' ? [{ labels, value: n }] : [];
+      }),
+    },
+    {
+      name: 'xway_acme_ari_last_check_timestamp_seconds', type: 'gauge',
+      help: 'When the CA\'s renewal information (ARI) for the certificate in use was last asked for (Unix time); absent when never.',
+      samples: timeSamples(acme, (t) => sub(t, 'Renewal')?.LastCheck),
     },
     {
       name: 'xway_trusted_cas', type: 'gauge', help: 'Certificates in the trust store.',
