@@ -6,9 +6,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
-import crypto from 'node:crypto';
 import { acmeEnv } from '../helpers/acme-env.js';
+import { servedCert } from '../helpers/served.js';
 import { startBind } from '../helpers/bind.js';
 import { buildApp } from '../../src/app.js';
 import { memorySink } from '../../src/platform/log.js';
@@ -17,17 +16,6 @@ import { staticKey } from '../helpers/fixtures.js';
 const bind = await startBind({ records: ['w4 IN A 127.0.0.1', 'w5 IN A 127.0.0.1'] });
 t.teardown(() => bind.stop());
 const key = bind.keys[0]!;
-
-function served(port: number, servername: string): Promise<crypto.X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      const c = s.getPeerX509Certificate();
-      s.destroy();
-      if (c) resolve(c); else reject(new Error('no certificate'));
-    });
-    s.on('error', reject);
-  });
-}
 
 t.test('a wildcard SNI domain ordered through DNS-01, served for a.w4.example.test, kept across a restart', async (t) => {
   const e = await acmeEnv(t, { pebble: { dnsServer: `127.0.0.1:${bind.port}` }, limits: { orderAttempts: 1 } });
@@ -59,22 +47,21 @@ t.test('a wildcard SNI domain ordered through DNS-01, served for a.w4.example.te
   t.same(await bind.txt('_acme-challenge.w4.example.test'), [], 'dig at the server: the TXT value is deleted');
   r = await e.shell('xCommand Security Acme Deploy Domain: "*.w4.example.test"');
   t.equal(r.code, 0, r.out);
-  t.ok(e.logLines.some((l) => l.includes('"event":"tls.swapped"') || l.includes('Security Acme Deploy')), 'deployed');
 
-  const w4 = await served(e.httpsPort, 'a.w4.example.test');
+  const w4 = await servedCert(e.httpsPort, 'a.w4.example.test');
   t.equal(w4.subjectAltName, 'DNS:*.w4.example.test', 'the wildcard alone: its base was not configured');
   const serverSerial = e.listeners.currentServer().serial;
-  t.equal((await served(e.httpsPort, 'b.w4.example.test')).serialNumber, w4.serialNumber, 'any label under it');
-  t.equal((await served(e.httpsPort, 'w4.example.test')).serialNumber.toUpperCase(), serverSerial, 'not the base');
-  t.equal((await served(e.httpsPort, 'a.b.w4.example.test')).serialNumber.toUpperCase(), serverSerial, 'not two labels deep');
+  t.equal((await servedCert(e.httpsPort, 'b.w4.example.test')).serialNumber, w4.serialNumber, 'any label under it');
+  t.equal((await servedCert(e.httpsPort, 'w4.example.test')).serialNumber.toUpperCase(), serverSerial, 'not the base');
+  t.equal((await servedCert(e.httpsPort, 'a.b.w4.example.test')).serialNumber.toUpperCase(), serverSerial, 'not two labels deep');
 
   // IncludeBase: one order for both names (two values at one TXT name), the base served too.
   r = await e.shell('xCommand Security Acme Sign Domain: "*.w5.example.test" Wait: True\nxCommand Security Acme Deploy Domain: "*.w5.example.test"');
   t.equal(r.code, 0, r.out);
   t.same(await bind.txt('_acme-challenge.w5.example.test'), [], 'both values deleted');
-  const w5 = await served(e.httpsPort, 'w5.example.test');
+  const w5 = await servedCert(e.httpsPort, 'w5.example.test');
   t.equal(w5.subjectAltName, 'DNS:*.w5.example.test, DNS:w5.example.test');
-  t.equal((await served(e.httpsPort, 'x.w5.example.test')).serialNumber, w5.serialNumber);
+  t.equal((await servedCert(e.httpsPort, 'x.w5.example.test')).serialNumber, w5.serialNumber);
 
   r = await e.shell('xStatus Security Acme Domain');
   t.match(r.out, /Name: "\*\.w4\.example\.test"\n\s+Names: "\*\.w4\.example\.test"\n\s+Status: "?Deployed"?/);
@@ -87,9 +74,9 @@ t.test('a wildcard SNI domain ordered through DNS-01, served for a.w4.example.te
   const again = buildApp({ dataDir: e.dir, adminPassword: 'correct horse battery', logSink: sink, announce: () => {}, keySource: staticKey, defaultCas: () => [] });
   t.teardown(() => again.close());
   const port = await again.web.web.listenHttps(0);
-  t.equal((await served(port, 'a.w4.example.test')).serialNumber, w4.serialNumber, 'after a restart: the wildcard');
-  t.equal((await served(port, 'w5.example.test')).serialNumber, w5.serialNumber, 'after a restart: the base named by *.w5');
-  t.equal((await served(port, 'w4.example.test')).serialNumber.toUpperCase(), again.web.web.currentServer().serial);
+  t.equal((await servedCert(port, 'a.w4.example.test')).serialNumber, w4.serialNumber, 'after a restart: the wildcard');
+  t.equal((await servedCert(port, 'w5.example.test')).serialNumber, w5.serialNumber, 'after a restart: the base named by *.w5');
+  t.equal((await servedCert(port, 'w4.example.test')).serialNumber.toUpperCase(), again.web.web.currentServer().serial);
   const status = again.acme.status() as { Domain: Record<string, unknown>[] };
   t.same(status.Domain.map((d) => [d.Name, d.Names, d.Status, (d.Challenge as Record<string, string>).Type]), [
     ['*.w4.example.test', '*.w4.example.test', 'Deployed', 'Dns01'],

@@ -4,9 +4,9 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
 import { testApp, tmpDir, type TestApp } from '../helpers/app.js';
 import { makeCa, makeLeaf, snapshot } from '../helpers/pki.js';
+import { servedCert } from '../helpers/served.js';
 
 const DNS01 = [
   'xConfiguration Security Acme Dns Server: 192.0.2.53',
@@ -19,14 +19,8 @@ function shell(app: TestApp) {
 }
 
 /** The serial the HTTPS listener presents for `servername`. */
-function served(port: number, servername: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => {
-      resolve(s.getPeerX509Certificate()!.serialNumber.toUpperCase());
-      s.destroy();
-    });
-    s.on('error', reject);
-  });
+async function served(port: number, servername: string): Promise<string> {
+  return (await servedCert(port, servername)).serialNumber.toUpperCase();
 }
 
 t.test('bad wildcard names and challenge types are refused in one sentence and change nothing', async (t) => {
