@@ -13,9 +13,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { buildApp, type App } from '../src/app.js';
 import { startPebble, freePort } from './acme-pebble.js';
+import { startBind, type Bind } from './bind.js';
 import type { Figure } from './report.js';
 import { median, timed, xapi } from './exec.js';
 
@@ -23,9 +24,6 @@ const ROUNDS = 5;
 const PEER_ROUNDS = 3;
 const ZONE = 'example.test';
 const KEY = 'acme-key';
-// named and tsig-keygen live in /usr/sbin, which a non-root PATH may lack.
-const NAMED = '/usr/sbin/named';
-const TSIG_KEYGEN = '/usr/sbin/tsig-keygen';
 const PLUGIN = 'python3-certbot-dns-rfc2136';
 
 
@@ -48,67 +46,13 @@ function ensureCertbotPlugin(): void {
   if (!installed()) throw new Error(`${PLUGIN} could not be installed`);
 }
 
-interface Bind { port: number; secret: string; stop(): Promise<void> }
-
-/** named with one primary zone, open to TXT updates anywhere in it signed by one hmac-sha256 key. */
-async function startBind(records: string[]): Promise<Bind> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xway-bench-bind-'));
-  const port = await freePort(true);
-  const keyText = execFileSync(TSIG_KEYGEN, ['-a', 'hmac-sha256', KEY], { encoding: 'utf8' });
-  const keyFile = path.join(dir, `${KEY}.key`);
-  fs.writeFileSync(keyFile, keyText, { mode: 0o600 });
-  const secret = /secret "([^"]+)"/.exec(keyText)![1]!;
-  fs.writeFileSync(path.join(dir, 'named.conf'), `options {
-  directory "${dir}"; pid-file "${dir}/named.pid"; session-keyfile "${dir}/session.key";
-  listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; allow-query { 127.0.0.1; };
-  allow-transfer { none; }; dnssec-validation no; notify no;
-};
-controls { };
-include "${keyFile}";
-zone "${ZONE}" { type primary; file "zone.db"; update-policy { grant ${KEY} zonesub TXT; }; };
-`);
-  // A negative TTL of 1 s: a name asked for before its record exists must not stay "absent".
-  fs.writeFileSync(path.join(dir, 'zone.db'), [
-    '$TTL 60', `@ IN SOA ns1.${ZONE}. hostmaster.${ZONE}. 1 60 60 600 1`, `@ IN NS ns1.${ZONE}.`, 'ns1 IN A 127.0.0.1', ...records, '',
-  ].join('\n'));
-  const child: ChildProcess = spawn(NAMED, ['-g', '-4', '-c', path.join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      await new Promise<void>((resolve) => {
-        const hard = setTimeout(() => { try { process.kill(child.pid!, 'SIGKILL'); } catch { resolve(); } }, 3000);
-        child.once('exit', () => { clearTimeout(hard); resolve(); });
-        try { process.kill(child.pid!, 'SIGTERM'); } catch { clearTimeout(hard); resolve(); }
-      });
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`named did not start within 20 s:\n${log}`)), 20_000);
-      const seen = (d: Buffer) => {
-        log += d.toString();
-        // Its first lines say "running on Linux"; ready is a line that is just "<time> running".
-        if (/ running\n/.test(log)) { clearTimeout(timer); resolve(); }
-      };
-      child.stdout!.on('data', seen);
-      child.stderr!.on('data', seen);
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`named exited with ${code}:\n${log}`)); });
-    });
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { port, secret, stop };
-}
-
 /** certbot --dns-rfc2136: `*.cN` and `cN`; the first run registers the account and is not timed. */
 async function certbot(directoryUrl: string, bind: Bind, dir: string, caFile: string): Promise<number[]> {
   fs.mkdirSync(dir, { recursive: true });
   const creds = path.join(dir, 'rfc2136.ini');
   fs.writeFileSync(creds, [
     'dns_rfc2136_server = 127.0.0.1', `dns_rfc2136_port = ${bind.port}`, `dns_rfc2136_name = ${KEY}.`,
-    `dns_rfc2136_secret = ${bind.secret}`, 'dns_rfc2136_algorithm = HMAC-SHA256', '',
+    `dns_rfc2136_secret = ${bind.keys[0]!.secret}`, 'dns_rfc2136_algorithm = HMAC-SHA256', '',
   ].join('\n'), { mode: 0o600 });
   const env = { PATH: process.env.PATH, HOME: dir, REQUESTS_CA_BUNDLE: caFile, SSL_CERT_FILE: caFile };
   const base = [
@@ -130,7 +74,7 @@ async function certbot(directoryUrl: string, bind: Bind, dir: string, caFile: st
 async function lego(directoryUrl: string, bind: Bind, dir: string, caFile: string): Promise<number[]> {
   const env = {
     PATH: process.env.PATH, HOME: dir, LEGO_CA_CERTIFICATES: caFile,
-    RFC2136_NAMESERVER: `127.0.0.1:${bind.port}`, RFC2136_TSIG_KEY: `${KEY}.`, RFC2136_TSIG_SECRET: bind.secret,
+    RFC2136_NAMESERVER: `127.0.0.1:${bind.port}`, RFC2136_TSIG_KEY: `${KEY}.`, RFC2136_TSIG_SECRET: bind.keys[0]!.secret,
     RFC2136_TSIG_ALGORITHM: 'hmac-sha256.', RFC2136_SEQUENCE_INTERVAL: '0', RFC2136_POLLING_INTERVAL: '0',
   };
   const out: number[] = [];
@@ -156,7 +100,7 @@ export default async function dns01Bench(): Promise<Figure[]> {
   try {
     // A records for every base name ordered (dns-01 needs only the TXT, but the names then exist).
     const names = ['w1', ...Array.from({ length: PEER_ROUNDS + 1 }, (_, i) => [`c${i}`, `l${i}`]).flat()];
-    const bind = await startBind(names.map((n) => `${n} IN A 127.0.0.1`));
+    const bind = await startBind({ zone: ZONE, keys: [{ name: KEY }], records: names.map((n) => `${n} IN A 127.0.0.1`) });
     stops.push(() => bind.stop());
     // No HTTP-01 here: the validator's HTTP port is a free, unused one.
     const pebble = await startPebble({ httpPort: await freePort(), dnsServer: `127.0.0.1:${bind.port}` }, (fn) => void stops.push(fn));
@@ -165,7 +109,7 @@ export default async function dns01Bench(): Promise<Figure[]> {
 
     app = buildApp({ dataDir: path.join(dir, 'data'), adminPassword: 'bench password', logSink: { write: () => {} }, announce: () => {} });
     await xapi(app, 'xCommand Security Certificates CA Add', pebble.httpsCaPem + '.\n');
-    const dns = { Server: '127.0.0.1', Port: bind.port, Zone: ZONE, TsigKeyName: KEY, TsigAlgorithm: 'hmac-sha256', TsigSecret: bind.secret, PropagationTimeout: 20 };
+    const dns = { Server: '127.0.0.1', Port: bind.port, Zone: ZONE, TsigKeyName: KEY, TsigAlgorithm: 'hmac-sha256', TsigSecret: bind.keys[0]!.secret, PropagationTimeout: 20 };
     await xapi(app, [
       `xConfiguration Security Acme DirectoryUrl: "${pebble.directoryUrl}"`,
       'xConfiguration Security Acme Provider: Custom',

@@ -12,6 +12,7 @@ const ADVICE: Record<Remedy, string> = {
   LeaveCluster: 'run xCommand Clustering Leave first',
   RestartThenDeploy: 'restart (xCommand SystemUnit Boot) to put it in service, then deploy',
   Sign: 'sign one with xCommand Security Acme Sign',
+  WildcardDns01: 'add it with Challenge: Dns01, or set xConfiguration Security Acme Challenge Type: Dns01',
 };
 
 /** The error with its remedy worded after the reason; anything else unchanged. */

@@ -53,6 +53,7 @@ export const STATUS: readonly StatusNode[] = [
   { path: ['Security', 'Acme', 'Account', 'TermsUrl'], type: text(), help: 'Terms of service the account was created under' },
   { path: ['Security', 'Acme', 'Profiles'], type: text(), help: 'Certificate profiles the CA\'s directory offers, comma-separated (empty: none, or the directory not fetched yet)' },
   { path: ['Security', 'Acme', 'Domain', '#', 'Name'], type: text(), help: 'Hosted domain (SNI name) this ACME status is for' },
+  { path: ['Security', 'Acme', 'Domain', '#', 'Names'], type: text(), help: 'A wildcard domain only: the names its orders ask for, comma-separated (the base name too with Domain Add IncludeBase: True)' },
   ...acmeTarget(['Security', 'Acme', 'Domain', '#']),
   // Clustering (issue 9): this peer's view of the cluster; Standalone shows Status alone.
   { path: ['Clustering', 'Status'], type: literal(...CLUSTER_STATUSES), help: 'Standalone, Joining, or the cluster\'s health: Active (every voter reachable), Degraded (a quorum is), NoQuorum' },

@@ -96,6 +96,35 @@ export function isFqdn(v: string): boolean {
   return /[a-z]/i.test(labels[labels.length - 1]!);
 }
 
+/** `*.example.com`: a wildcard name, valid or not (see domainNameProblem). */
+export function isWildcardName(v: string): boolean {
+  return v.startsWith('*.');
+}
+
+/**
+ * Why `input` cannot name a hosted (SNI) domain, in one sentence; undefined when it can. A domain
+ * is an FQDN, or a wildcard whose `*` is the whole first label and stands for exactly one label
+ * (RFC 6125 section 6.4.3) above at least two more: `*.com` would cover a top-level domain.
+ * Case and a final dot are the caller's to drop.
+ */
+export function domainNameProblem(input: string): string | undefined {
+  const what = `Invalid Name ${JSON.stringify(input)}`;
+  if (!input.includes('*')) return isFqdn(input) ? undefined : `${what}: expected a valid FQDN`;
+  if (!isWildcardName(input)) return `${what}: a wildcard must be the whole first label, as in *.example.com`;
+  const base = input.slice(2);
+  if (base.includes('*')) return `${what}: only the first label may be a wildcard`;
+  if (!base.replace(/\.$/, '').includes('.')) return `${what}: a wildcard needs at least two labels after *.`;
+  if (input.length > 253 || !isFqdn(base)) return `${what}: expected *. followed by a valid FQDN`;
+  return undefined;
+}
+
+/** A hosted (SNI) domain's name: an FQDN, or a wildcard `*.<FQDN>` (see domainNameProblem). */
+export function hostedDomain(): ValueSpace<string> {
+  return str(1, 253, {
+    check: (v) => (v === '' || domainNameProblem(v) === undefined ? undefined : v.includes('*') ? `${v} is not a valid wildcard (*.<FQDN>)` : `${v} is not a valid FQDN`),
+  });
+}
+
 export function fqdn(min = 1, max = 253): ValueSpace<string> {
   return str(min, max, { check: (v) => (v === '' || isFqdn(v) ? undefined : `${v} is not a valid FQDN`) });
 }

@@ -10,7 +10,7 @@ export type ErrorCode = 'ParameterError' | 'InvalidPath' | 'CommandError' | 'Per
  * What the user can do about a refusal, as a stable word. Services name it; commands turn it into
  * advice such as "run xCommand Security Acme AcceptTerms first".
  */
-export type Remedy = 'AcceptTerms' | 'AcceptTermsAgain' | 'AddDomain' | 'CreateCsr' | 'DiscardCsr' | 'LeaveCluster' | 'RestartThenDeploy' | 'Sign';
+export type Remedy = 'AcceptTerms' | 'AcceptTermsAgain' | 'AddDomain' | 'CreateCsr' | 'DiscardCsr' | 'LeaveCluster' | 'RestartThenDeploy' | 'Sign' | 'WildcardDns01';
 
 export class XapiError extends Error {
   /** Set by the service that refused; cleared once a command has worded it (`advised`). */

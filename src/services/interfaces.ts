@@ -382,7 +382,11 @@ export type ChallengeHandler = (req: import('node:http').IncomingMessage, res: i
 export interface TlsService {
   /** certPem may hold the chain after the leaf. Throws ParameterError if the pair is unusable. */
   swapServer(certPem: string, keyPem: string): Promise<{ serial: string }>;
-  /** Sets (or with undefined, removes) the SNI certificate for one name. */
+  /**
+   * Sets (or with undefined, removes) the SNI certificate of one hosted name. A wildcard
+   * `*.example.com` serves one label under example.com when no exact name does
+   * (src/services/tls/sni-match.ts).
+   */
   setDomain(name: string, pair: { certPem: string; keyPem: string } | undefined): void;
   currentServer(): { serial: string; fingerprint: string; certPem: string };
   /** Requests to /.well-known/acme-challenge/ go to the handler first, never redirected. */
@@ -480,10 +484,15 @@ export interface AcmeService {
   forgetDomain(domain: string, actor: Actor): void;
   /** Serial numbers this appliance revoked (Acmerevoke): never put back in service. */
   revokedSerials(): readonly string[];
-  /** Sets (undefined: clears) a hosted domain's own challenge type, kept with its ACME record. */
-  setDomainChallenge(domain: string, type: ChallengeTypeWord | undefined): void;
+  /**
+   * Sets a hosted domain's order options, kept with its ACME record: its own challenge type
+   * (undefined: Security Acme Challenge Type) and, for a wildcard, whether orders also name its base.
+   */
+  setDomainOrder(domain: string, options: { challenge?: ChallengeTypeWord; includeBase: boolean }): void;
   /** ParameterError when a wildcard among `names` needs DNS-01 and `type` (default: the configured type) is another. */
   checkNames(names: readonly string[], type?: ChallengeTypeWord): void;
+  /** ParameterError (remedy WildcardDns01) when `domain` is a wildcard and `type` (default: the configured type) is not Dns01. */
+  checkDomainChallenge(domain: string, type?: ChallengeTypeWord): void;
   /** Adds a probe TXT record at `_acme-challenge.<domain or Zone>`, waits until it is visible, deletes it. Throws a DNS error sentence. */
   dnsTest(domain: string | undefined): Promise<DnsProbeReport>;
 }

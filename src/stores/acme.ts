@@ -2,13 +2,14 @@
 //   acme/accounts/<Provider>.key    account private key (0600), kept and reused
 //   acme/pending/<target>.json      staged certificate chain + its key + provider + time (0600, one
 //                                   value so one put stages or discards the pair)
-//   acme/domains/<name>.key         the key of a hosted domain's certificate requests (0600)
+//   acme/domains/<name>.key         the key of a hosted domain's certificate requests (0600;
+//                                   a wildcard's name as keys.ts stores it, `_wildcard.<base>`)
 //   acme/archive/<SERIAL>.pem       every certificate signed or replaced here (0644): what the admin
 //                                   may name as `/archive/<SERIAL>.pem` to revoke
-// `<target>` is `server` or `domain-<fqdn>` (src/services/acme/target.ts).
+// `<target>` is `server` or `domain-<stored name>` (src/services/acme/target.ts).
 import type { AcmeProvider } from '../services/interfaces.js';
 import { ParameterError } from '../errors.js';
-import { key, keyOf } from './keys.js';
+import { domainOfStoredName, key, keyOf, storedDomainName } from './keys.js';
 import type { Storage } from './storage.js';
 
 export interface StagedFile {
@@ -59,21 +60,21 @@ export class AcmeStore {
   }
 
   domainKey(name: string): string | undefined {
-    return this.storage.get(key(DOMAINS, `${name.toLowerCase()}.key`))?.toString('utf8');
+    return this.storage.get(key(DOMAINS, `${storedDomainName(name.toLowerCase())}.key`))?.toString('utf8');
   }
 
   writeDomainKey(name: string, pem: string): void {
-    this.storage.put(key(DOMAINS, `${name.toLowerCase()}.key`), pem);
+    this.storage.put(key(DOMAINS, `${storedDomainName(name.toLowerCase())}.key`), pem);
   }
 
   /** The names that have a stored domain key. */
   domainKeyNames(): string[] {
-    return this.storage.list(DOMAINS).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -'.key'.length));
+    return this.storage.list(DOMAINS).filter((f) => f.endsWith('.key')).map((f) => domainOfStoredName(f.slice(0, -'.key'.length)));
   }
 
   /** Removes a domain's key (the domain is no longer hosted). */
   removeDomainKey(name: string): void {
-    this.storage.delete(key(DOMAINS, `${name.toLowerCase()}.key`));
+    this.storage.delete(key(DOMAINS, `${storedDomainName(name.toLowerCase())}.key`));
   }
 
   /** Keeps a copy of a certificate (no key); returns the name the admin uses for it. */

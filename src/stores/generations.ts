@@ -6,7 +6,7 @@
 // previous generation, kept for rollback.
 import crypto from 'node:crypto';
 import type { CertificateSource } from '../services/interfaces.js';
-import { key, keyOf, type Key } from './keys.js';
+import { domainOfStoredName, key, keyOf, storedDomainName, type Key } from './keys.js';
 import type { Storage } from './storage.js';
 
 export interface GenerationRef {
@@ -93,7 +93,8 @@ export class GenerationStore {
 /**
  * Everything the certificate service keeps, under certs/:
  *   certs/server/           generations + current.json of the server certificate
- *   certs/domains/<name>/   the same, per hosted domain (current.json `{}` until it has one)
+ *   certs/domains/<name>/   the same, per hosted domain (current.json `{}` until it has one;
+ *                           a wildcard as `_wildcard.<base>`, see keys.ts)
  *   certs/csr.json          the CSR in progress with its key, one 0600 value (one put = atomic)
  */
 export class CertificateFiles {
@@ -105,21 +106,21 @@ export class CertificateFiles {
     this.server = new GenerationStore(storage, keyOf('certs', 'server'));
   }
 
-  /** Names of hosted domains as stored (a caller still checks they are FQDNs). */
+  /** Names of hosted domains (`*.` restored; a caller still checks they are valid names). */
   domainNames(): string[] {
-    return this.storage.list(this.domains).filter((n) => this.storage.stat(key(this.domains, n))?.kind === 'prefix');
+    return this.storage.list(this.domains).filter((n) => this.storage.stat(key(this.domains, n))?.kind === 'prefix').map(domainOfStoredName);
   }
 
   /** A domain's generations; `create` records the domain (with no certificate yet) when new. */
   domain(name: string, create = false): GenerationStore {
-    const store = new GenerationStore(this.storage, key(this.domains, name, 'domain'));
+    const store = new GenerationStore(this.storage, key(this.domains, storedDomainName(name), 'domain'));
     if (create && this.storage.stat(store.prefix) === undefined) store.setPointer({});
     return store;
   }
 
   /** Takes the domain and all its generations away in one step. */
   deleteDomain(name: string): void {
-    this.storage.delete(key(this.domains, name, 'domain'));
+    this.storage.delete(key(this.domains, storedDomainName(name), 'domain'));
   }
 
   readCsr(): string | undefined {

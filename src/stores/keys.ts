@@ -27,6 +27,24 @@ export function keyOf(...names: string[]): Key {
   return k;
 }
 
+/**
+ * A wildcard domain's `*` cannot be in a storage name: `*.example.com` is stored as
+ * `_wildcard.example.com`. No hosted name can start so (DNS host labels have no `_`), so the two
+ * forms never collide, and a plain name is stored as it is (data written earlier loads unchanged).
+ * The stored form then goes through `key()` like any other name.
+ */
+const WILDCARD_STORED = '_wildcard.';
+
+/** The storage name of a hosted domain (`*.example.com` -> `_wildcard.example.com`). */
+export function storedDomainName(name: string): string {
+  return name.startsWith('*.') ? WILDCARD_STORED + name.slice(2) : name;
+}
+
+/** The domain name of a storage name (`_wildcard.example.com` -> `*.example.com`); the caller still checks it. */
+export function domainOfStoredName(stored: string): string {
+  return stored.startsWith(WILDCARD_STORED) ? `*.${stored.slice(WILDCARD_STORED.length)}` : stored;
+}
+
 /** The names a key is made of. */
 export function parts(k: Key): string[] {
   return k.split('/');

@@ -6,9 +6,9 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import crypto from 'node:crypto';
 import { acmeEnv, ADMIN, type AcmeEnv } from '../helpers/acme-env.js';
+import { servedCert } from '../helpers/served.js';
 import { startBind, type Bind } from '../helpers/bind.js';
 import { freePort } from '../helpers/pebble.js';
 import { buildApp } from '../../src/app.js';
@@ -43,17 +43,6 @@ async function env(t: Tap.Test): Promise<AcmeEnv> {
   const e = await acmeEnv(t, { pebble: { dnsServer: `127.0.0.1:${bind.port}` }, limits: { orderAttempts: 1 } });
   await e.configure();
   return e;
-}
-
-function servedCert(port: number, servername: string): Promise<crypto.X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      const raw = s.getPeerX509Certificate();
-      s.destroy();
-      if (raw) resolve(raw); else reject(new Error('no certificate'));
-    });
-    s.on('error', reject);
-  });
 }
 
 t.test('a wildcard and its base name by dns-01 through the shell, served by the listener, records gone afterwards', async (t) => {

@@ -48,7 +48,7 @@ t.test('tls-alpn-01 orders through the shell with port 80 closed', async (t) => 
   r = await e.shell('xConfiguration Security Acme Challenge Type: Http01\nxCommand Security Certificates Domain Add Name: sni.example.test Challenge: TlsAlpn01');
   t.equal(r.code, 0, r.out);
   r = await e.shell('xCommand Security Certificates Domain Add Name: "*.sni.example.test"');
-  t.equal(r.out, '*r SecurityCertificatesDomainAddResult (status=ParameterError):\n     Reason: "A wildcard domain (*.sni.example.test) cannot be hosted for SNI: put it in the server certificate with xCommand Security Certificates CSR Create and Challenge Type Dns01"\n*r/end\n\nERROR\n');
+  t.equal(r.out, '*r SecurityCertificatesDomainAddResult (status=ParameterError):\n     Reason: "The wildcard domain *.sni.example.test needs the DNS-01 challenge, not Http01: add it with Challenge: Dns01, or set xConfiguration Security Acme Challenge Type: Dns01"\n*r/end\n\nERROR\n');
   t.equal(e.certs.domains().length, 1, 'the refused wildcard added nothing');
   let published = '';
   e.onEvent((ev) => {

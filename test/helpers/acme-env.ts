@@ -48,6 +48,8 @@ export interface AcmeEnv {
   shell(input: string, actor?: Actor): Promise<{ out: string; code: number }>;
   /** Custom provider → this pebble, trust its HTTPS CA, accept terms. */
   configure(opts?: { accept?: boolean }): Promise<void>;
+  /** Stops the appliance (its data directory stays until the test ends): a restart test builds another on `dir`. */
+  close(): Promise<void>;
 }
 
 export interface EnvOptions {
@@ -130,6 +132,7 @@ export async function acmeEnv(t: Teardown, opts: EnvOptions = {}): Promise<AcmeE
     shell,
     onEvent: (fn) => void eventListeners.push(fn),
     acmeStatus: () => acme.status() as Record<string, unknown>,
+    close: () => app.close(),
     async csr(names, keyType = 'ECDSA-P256') {
       if (certs.csr()) certs.discardCsr(ADMIN);
       await certs.createCsr({ commonName: names[0]!, alternativeNames: names, keyType, reuseKey: false }, ADMIN);

@@ -10,6 +10,7 @@ import { splitChain } from './chain.js';
 import type { PendingRepository } from './pending.js';
 import { iso } from './status.js';
 import type { Target } from './target.js';
+import { reachingName } from '../certs/domain-name.js';
 
 type Certificates = Pick<CertificateService, 'active' | 'domains' | 'deploy' | 'deployDomain' | 'rollback'>;
 
@@ -56,7 +57,9 @@ export class Deployer {
       const installed = t.domain === undefined
         ? await certificates.deploy(parts.leaf, parts.chain, staged.keyPem, 'Acme', actor)
         : await certificates.deployDomain(t.domain, parts.leaf, parts.chain, staged.keyPem, 'Acme', actor);
-      const served = this.deps.probe ? (await this.deps.probe(t.domain)).toUpperCase() : undefined;
+      // A wildcard is reached through a name one label under it, as its clients reach it.
+      const servername = t.domain === undefined ? undefined : reachingName(t.domain, new Set(certificates.domains().map((d) => d.name)));
+      const served = this.deps.probe ? (await this.deps.probe(servername)).toUpperCase() : undefined;
       if (served !== undefined && served !== installed.info.serial) {
         if (t.domain === undefined) await certificates.rollback(actor, { undo: true }).catch(() => undefined);
         throw new CommandError(`After the swap the listener still presents serial ${served}, not ${installed.info.serial}; the previous certificate is back`);

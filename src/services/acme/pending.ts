@@ -27,6 +27,8 @@ export interface TargetRecord {
   readonly ari?: AriState;
   /** The domain's own challenge type (Domain Add Challenge:); absent: Security Acme Challenge Type. */
   readonly challenge?: ChallengeTypeWord;
+  /** A wildcard domain's orders also name its base (Domain Add IncludeBase: True). */
+  readonly includeBase?: boolean;
   /** DNS-01 values added (or about to be) and not yet deleted: what a crash mid-order leaves behind. */
   readonly published?: readonly TxtValue[];
 }

@@ -19,7 +19,7 @@ import type { AcmeLimits } from './settings.js';
 import type { AcmeAccounts } from './accounts.js';
 import type { PendingRepository, TargetRecord } from './pending.js';
 import { iso } from './status.js';
-import { alarmId, type Target } from './target.js';
+import { alarmId, domainOrderNames, type Target } from './target.js';
 
 export interface OrderRunnerDeps {
   readonly issuer: CertificateIssuer;
@@ -114,7 +114,8 @@ export class OrderRunner {
       keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');
       repo.files.writeDomainKey(t.domain, keyPem);
     }
-    return { csrPem: await makeCsr(keyPem, [t.domain]), keyPem, names: [t.domain] };
+    const names = domainOrderNames(t.domain, repo.record(t).includeBase === true);
+    return { csrPem: await makeCsr(keyPem, names), keyPem, names };
   }
 
   /** Runs the order in the background; the promise always resolves. */
@@ -271,7 +272,7 @@ export class OrderRunner {
       if (!csr) throw new CommandError('No CSR is in progress').needs('CreateCsr');
       names = [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
     } else {
-      names = [t.domain];
+      names = domainOrderNames(t.domain, this.deps.repo.record(t).includeBase === true);
     }
     const type = certificates.csr()?.keyType ?? certificates.active().info.keyType;
     const keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');

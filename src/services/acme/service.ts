@@ -13,6 +13,7 @@ import type {
 } from '../interfaces.js';
 import type { ChallengeTypeWord } from '../../../schema/sets.js';
 import { ChallengeSolvers, wildcardProblem } from './solvers.js';
+import { isWildcard } from '../certs/domain-name.js';
 import type { ProbeReport } from './dns/index.js';
 import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
 import { acmeOwner } from './owner.js';
@@ -35,7 +36,7 @@ import type { CaSnapshot } from './pending.js';
 import { orderProfile } from './profiles.js';
 import { Deployer, deployedOf } from './deployer.js';
 import { planFor, targetView, type ViewSources } from './views.js';
-import { ALARM_KINDS, SERVER_TARGET, alarmId, domainTarget, type Target } from './target.js';
+import { ALARM_KINDS, SERVER_TARGET, alarmId, domainOrderNames, domainTarget, type Target } from './target.js';
 import { NO_DRY_RUN, acmeTree, iso, type DryRunStatus, type Outcome } from './status.js';
 export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 
@@ -165,17 +166,27 @@ export class AcmeClientService implements AcmeService {
     return this.solvers.typeOf(this.target(domain));
   }
 
-  /** Sets (or with undefined, clears) a hosted domain's own challenge type (Domain Add Challenge:). */
-  setDomainChallenge(domain: string, type: ChallengeTypeWord | undefined): void {
+  /** Sets a hosted domain's order options (Domain Add Challenge:, IncludeBase:); an absent challenge follows the configuration. */
+  setDomainOrder(domain: string, options: { challenge?: ChallengeTypeWord; includeBase: boolean }): void {
     const t = this.target(domain);
-    if (this.repo.record(t).challenge !== type) this.repo.update(t, { challenge: type });
+    const r = this.repo.record(t);
+    const includeBase = options.includeBase ? true : undefined;
+    if (r.challenge !== options.challenge || r.includeBase !== includeBase) this.repo.update(t, { challenge: options.challenge, includeBase });
     this.changed();
   }
 
-  /** Refuses wildcard names that `type` (default: the configured type) cannot prove (CSR Create, Domain Add). */
+  /** Refuses wildcard names that `type` (default: the configured type) cannot prove (CSR Create). */
   checkNames(names: readonly string[], type?: ChallengeTypeWord): void {
     const wild = wildcardProblem(names.map((n) => n.toLowerCase()), type ?? this.deps.config.value('Security Acme Challenge Type'));
     if (wild) throw new ParameterError(wild);
+  }
+
+  /** Refuses a wildcard domain whose challenge type (`type`, or the configured one) is not DNS-01 (Domain Add). */
+  checkDomainChallenge(domain: string, type?: ChallengeTypeWord): void {
+    const used = type ?? this.deps.config.value('Security Acme Challenge Type');
+    if (isWildcard(domain) && used !== 'Dns01') {
+      throw new ParameterError(`The wildcard domain ${domain.toLowerCase()} needs the DNS-01 challenge, not ${used}`).needs('WildcardDns01');
+    }
   }
 
   /** xCommand Security Acme Dns Test: a probe record added, seen, deleted. */
@@ -335,7 +346,12 @@ export class AcmeClientService implements AcmeService {
   status(): StatusTree {
     try {
       const acct = this.accounts.status();
-      const domains = this.deps.certificates.domains().map((d) => domainTarget(d.name)).map((t) => ({ name: t.name, ...targetView(this.views, t, acct.status) }));
+      const domains = this.deps.certificates.domains().map((d) => domainTarget(d.name)).map((t) => ({
+        name: t.name,
+        // A wildcard says what its orders name, the base included or not; a plain domain names itself.
+        ...(isWildcard(t.name) ? { names: domainOrderNames(t.name, this.repo.record(t).includeBase === true).join(', ') } : {}),
+        ...targetView(this.views, t, acct.status),
+      }));
       let profiles: string[] = [];
       try {
         profiles = Object.keys(this.ari.cached(this.accounts.provider().directoryUrl)?.profiles ?? {});

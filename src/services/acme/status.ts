@@ -96,7 +96,7 @@ export function targetTree(v: TargetView): StatusTree {
 }
 
 export function acmeTree(
-  provider: string, account: AccountStatus, termsUrl: string, profiles: readonly string[], server: TargetView, domains: readonly (TargetView & { name: string })[],
+  provider: string, account: AccountStatus, termsUrl: string, profiles: readonly string[], server: TargetView, domains: readonly (TargetView & { name: string; names?: string })[],
 ): StatusTree {
   const s = targetTree(server);
   return {
@@ -112,6 +112,6 @@ export function acmeTree(
     NextDeploy: s.NextDeploy!,
     Renewal: s.Renewal!,
     Challenge: s.Challenge!,
-    ...(domains.length ? { Domain: domains.map((d) => ({ Name: d.name, ...targetTree(d) })) } : {}),
+    ...(domains.length ? { Domain: domains.map((d) => ({ Name: d.name, ...(d.names !== undefined ? { Names: d.names } : {}), ...targetTree(d) })) } : {}),
   };
 }

@@ -8,14 +8,14 @@ import type {
   InstalledCertificate, TlsService, TrustStore, UploadResult,
 } from '../interfaces.js';
 import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
-import { isFqdn } from '../../../schema/types.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { CertificateFiles, type GenerationStore, type GenerationRef, type Pair } from '../../stores/generations.js';
 import type { Storage } from '../../stores/storage.js';
 import { loadCurrent, pairMatches, toInstalled, type Loaded } from './installed.js';
 import { checkUpload, isCertName } from './checks.js';
-import { isoSeconds } from './x509.js';
+import { isoSeconds, type Decoded } from './x509.js';
+import { domainName, isDomainName, isWildcard } from './domain-name.js';
 import { buildCsr, generateKey, privateKeyPem, selfSigned } from './build.js';
 import { ALARM_PREFIX, nextAlarmCheck, wantedAlarms } from './alarms.js';
 
@@ -259,7 +259,7 @@ export class FileCertificateService implements CertificateService {
     let loaded: Loaded | undefined;
     if (pemText !== undefined) {
       const checked = checkUpload(pemText, { now: this.deps.clock.now(), trusted: this.deps.trust.list(), currentKeyPem: existing?.loaded?.pair.keyPem });
-      if (checked.leaf.x509.checkHost(n) === undefined) throw new ParameterError(`The certificate does not cover the domain ${n}`);
+      if (!covers(checked.leaf, n)) throw new ParameterError(`The certificate does not cover the domain ${n}`);
       loaded = this.installDomain(n, checked.leaf.pem, checked.chain.map((c) => c.pem), checked.keyPem, 'Uploaded');
     } else {
       this.domainStore(n);
@@ -273,7 +273,7 @@ export class FileCertificateService implements CertificateService {
     const n = domainName(name);
     if (!this.domainMap.has(n)) throw new DomainNotHosted(n).needs('AddDomain');
     const checked = checkUpload(joinPem(certPem, ...chainPem, keyPem), { now: this.deps.clock.now(), trusted: this.deps.trust.list() });
-    if (checked.leaf.x509.checkHost(n) === undefined) throw new ParameterError(`The certificate does not cover the domain ${n}`);
+    if (!covers(checked.leaf, n)) throw new ParameterError(`The certificate does not cover the domain ${n}`);
     const loaded = this.installDomain(n, checked.leaf.pem, checked.chain.map((c) => c.pem), checked.keyPem, source);
     this.audit(actor, 'Security Certificates Domain Deploy', 'deployed', { domain: n, source, serial: loaded.installed.info.serial });
     this.afterChange();
@@ -343,7 +343,7 @@ export class FileCertificateService implements CertificateService {
 
   private loadDomains(): void {
     for (const name of this.files.domainNames()) {
-      if (!isFqdn(name)) continue;
+      if (!isDomainName(name)) continue;
       const store = this.files.domain(name);
       const loaded = loadCurrent(store, this.deps.logger);
       const p = store.pointer();
@@ -372,10 +372,15 @@ function joinPem(...parts: string[]): string {
   return parts.map((p) => p.trim() + '\n').join('');
 }
 
-function domainName(name: string): string {
-  const n = name.toLowerCase().replace(/\.$/, '');
-  if (!isFqdn(n)) throw new ParameterError(`Invalid Name ${JSON.stringify(name)}: expected a valid FQDN`);
-  return n;
+/**
+ * True when `leaf` serves the domain `n`: a host name as TLS clients check it; a wildcard only when
+ * the certificate names that very wildcard (one for a.example.com does not serve *.example.com).
+ */
+function covers(leaf: Decoded, n: string): boolean {
+  if (!isWildcard(n)) return leaf.x509.checkHost(n) !== undefined;
+  // DNS names are the entries without a type prefix (splitSans); the CN counts only without them.
+  const dns = leaf.info.subjectAltNames.filter((s) => !s.includes(':')).map((s) => s.toLowerCase());
+  return (dns.length > 0 ? dns : [leaf.info.commonName.toLowerCase()]).includes(n);
 }
 
 function decodeKeyType(key: crypto.KeyObject): CsrInfo['keyType'] | undefined {

@@ -10,6 +10,7 @@ import type { ChallengeHandler, HttpsHandler, TlsService } from '../interfaces.j
 import { ParameterError } from '../../errors.js';
 import type { Logger } from '../../platform/log.js';
 import { readClientHello, MAX_HELLO_BYTES, ACME_TLS_1 } from './sni.js';
+import { sniMatch } from './sni-match.js';
 import { contextOptions, newTicketKeys, SESSION_TIMEOUT, MIN_VERSION, CIPHERS } from './options.js';
 
 export interface Pem {
@@ -52,7 +53,10 @@ export class WebListeners implements TlsService {
   readonly http: http.Server;
   private readonly ticketKeys: Buffer;
   private current: { serial: string; fingerprint: string; certPem: string };
+  /** Hosted name (`a.example.com` or `*.example.com`) -> the server of its certificate. */
   private readonly domainServers = new Map<string, https.Server>();
+  /** The hosted wildcards whose certificate also names their base (`example.com` for `*.example.com`). */
+  private readonly namingBase = new Set<string>();
   private readonly alpnChallenges = new Map<string, AlpnChallengeServer>();
   private readonly routing = new Set<net.Socket>();
   private challenge: ChallengeHandler | undefined;
@@ -112,10 +116,13 @@ export class WebListeners implements TlsService {
     if (!pair) {
       // Open connections of the domain keep going; new ones get the server certificate.
       this.domainServers.delete(n);
+      this.namingBase.delete(n);
       if (existing) retire(existing, false);
       return;
     }
-    checkPair(pair, n);
+    const leaf = checkPair(pair, n);
+    if (n.startsWith('*.') && leaf.checkHost(n.slice(2)) !== undefined) this.namingBase.add(n);
+    else this.namingBase.delete(n);
     if (existing) existing.setSecureContext(contextOptions(pair.certPem, pair.keyPem, this.ticketKeys));
     else this.domainServers.set(n, this.secureServer(pair));
   }
@@ -191,7 +198,8 @@ export class WebListeners implements TlsService {
       const validator = hello.kind === 'hello' && hello.alpn?.includes(ACME_TLS_1) === true;
       const challenge = validator && name !== undefined ? this.alpnChallenges.get(name) : undefined;
       if (challenge) return challenge.accept(socket);
-      const target = (name !== undefined ? this.domainServers.get(name) : undefined) ?? this.https;
+      const hosted = name !== undefined ? sniMatch(name, (n) => this.domainServers.has(n), (w) => this.namingBase.has(w)) : undefined;
+      const target = (hosted !== undefined ? this.domainServers.get(hosted) : undefined) ?? this.https;
       target.emit('connection', socket);
     };
     socket.on('data', onData);

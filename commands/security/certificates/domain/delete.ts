@@ -1,4 +1,6 @@
 import { defineCommand } from '../../../define.js';
+import { domainNameProblem } from '../../../../schema/types.js';
+import { ParameterError } from '../../../../src/errors.js';
 
 import { nameParam } from './add.js';
 
@@ -8,6 +10,9 @@ export default defineCommand({
   role: 'Admin',
   params: { Name: nameParam },
   async run(args, { services, actor }) {
+    // The name first: a refused name reaches neither service.
+    const problem = domainNameProblem(args.Name);
+    if (problem) throw new ParameterError(problem);
     // ACME first: it refuses while an order for the domain runs, before anything is deleted.
     services.acme.forgetDomain(args.Name, actor);
     services.certificates.deleteDomain(args.Name, actor);

@@ -1,4 +1,6 @@
 import { defineCommand } from '../../../define.js';
+import { domainNameProblem } from '../../../../schema/types.js';
+import { ParameterError } from '../../../../src/errors.js';
 import { CERTIFICATE_LIMITS } from '../../../../src/services/interfaces.js';
 import { consumeKeyFile, fileParam, namingInput, pemInput, withWarnings } from '../service.js';
 import { nameParam } from './add.js';
@@ -14,6 +16,9 @@ export default defineCommand({
   async run(args, ctx) {
     const certs = ctx.services.certificates;
     const name = args.Name;
+    // Checked before the PEM: a refused name is the Name's fault, not the input's.
+    const problem = domainNameProblem(name);
+    if (problem) throw new ParameterError(problem);
     const exists = certs.domains().some((d) => d.name === name.toLowerCase());
     const pem = pemInput(args.File, ctx, MAX_UPLOAD_BYTES);
     const d = namingInput(args.File, () => certs.addDomain(name, pem, ctx.actor));
