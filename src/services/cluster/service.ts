@@ -224,10 +224,12 @@ export class ClusterService {
   }
 
   /**
-   * A client of the cluster the other voters run, when they run one with a quorum; undefined when
-   * none does (nobody started yet, or they are bootstrapping together with this peer).
+   * A client of the cluster the other voters run, when they run one with a quorum that this peer
+   * must join as a new member; undefined when none runs yet, or when the running one was founded
+   * with this peer and waits for it (its entry named and never started: it starts as a founder).
    */
   private async runningCluster(plan: ClusterPlan, material: ClusterTlsMaterial, mode: string): Promise<ClusterClient | undefined> {
+    const self = plan.peers.find((p) => p.number === plan.self)!;
     const others = plan.peers.filter((p) => p.role === 'Voter' && p.number !== plan.self).map((p) => p.clientUrl);
     if (others.length === 0) return undefined;
     const pinned = mode === 'Permissive' ? await presentedCertificates(others, 1000) : '';
@@ -236,7 +238,14 @@ export class ClusterService {
       tls: { caPem: material.caPems.join('\n') + '\n' + pinned, certPem: material.certPem, keyPem: material.keyPem },
       logger: this.deps.logger,
     });
-    if ((await client.health()).state !== 'NoQuorum') return client;
+    try {
+      if ((await client.health()).state !== 'NoQuorum') {
+        const founder = (await client.members()).some((m) => m.name === self.name && m.peerUrls.includes(self.peerUrl) && m.clientUrls.length === 0);
+        if (!founder) return client;
+      }
+    } catch {
+      // The members could not be listed after all: no cluster to join.
+    }
     await client.close();
     return undefined;
   }
