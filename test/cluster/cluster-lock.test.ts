@@ -1,6 +1,7 @@
 // Per-name order locks across real peers: peer 1 is a whole appliance in a child process ordering
 // edge.example.com against a CA that never answers; peers 2 and 3 run in process. Peer 2's Sign
 // and dry run of the same name are refused with one sentence naming peer 1, and change nothing;
+// its automated renewal is held back without failing;
 // another name is another lock; a lock goes when its order ends; and after peer 1 is killed -9
 // (by pid) its lock lasts until its lease expires, then peer 2 takes it.
 import t from 'tap';
@@ -10,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpDir, type TestApp } from '../helpers/app.js';
 import { FakeIssuer } from '../helpers/fake-issuer.js';
-import { allActive, clusterPeer, formLines } from '../helpers/cluster-peers.js';
+import { alarmIds, allActive, clusterPeer, formLines } from '../helpers/cluster-peers.js';
 import { testCluster, until, type TestCluster } from '../helpers/etcd.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { LOCKS_PREFIX } from '../../src/cluster/locks.js';
@@ -92,6 +93,15 @@ t.test('two peers never order the same name at once; a dead peer\'s lock goes wi
   t.equal(issuers[0]!.attempts.length, 0, 'peer 2 did not reach the CA');
   t.equal((await two.run('xStatus Security Acme LastSign\n')).out, before, 'nothing changed on peer 2');
   t.notOk(startedOrder(two), 'no order was audited as started');
+  // An automated renewal meets the same lock: no failure and no alarm; it tries again later.
+  t.match((await two.run('xConfiguration Security Acme Scheduler Mode: On\n')).out, /^OK$/m);
+  await until('peer 2\'s renewal job met the lock', () => (two.logLines.some((l) => l.includes('"event":"acme.order-locked"')) ? true : undefined), 30_000);
+  t.notOk(alarmIds(two).some((a) => a.startsWith('acme.renewal-failing')), 'no failing alarm');
+  t.equal((await two.run('xStatus Security Acme LastSign\n')).out, before, 'no failed sign recorded');
+  const next = Date.parse(/NextSign: "([^"]+)"/.exec((await two.run('xStatus Security Acme NextSign\n')).out)?.[1] ?? '');
+  t.ok(next > Date.now() + 5 * 60_000, 'the next attempt waits');
+  t.equal(issuers[0]!.attempts.length, 0, 'and the CA saw nothing');
+  t.match((await two.run('xConfiguration Security Acme Scheduler Mode: Off\n')).out, /^OK$/m);
 
   // Another name is another lock, held only while its order runs.
   t.match((await three.run('xCommand Security Acme Sign Wait: True\n')).out, /Status: "?Succeeded"?/, 'peer 3 orders another name meanwhile');

@@ -258,7 +258,7 @@ export class ClusterService {
   async lockNames(names: readonly string[]): Promise<{ release(): Promise<void> }> {
     const run = this.run;
     if (!run) return { release: () => Promise.resolve() };
-    if (!run.locks) throw new ClusterUnavailable('This peer is joining the cluster: it orders certificates once xStatus Clustering Status is Active');
+    if (!run.locks) throw new ClusterUnavailable('This peer is still joining the cluster: it orders certificates once it has joined');
     const r = await run.locks.acquire(names);
     if ('busy' in r) throw new NameLocked(r.busy, r.holder, r.holder?.peer === run.plan.self);
     const { held } = r;
