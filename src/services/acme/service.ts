@@ -248,14 +248,7 @@ export class AcmeClientService implements AcmeService {
       this.audit(actor, 'Security Acme Sign', 'started', { target: t.name, provider: p.name, ...inputs });
       return { done: this.runner.start(t, p, account, inputs) };
     });
-    if (!wait) return { status: 'InProgress', reason: '' };
-    let timer: { cancel(): void } | undefined;
-    const waited = await Promise.race([
-      done,
-      new Promise<undefined>((resolve) => { timer = this.deps.clock.setTimeout(() => resolve(undefined), this.limits.waitMaxMs); }),
-    ]);
-    timer?.cancel();
-    return waited ?? { status: 'InProgress', reason: `Still signing after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme LastSign` };
+    return this.outcome(done, wait, 'Still signing', 'LastSign');
   }
 
   /**
@@ -283,6 +276,11 @@ export class AcmeClientService implements AcmeService {
       this.audit(actor, 'Security Acme Sign DryRun', 'started', { target: t.name, provider: p.name });
       return { done: this.dryRunOrder(t, p, account, profile).then(ended) };
     });
+    return this.outcome(done, wait, 'Still running', 'LastDryRun');
+  }
+
+  /** The run's result when it ends within waitMaxMs (and the caller waits); InProgress otherwise. */
+  private async outcome(done: Promise<AcmeSignResult>, wait: boolean, still: string, shown: 'LastSign' | 'LastDryRun'): Promise<AcmeSignResult> {
     if (!wait) return { status: 'InProgress', reason: '' };
     let timer: { cancel(): void } | undefined;
     const waited = await Promise.race([
@@ -290,7 +288,7 @@ export class AcmeClientService implements AcmeService {
       new Promise<undefined>((resolve) => { timer = this.deps.clock.setTimeout(() => resolve(undefined), this.limits.waitMaxMs); }),
     ]);
     timer?.cancel();
-    return waited ?? { status: 'InProgress', reason: `Still running after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme LastDryRun` };
+    return waited ?? { status: 'InProgress', reason: `${still} after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme ${shown}` };
   }
 
   /** The dry run's order with the configured profile checked first; always resolves. */
