@@ -163,6 +163,9 @@ export function buildApp(opts: AppOptions): App {
     clock,
     random: opts.random ?? Math.random,
     logger,
+    // The cluster service (built next) is asked only when an order starts or a renewal is planned.
+    orderLock: { acquire: (names) => cluster.lockNames(names) },
+    renewalSlot: () => cluster.renewalSlot(),
   });
 
   const clusterSettings = opts.cluster ?? { self: '127.0.0.1', clientPort: 2379, peerPort: 2380, bin: 'etcd' };

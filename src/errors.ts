@@ -65,6 +65,14 @@ export class CommandError extends XapiError {
   constructor(message: string, fields: Record<string, string | number> = {}) { super('CommandError', message, fields); }
 }
 
+/** A cluster peer (another, or this one in a second session) is ordering a certificate for `domain` now. */
+export class NameLocked extends CommandError {
+  constructor(readonly domain: string, readonly holder?: { peer: number; address: string }, self = false) {
+    const who = self ? 'This peer' : holder ? `Cluster peer ${holder.peer} (${holder.address})` : 'Another cluster peer';
+    super(`${who} is ordering a certificate for ${domain} now: two peers never order the same name at once`);
+  }
+}
+
 /** A configuration commit that an owner's verify refused; nothing was written. */
 export class ConfigurationRefused extends XapiError {
   /** One sentence per problem; the reason shows them all, in owner order. */

@@ -71,6 +71,11 @@ export interface MemberInfo {
 export interface HeldLease {
   readonly ttlSeconds: number;
   put(key: string, value: string): Promise<void>;
+  /**
+   * Writes every entry under the lease in one transaction, only if none of the keys exists: ok, or
+   * the first key found taken and its value. A retried write that finds its own value succeeded.
+   */
+  claim(entries: ReadonlyMap<string, string>): Promise<{ ok: true } | { ok: false; key: string; current: string }>;
   /** Deletes every key under the lease, cluster-wide. */
   revoke(): Promise<void>;
   /** Called once when keep-alive fails for good (the keys are gone or about to be). */
@@ -241,6 +246,21 @@ export class ClusterClient {
     return {
       ttlSeconds,
       put: async (key, value) => void (await this.call(`writing ${key}`, () => lease.put(key).value(value).exec())),
+      claim: (entries) => this.call(`locking ${[...entries.keys()].join(', ')}`, async () => {
+        const id = await lease.grant();
+        const keys = [...entries.keys()];
+        const cond = keys.slice(1).reduce((c, k) => c.and(k, 'Create', '==', 0), this.etcd.if(keys[0]!, 'Create', '==', 0));
+        const r = await cond
+          .then(...keys.map((k) => this.etcd.put(k).value(entries.get(k)!).lease(id)))
+          .else(...keys.map((k) => this.etcd.get(k)))
+          .commit();
+        if (r.succeeded) return { ok: true as const };
+        const found = keys.map((key, i) => ({ key, kv: r.responses[i]?.response_range?.kvs[0] }));
+        const taken = found.find((f) => f.kv && text(f.kv.value) !== entries.get(f.key));
+        // Only our own values (all of them: one transaction): a first attempt landed unconfirmed.
+        if (!taken) return { ok: true as const };
+        return { ok: false as const, key: taken.key, current: text(taken.kv!.value) };
+      }),
       revoke: async () => {
         this.leases.delete(lease);
         await this.call('revoking a lease', () => lease.revoke());

@@ -23,6 +23,7 @@
 //   and not verified; the client listener serves the peer's own certificate and asks clients for none.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/log.js';
@@ -227,6 +228,11 @@ export class EtcdMember extends EventEmitter {
     const kill = this.clock.setTimeout(() => child.kill('SIGKILL'), this.opts.graceMs ?? 10_000);
     await gone;
     kill.cancel();
+  }
+
+  /** Whether the member has data of a cluster it belonged to (etcd's `member/` directory). */
+  hasData(): boolean {
+    return fs.existsSync(path.join(this.config.dataDir, 'member'));
   }
 
   /** Removes the member's data directory. Refused while the member runs. */

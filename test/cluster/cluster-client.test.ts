@@ -1,5 +1,6 @@
 // The client's primitives against three real members: compare-and-set, leases (revoke and holder
-// death), the per-name lock (exclusive, expires with its holder), heartbeats, and a fourth member
+// death), the per-name lock (exclusive, expires with its holder), order locks on several names at
+// once, heartbeats, and a fourth member
 // joining and leaving. Holders that die are child processes killed by pid.
 import t from 'tap';
 import fs from 'node:fs';
@@ -9,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { ReplicatedPrefix } from '../../src/cluster/replica.js';
 import { Heartbeat, PeerWatch } from '../../src/cluster/heartbeat.js';
 import { joinCluster, leaveCluster } from '../../src/cluster/membership.js';
+import { LOCKS_PREFIX, NameLocks } from '../../src/cluster/locks.js';
+import { NameLocked } from '../../src/errors.js';
 import { testCluster, until, type TestCluster } from '../helpers/etcd.js';
 
 const holderScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'cluster-holder.ts');
@@ -107,6 +110,24 @@ t.test('lock: exclusive while held, free after release or after its holder died'
   t.comment(`lock free ${Date.now() - killed} ms after its holder was killed (TTL 2 s)`);
   t.ok(got);
   await got.release();
+});
+
+t.test('name locks: every name of an order or none, the holder named, released at once', async (t) => {
+  const c = await startedCluster(t);
+  const a = new NameLocks(c.client(c.plan.endpoints, 0), { peer: 1, address: '127.0.0.2' }, 2);
+  const b = new NameLocks(c.client(c.plan.endpoints, 1), { peer: 2, address: '127.0.0.3' }, 2);
+  const first = await a.acquire(['Shop.Example.com', 'www.example.com', 'shop.example.com']);
+  t.ok('held' in first && first.held.names.length === 2, 'two names, case folded and deduplicated');
+  t.same(await b.acquire(['www.example.com', 'api.example.com']), { busy: 'www.example.com', holder: { peer: 1, address: '127.0.0.2' } }, 'one taken name refuses the order, naming the holder');
+  const api = await b.acquire(['API.example.com']);
+  t.ok('held' in api, 'the refused order took none of its names');
+  t.same(await a.acquire(['shop.example.com']), { busy: 'shop.example.com', holder: { peer: 1, address: '127.0.0.2' } }, 'the holder itself is refused a second order');
+  if ('held' in first) await first.held.release();
+  t.ok('held' in (await b.acquire(['shop.example.com', 'www.example.com'])), 'free at once after release');
+  // A value this appliance did not write: held, by someone it cannot name.
+  await c.client(c.plan.endpoints, 2).put(`${LOCKS_PREFIX}foreign.example.com`, 'x');
+  t.same(await a.acquire(['foreign.example.com']), { busy: 'foreign.example.com' });
+  t.equal(new NameLocked('foreign.example.com').message, 'Another cluster peer is ordering a certificate for foreign.example.com now: two peers never order the same name at once');
 });
 
 t.test('heartbeats: alive while beating, gone on a clean stop at once and after a kill within the TTL', async (t) => {

@@ -98,6 +98,14 @@ export class OrderRunner {
     return this.running.get(t.key)?.published ?? '';
   }
 
+  /** The names an order for the target asks for: the CSR's (server), or the domain's. */
+  names(t: Target): string[] {
+    if (t.domain !== undefined) return domainOrderNames(t.domain, this.deps.repo.record(t).includeBase === true);
+    const csr = this.deps.certificates.csr();
+    if (!csr) throw new CommandError('No CSR is in progress').needs('CreateCsr');
+    return [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
+  }
+
   /** What to order: the saved CSR (server) or the domain's own key and a CSR for its name. */
   async request(t: Target): Promise<{ csrPem: string; keyPem: string; names: string[] }> {
     const { certificates, repo } = this.deps;
@@ -105,8 +113,7 @@ export class OrderRunner {
       const csr = certificates.csr();
       const keyPem = certificates.csrKeyPem();
       if (!csr || !keyPem) throw new CommandError('No CSR is in progress').needs('CreateCsr');
-      const names = [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
-      return { csrPem: csr.pem, keyPem, names };
+      return { csrPem: csr.pem, keyPem, names: this.names(t) };
     }
     let keyPem = repo.files.domainKey(t.domain);
     if (!keyPem) {
@@ -114,7 +121,7 @@ export class OrderRunner {
       keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');
       repo.files.writeDomainKey(t.domain, keyPem);
     }
-    const names = domainOrderNames(t.domain, repo.record(t).includeBase === true);
+    const names = this.names(t);
     return { csrPem: await makeCsr(keyPem, names), keyPem, names };
   }
 
@@ -266,14 +273,7 @@ export class OrderRunner {
   /** A fresh key and CSR for the names the real order would ask for (nothing written). */
   private async throwaway(t: Target): Promise<{ csrPem: string; keyPem: string; names: string[] }> {
     const { certificates } = this.deps;
-    let names: string[];
-    if (t.domain === undefined) {
-      const csr = certificates.csr();
-      if (!csr) throw new CommandError('No CSR is in progress').needs('CreateCsr');
-      names = [...new Set([csr.commonName, ...csr.alternativeNames].filter((n) => n !== '').map((n) => n.toLowerCase()))];
-    } else {
-      names = domainOrderNames(t.domain, this.deps.repo.record(t).includeBase === true);
-    }
+    const names = this.names(t);
     const type = certificates.csr()?.keyType ?? certificates.active().info.keyType;
     const keyPem = await generateKey(KEY_TYPES.find((k) => k === type) ?? 'ECDSA-P256');
     return { csrPem: await makeCsr(keyPem, names), keyPem, names };

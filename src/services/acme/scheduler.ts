@@ -6,6 +6,9 @@
 //   each half, drawn from HMAC(seed, period) so the plan is stable and shown in xStatus. The
 //   period shrinks to a twelfth of short lifetimes, so the moment still falls before the deadline.
 // - With ARI, signing happens at a moment drawn (from the seed) inside the CA's window.
+// - Peers of a cluster renew at different times: each draws only inside its own share (its slot)
+//   of every half-period and of the CA's window, so no two peers sign in the same stretch of the
+//   day. Standalone, the share is the whole.
 // - The window's end passed, the certificate expired, revoked or overdue: sign at once (back-off
 //   permitting) and deploy as soon as signed, ignoring the deploy days.
 // - A staged certificate is deployed at the next scheduled day/time (UTC), or at the deadline
@@ -45,20 +48,35 @@ export function unitFrom(seed: string, label: string): number {
   return h.readUIntBE(0, 6) / 2 ** 48;
 }
 
+/**
+ * A peer's place in its cluster: `index` 0..count-1, the rank of its peer number among the
+ * configured peers. Its renewals are drawn inside the index-th of `count` equal shares.
+ */
+export interface RenewalSlot {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** A unit in [0, 1) narrowed to the slot's share [index/count, (index+1)/count); unchanged without a slot. */
+export function inSlot(unit: number, slot: RenewalSlot | undefined): number {
+  if (!slot || slot.count <= 1) return unit;
+  return (slot.index + unit) / slot.count;
+}
+
 /** The two sign moments of period `index` (periods of `periodMs` from the epoch): one per half. */
-export function signMoments(index: number, periodMs: number, seed: string): [number, number] {
+export function signMoments(index: number, periodMs: number, seed: string, slot?: RenewalSlot): [number, number] {
   const start = index * periodMs;
   const half = periodMs / 2;
-  const a = start + Math.floor(unitFrom(seed, `${index}/0`) * half);
-  const b = start + half + Math.floor(unitFrom(seed, `${index}/1`) * half);
+  const a = start + Math.floor(inSlot(unitFrom(seed, `${index}/0`), slot) * half);
+  const b = start + half + Math.floor(inSlot(unitFrom(seed, `${index}/1`), slot) * half);
   return [a, b];
 }
 
 /** The first sign moment at or after `t`. */
-export function nextSignMoment(t: number, periodMs: number, seed: string): number {
+export function nextSignMoment(t: number, periodMs: number, seed: string, slot?: RenewalSlot): number {
   const first = Math.floor(t / periodMs);
   for (let i = first; i < first + 3; i++) {
-    for (const m of signMoments(i, periodMs, seed)) if (m >= t) return m;
+    for (const m of signMoments(i, periodMs, seed, slot)) if (m >= t) return m;
   }
   // Unreachable: each period holds a moment in its second half.
   return t;
@@ -139,6 +157,8 @@ export interface PlanInput {
   readonly ari?: RenewalWindow;
   /** The deployed certificate is known to be revoked. */
   readonly revoked?: boolean;
+  /** This peer's share of every drawn moment, in a cluster. */
+  readonly slot?: RenewalSlot;
 }
 
 export interface Plan {
@@ -160,17 +180,17 @@ export function plan(p: PlanInput): Plan {
     // short lifetimes) is replaced by a fresh one; until then it may still be deployed.
     if (p.signing || p.now < renewalTime(p.pending)) return { nextDeploy, ...(urgent ? { urgent } : {}) };
     const pendingPeriod = signPeriodFor(p.pending, p.periodMs);
-    return { nextDeploy, nextSign: p.signNotBefore === undefined ? p.now : nextSignMoment(p.signNotBefore, pendingPeriod, p.seed), ...(urgent ? { urgent } : {}) };
+    return { nextDeploy, nextSign: p.signNotBefore === undefined ? p.now : nextSignMoment(p.signNotBefore, pendingPeriod, p.seed, p.slot), ...(urgent ? { urgent } : {}) };
   }
   if (p.signing) return urgent ? { urgent } : {};
   // No ACME certificate yet: the first one is requested at once; after a failure (or a rate
   // limit), at the next drawn moment, like a renewal.
   if (!p.deployed || !p.deployed.acme) {
-    return { nextSign: p.signNotBefore === undefined ? p.now : nextSignMoment(p.signNotBefore, period, p.seed) };
+    return { nextSign: p.signNotBefore === undefined ? p.now : nextSignMoment(p.signNotBefore, period, p.seed, p.slot) };
   }
   const planned = p.ari
-    ? Math.max(chooseRenewalMoment(p.ari, unitFrom(p.seed, `ari/${p.ari.start}/${p.ari.end}`)), p.signNotBefore ?? -Infinity)
-    : nextSignMoment(Math.max(renewalTime(p.deployed), p.signNotBefore ?? -Infinity), period, p.seed);
+    ? Math.max(chooseRenewalMoment(p.ari, inSlot(unitFrom(p.seed, `ari/${p.ari.start}/${p.ari.end}`), p.slot)), p.signNotBefore ?? -Infinity)
+    : nextSignMoment(Math.max(renewalTime(p.deployed), p.signNotBefore ?? -Infinity), period, p.seed, p.slot);
   // Urgent: no drawn moment, only the back-off after a failure holds the next attempt back.
   if (urgent) return { nextSign: p.signNotBefore ?? Math.min(p.now, planned), urgent };
   return { nextSign: planned };

@@ -15,13 +15,13 @@ import type { ChallengeTypeWord } from '../../../schema/sets.js';
 import { ChallengeSolvers, wildcardProblem } from './solvers.js';
 import { isWildcard } from '../certs/domain-name.js';
 import type { ProbeReport } from './dns/index.js';
-import { CommandError, DomainNotHosted, ParameterError } from '../../errors.js';
+import { CommandError, DomainNotHosted, NameLocked, ParameterError } from '../../errors.js';
 import { acmeOwner } from './owner.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { AcmeStore } from '../../stores/acme.js';
 import type { Storage } from '../../stores/storage.js';
-import { AcmeClientIssuer, DEFAULT_ISSUER_LIMITS, type CertificateIssuer } from './issuer.js';
+import { AcmeClientIssuer, DEFAULT_ISSUER_LIMITS, type CertificateIssuer, type ProviderRef } from './issuer.js';
 import { ChallengeResponder, type ChallengeHost } from './responder.js';
 import { splitChain } from './chain.js';
 import { DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
@@ -29,7 +29,7 @@ import { RenewalJob } from './renewal.js';
 import { AcmeAccounts, type AcceptTermsResult } from './accounts.js';
 import { Revoker } from './revoker.js';
 import { PendingRepository } from './pending.js';
-import { OrderRunner, failedRecord, type OrderInputs } from './runner.js';
+import { OrderRunner, failedRecord, type AccountRef, type OrderInputs } from './runner.js';
 import { AriWatch } from './ari-watch.js';
 import { HttpsCaDirectory, type CaDirectory } from './ca-directory.js';
 import type { CaSnapshot } from './pending.js';
@@ -38,6 +38,8 @@ import { Deployer, deployedOf } from './deployer.js';
 import { planFor, targetView, type ViewSources } from './views.js';
 import { ALARM_KINDS, SERVER_TARGET, alarmId, domainOrderNames, domainTarget, type Target } from './target.js';
 import { NO_DRY_RUN, acmeTree, iso, type DryRunStatus, type Outcome } from './status.js';
+import { LOCAL_ORDER_LOCK, type OrderLock } from './order-lock.js';
+import type { RenewalSlot } from './scheduler.js';
 export { DIRECTORIES, REVOCATION_CODES, DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 
 export interface AcmeServiceDeps {
@@ -65,7 +67,14 @@ export interface AcmeServiceDeps {
   /** The CA's directory and renewal information (default: HTTPS, trusting the trust store). */
   readonly caDirectory?: CaDirectory;
   readonly limits?: Partial<AcmeLimits>;
+  /** Per-name locks shared with the other cluster peers (default: standalone, none). */
+  readonly orderLock?: OrderLock;
+  /** This peer's place among the cluster's peers, spreading their renewals (standalone: undefined). */
+  readonly renewalSlot?: () => RenewalSlot | undefined;
 }
+
+/** An automated order refused because another peer orders the same name waits this long, then its next moment. */
+const LOCKED_RETRY_MS = 600_000;
 
 export class AcmeClientService implements AcmeService {
   private readonly limits: AcmeLimits;
@@ -81,6 +90,7 @@ export class AcmeClientService implements AcmeService {
   private readonly job: RenewalJob;
   private readonly ari: AriWatch;
   private readonly ca: CaDirectory;
+  private readonly orderLock: OrderLock;
   /** The latest dry run per target: in memory only, since a dry run stores nothing. */
   private readonly dryRuns = new Map<string, Outcome<DryRunStatus>>();
   private unsubscribe?: () => void;
@@ -88,6 +98,7 @@ export class AcmeClientService implements AcmeService {
   constructor(private readonly deps: AcmeServiceDeps) {
     const { clock, logger, alarms, certificates, storage } = deps;
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.orderLock = deps.orderLock ?? LOCAL_ORDER_LOCK;
     this.issuer = deps.issuer ?? new AcmeClientIssuer(() => deps.trust.caPems(), { ...DEFAULT_ISSUER_LIMITS, requestTimeoutMs: this.limits.requestTimeoutMs }, deps.random);
     this.responder = new ChallengeResponder(deps.challengeHost);
     const files = new AcmeStore(storage);
@@ -129,6 +140,7 @@ export class AcmeClientService implements AcmeService {
     this.views = {
       cfg: (k) => this.cfg(k), challengeType: (t) => this.solvers.typeOf(t), accountStatus: () => this.accounts.status().status, repo: this.repo, runner: this.runner,
       certificates, clock, limits: this.limits, ari: this.ari, dryRun: (t) => this.dryRuns.get(t.key) ?? NO_DRY_RUN,
+      slot: () => deps.renewalSlot?.(),
     };
     this.job = new RenewalJob({
       targets: () => [SERVER_TARGET, ...certificates.domains().map((d) => domainTarget(d.name))],
@@ -242,17 +254,12 @@ export class AcmeClientService implements AcmeService {
     const p = this.accounts.provider();
     const account = this.accounts.require(p);
     if (t.domain === undefined) await this.runner.request(t); // refuse now when there is no CSR
-    const inputs = await this.orderInputs(t, p);
-    this.audit(actor, 'Security Acme Sign', 'started', { target: t.name, provider: p.name, ...inputs });
-    const done = this.runner.start(t, p, account, inputs);
-    if (!wait) return { status: 'InProgress', reason: '' };
-    let timer: { cancel(): void } | undefined;
-    const waited = await Promise.race([
-      done,
-      new Promise<undefined>((resolve) => { timer = this.deps.clock.setTimeout(() => resolve(undefined), this.limits.waitMaxMs); }),
-    ]);
-    timer?.cancel();
-    return waited ?? { status: 'InProgress', reason: `Still signing after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme LastSign` };
+    const { done } = await this.locked(t, async () => {
+      const inputs = await this.orderInputs(t, p);
+      this.audit(actor, 'Security Acme Sign', 'started', { target: t.name, provider: p.name, ...inputs });
+      return { done: this.runner.start(t, p, account, inputs) };
+    });
+    return this.outcome(done, wait, 'Still signing', 'LastSign');
   }
 
   /**
@@ -269,7 +276,6 @@ export class AcmeClientService implements AcmeService {
     const p = configured.name === 'LetsEncrypt' ? this.accounts.provider('LetsEncryptStaging') : configured;
     const account = this.accounts.require(p);
     if (t.domain === undefined && !this.deps.certificates.csr()) throw new CommandError('No CSR is in progress').needs('CreateCsr');
-    this.audit(actor, 'Security Acme Sign DryRun', 'started', { target: t.name, provider: p.name });
     const profile = this.deps.config.value('Security Acme Profile');
     const ended = (r: AcmeSignResult): AcmeSignResult => {
       this.dryRuns.set(t.key, { status: r.status === 'Succeeded' ? 'Succeeded' : 'Failed', time: iso(this.deps.clock.now().getTime()), reason: r.reason });
@@ -277,7 +283,28 @@ export class AcmeClientService implements AcmeService {
       this.changed();
       return r;
     };
-    const done = (async (): Promise<AcmeSignResult> => {
+    const { done } = await this.locked(t, async () => {
+      this.audit(actor, 'Security Acme Sign DryRun', 'started', { target: t.name, provider: p.name });
+      return { done: this.dryRunOrder(t, p, account, profile).then(ended) };
+    });
+    return this.outcome(done, wait, 'Still running', 'LastDryRun');
+  }
+
+  /** The run's result when it ends within waitMaxMs (and the caller waits); InProgress otherwise. */
+  private async outcome(done: Promise<AcmeSignResult>, wait: boolean, still: string, shown: 'LastSign' | 'LastDryRun'): Promise<AcmeSignResult> {
+    if (!wait) return { status: 'InProgress', reason: '' };
+    let timer: { cancel(): void } | undefined;
+    const waited = await Promise.race([
+      done,
+      new Promise<undefined>((resolve) => { timer = this.deps.clock.setTimeout(() => resolve(undefined), this.limits.waitMaxMs); }),
+    ]);
+    timer?.cancel();
+    return waited ?? { status: 'InProgress', reason: `${still} after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme ${shown}` };
+  }
+
+  /** The dry run's order with the configured profile checked first; always resolves. */
+  private dryRunOrder(t: Target, p: ProviderRef, account: AccountRef, profile: string): Promise<AcmeSignResult> {
+    return (async (): Promise<AcmeSignResult> => {
       let inputs: { profile?: string } = {};
       if (profile !== '') {
         try {
@@ -288,15 +315,23 @@ export class AcmeClientService implements AcmeService {
         }
       }
       return this.runner.dryRun(t, p, account, inputs);
-    })().catch((e: Error): AcmeSignResult => ({ status: 'Failed', reason: e.message })).then(ended);
-    if (!wait) return { status: 'InProgress', reason: '' };
-    let timer: { cancel(): void } | undefined;
-    const waited = await Promise.race([
-      done,
-      new Promise<undefined>((resolve) => { timer = this.deps.clock.setTimeout(() => resolve(undefined), this.limits.waitMaxMs); }),
-    ]);
-    timer?.cancel();
-    return waited ?? { status: 'InProgress', reason: `Still running after ${Math.round(this.limits.waitMaxMs / 1000)} s: see xStatus Security Acme LastDryRun` };
+    })().catch((e: Error): AcmeSignResult => ({ status: 'Failed', reason: e.message }));
+  }
+
+  /**
+   * Starts an order holding the cluster's locks on the target's names (standalone: none), released
+   * when it ends. Refused with NameLocked while another peer orders one of them: nothing started.
+   */
+  private async locked<T>(t: Target, start: () => Promise<{ done: Promise<T> }>): Promise<{ done: Promise<T> }> {
+    const held = await this.orderLock.acquire(this.runner.names(t));
+    try {
+      const started = await start();
+      void started.done.finally(() => held.release());
+      return started;
+    } catch (e) {
+      await held.release();
+      throw e;
+    }
   }
 
   pending(domain: string | undefined): AcmePendingCertificate | undefined {
@@ -369,8 +404,16 @@ export class AcmeClientService implements AcmeService {
       const p = this.accounts.provider();
       const account = this.accounts.require(p);
       if (t.domain === undefined) await this.runner.request(t);
-      return await this.runner.start(t, p, account, await this.orderInputs(t, p));
+      const { done } = await this.locked(t, async () => ({ done: this.runner.start(t, p, account, await this.orderInputs(t, p)) }));
+      return await done;
     } catch (e) {
+      // Another peer renews the same name now: no failure of this peer's, it tries again later.
+      if (e instanceof NameLocked) {
+        this.repo.update(t, { signNotBefore: this.deps.clock.now().getTime() + LOCKED_RETRY_MS });
+        this.deps.logger.log({ event: 'acme.order-locked', target: t.name, reason: e.message });
+        this.changed();
+        return undefined;
+      }
       const reason = (e as Error).message;
       this.repo.update(t, failedRecord(this.repo.record(t), { kind: 'local', reason, retryable: false }, this.deps.clock.now().getTime(), this.limits, this.deps.random()));
       this.deps.alarms.raise(alarmId('failing', t), `ACME renewal of ${t.label} is failing: ${reason}`, 'Error');

@@ -8,7 +8,7 @@ import { lifetimeOf, splitChain, stagedLifetime } from './chain.js';
 import { deployedOf } from './deployer.js';
 import type { PendingRepository } from './pending.js';
 import type { OrderRunner } from './runner.js';
-import { plan, renewalWindow, type Plan } from './scheduler.js';
+import { plan, renewalWindow, type Plan, type RenewalSlot } from './scheduler.js';
 import type { AriWatch } from './ari-watch.js';
 import type { AcmeLimits } from './settings.js';
 import type { AccountStatus, DryRunStatus, Outcome, TargetView } from './status.js';
@@ -29,6 +29,8 @@ export interface ViewSources {
   readonly dryRun: (t: Target) => Outcome<DryRunStatus>;
   /** The CA's renewal windows, as last received. */
   readonly ari: Pick<AriWatch, 'window'>;
+  /** This peer's renewal slot in a cluster; undefined standalone. */
+  readonly slot: () => RenewalSlot | undefined;
 }
 
 export function planFor(s: ViewSources, t: Target): Plan {
@@ -42,6 +44,7 @@ export function planFor(s: ViewSources, t: Target): Plan {
   // A certificate in use that the CA confirmed revoked from here (Acmerevoke racing a Rollback,
   // or a record restored with it): renewed at once, like an expired one.
   const revoked = deployed?.acme === true && s.repo.revoked.includes(deployed.info.serial);
+  const slot = s.slot();
   return plan({
     now: s.clock.now().getTime(),
     automated,
@@ -53,6 +56,7 @@ export function planFor(s: ViewSources, t: Target): Plan {
     schedule: { days: s.cfg('Scheduler Days'), time: s.cfg('Scheduler Time') },
     periodMs: s.limits.signPeriodMs,
     seed: s.repo.seed,
+    ...(slot ? { slot } : {}),
     ...(ari ? { ari } : {}),
     ...(revoked ? { revoked } : {}),
   });

@@ -16,6 +16,16 @@
 // NoQuorum, `cluster-peer-<n>` while peer n's heartbeat is absent (it stopped, died, or cannot
 // reach a quorum).
 //
+// Re-joining: a voter whose Join finds a cluster already running among the other voters (it left
+// it, or was added to the Peer n Address list later) joins it as a new member instead (etcd
+// `member add` through the others, then --initial-cluster-state existing, its old data wiped:
+// src/cluster/membership.ts), and takes the cluster's shared configuration and trust store.
+// Only when no other voter has a quorum do the voters bootstrap a cluster together.
+//
+// ACME: an order takes the per-name locks of src/cluster/locks.ts (lockNames), so two peers never
+// order the same name at once; a peer's automated renewals are drawn inside its own slot of the
+// day (renewalSlot, the rank of its peer number), so peers renew at different times.
+//
 // Leave removes the member through the cluster (so the others stop counting it for quorum), stops
 // it and deletes its data; the configuration stays as it is.
 //
@@ -27,7 +37,9 @@ import { planCluster, type ClusterPlan, type PlanResult } from '../../cluster/pl
 import { EtcdMember } from '../../cluster/member.js';
 import { ClusterClient, ClusterUnavailable, presentedCertificates } from '../../cluster/client.js';
 import { Heartbeat, PeerWatch } from '../../cluster/heartbeat.js';
-import { CommandError } from '../../errors.js';
+import { joinCluster } from '../../cluster/membership.js';
+import { NameLocks } from '../../cluster/locks.js';
+import { CommandError, NameLocked } from '../../errors.js';
 import { atomicWrite, ensureDir } from '../../platform/files.js';
 import type { Logger } from '../../platform/log.js';
 import type { ClusterStatus } from '../../../schema/sets.js';
@@ -85,6 +97,7 @@ interface Running {
   peers?: PeerWatch;
   shared?: SharedConfiguration;
   sharedTrust?: SharedTrust;
+  locks?: NameLocks;
   timer?: NodeJS.Timeout;
   stopped: boolean;
 }
@@ -105,7 +118,7 @@ export class ClusterService {
       this.deps.alarms.raise(JOIN_ALARM, `This peer joined a cluster but cannot take its place again: ${problems.join('; ')}`, 'Error');
       return;
     }
-    this.begin(plan);
+    this.begin(plan, false);
   }
 
   get status(): ClusterStatus { return this.current; }
@@ -119,14 +132,15 @@ export class ClusterService {
     if (!plan) throw new CommandError(problems.length ? problems.join('; ') : 'No Clustering Peer Address is set: configure the peers first');
     this.deps.state.write(JOINED, true);
     this.deps.logger.log({ event: 'cluster.join', who: actor.user, peer: plan.self, peers: plan.peers.length });
-    this.begin(plan);
+    this.begin(plan, true);
   }
 
-  private begin(plan: ClusterPlan): void {
+  /** `joining`: a Join command (not a restart), which may find a cluster running already. */
+  private begin(plan: ClusterPlan, joining: boolean): void {
     const run: Running = { plan, stopped: false };
     this.run = run;
     this.setStatus('Joining');
-    void this.form(run).catch((e: Error) => {
+    void this.form(run, joining).catch((e: Error) => {
       if (run.stopped) return;
       this.deps.logger.log({ event: 'cluster.join-failed', level: 'error', error: e.message });
       this.deps.alarms.raise(JOIN_ALARM, `Joining the cluster failed: ${e.message.split('\n')[0]}`, 'Error');
@@ -137,7 +151,7 @@ export class ClusterService {
     });
   }
 
-  private async form(run: Running): Promise<void> {
+  private async form(run: Running, joining: boolean): Promise<void> {
     const { plan } = run;
     const mode = this.deps.config.value('Clustering TlsVerify Mode');
     const material = this.deps.tls();
@@ -150,7 +164,18 @@ export class ClusterService {
         initialCluster: plan.initialCluster, token: plan.token, state: 'new',
         tls: { ...files, verify: mode },
       }, { logger: this.deps.logger, readyTimeoutMs: 120_000 });
-      await run.member.start();
+      // A restart with data takes its place from the data; otherwise a running cluster is joined.
+      const running = joining || !run.member.hasData() ? await this.runningCluster(plan, material, mode) : undefined;
+      if (running) {
+        this.deps.logger.log({ event: 'cluster.join-running', peer: plan.self });
+        try {
+          await joinCluster(running, run.member);
+        } finally {
+          await running.close();
+        }
+      } else {
+        await run.member.start();
+      }
     }
     if (run.stopped) return;
     // Permissive pins what the voters present: wait until a quorum of them answers (a plain client
@@ -167,6 +192,8 @@ export class ClusterService {
       tls: { caPem: material.caPems.join('\n') + '\n' + pinned, certPem: material.certPem, keyPem: material.keyPem },
       logger: this.deps.logger,
     });
+    const address = plan.peers.find((p) => p.number === plan.self)!.address;
+    run.locks = new NameLocks(run.client, { peer: plan.self, address });
     // The first beat needs a quorum: a plain client (or a voter right after a restart) waits for it.
     run.heartbeat = await retrying(run, () => Heartbeat.start(run.client!, plan.self, { logger: this.deps.logger }));
     run.peers = await retrying(run, () => PeerWatch.open(run.client!, this.deps.logger));
@@ -194,6 +221,56 @@ export class ClusterService {
       run.timer = setTimeout(() => void this.checkHealth(run).finally(() => { if (!run.stopped) tick(); }), every);
     };
     tick();
+  }
+
+  /**
+   * A client of the cluster the other voters run, when they run one with a quorum that this peer
+   * must join as a new member; undefined when none runs yet, or when the running one was founded
+   * with this peer and waits for it (its entry named and never started: it starts as a founder).
+   */
+  private async runningCluster(plan: ClusterPlan, material: ClusterTlsMaterial, mode: string): Promise<ClusterClient | undefined> {
+    const self = plan.peers.find((p) => p.number === plan.self)!;
+    const others = plan.peers.filter((p) => p.role === 'Voter' && p.number !== plan.self).map((p) => p.clientUrl);
+    if (others.length === 0) return undefined;
+    const pinned = mode === 'Permissive' ? await presentedCertificates(others, 1000) : '';
+    const client = new ClusterClient({
+      endpoints: others,
+      tls: { caPem: material.caPems.join('\n') + '\n' + pinned, certPem: material.certPem, keyPem: material.keyPem },
+      logger: this.deps.logger,
+    });
+    try {
+      if ((await client.health()).state !== 'NoQuorum') {
+        const founder = (await client.members()).some((m) => m.name === self.name && m.peerUrls.includes(self.peerUrl) && m.clientUrls.length === 0);
+        if (!founder) return client;
+      }
+    } catch {
+      // The members could not be listed after all: no cluster to join.
+    }
+    await client.close();
+    return undefined;
+  }
+
+  /**
+   * Takes the cluster-wide order locks of `names` for an ACME order, released when it ends.
+   * Standalone there is nothing to take. Refused with NameLocked while a peer orders one of the
+   * names, with ClusterUnavailable while this peer joins or has no quorum: nothing is held then.
+   */
+  async lockNames(names: readonly string[]): Promise<{ release(): Promise<void> }> {
+    const run = this.run;
+    if (!run) return { release: () => Promise.resolve() };
+    if (!run.locks) throw new ClusterUnavailable('This peer is still joining the cluster: it orders certificates once it has joined');
+    const r = await run.locks.acquire(names);
+    if ('busy' in r) throw new NameLocked(r.busy, r.holder, r.holder?.peer === run.plan.self);
+    const { held } = r;
+    held.onLost((e) => this.deps.logger.log({ event: 'cluster.order-lock-lost', level: 'warn', names: held.names, reason: e.message }));
+    return held;
+  }
+
+  /** This peer's share of the day for automated renewals: the rank of its number among the peers. */
+  renewalSlot(): { index: number; count: number } | undefined {
+    const plan = this.run?.plan;
+    if (!plan) return undefined;
+    return { index: plan.peers.findIndex((p) => p.number === plan.self), count: plan.peers.length };
   }
 
   private writeTls(m: ClusterTlsMaterial): { certFile: string; keyFile: string; caFile: string } {
