@@ -17,9 +17,10 @@ repo=$(dirname "$fw")
 cache=${XWAY_ROOTFS_CACHE:-$repo/build/rootfs}
 suite=bookworm
 variant=minbase
-# adduser: the package's postinst; systemd: the unit's targets for systemd-analyze and
+# adduser and etcd-server: the package's dependencies beyond minbase, as apt would bring them
+# (dpkg -i does not fetch); systemd: the unit's targets for systemd-analyze and
 # deb-systemd-helper, as on a real appliance.
-include=adduser,systemd
+include=adduser,systemd,etcd-server
 # Bump when the way the tarball is made changes (the key covers the settings above already).
 recipe=1
 

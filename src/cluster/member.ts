@@ -20,7 +20,8 @@
 //   or a DNS SAN resolving to it): on one host, loopback connections come from 127.0.0.1, so peers
 //   sharing a machine (tests) need 127.0.0.1 in their certificates as well.
 // - Permissive: peer traffic is encrypted with certificates etcd makes itself (`--peer-auto-tls`)
-//   and not verified; the client listener serves the peer's own certificate and asks clients for none.
+//   and not verified; the client listener serves the certificate it is given (the cluster service
+//   gives one naming the peer address, see services/cluster/service.ts) and asks clients for none.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,18 +1,19 @@
 // Two peers in the default TlsVerify Mode (Permissive) with self-signed certificates no CA vouches
-// for: the plan makes peer 1 the only voter and peer 2 a plain client of it (no etcd member). They
+// for and that name only a host name, not the peer address (as a fresh appliance's first-boot
+// certificate does): the plan makes peer 1 the only voter and peer 2 a plain client of it (no etcd member). They
 // form a cluster, share configuration both ways, and Leave on the client peer needs no member removal.
 import t from 'tap';
 import { testApp, tmpDir, type TestApp } from '../helpers/app.js';
+import { makeLeaf, type Issued } from '../helpers/pki.js';
 import { testCluster, until, ADDRESSES, ETCD_BIN, type TestCluster } from '../helpers/etcd.js';
 
-function peer(t: Tap.Test, c: TestCluster, i: number): TestApp {
-  const f = c.files(i);
+function peer(t: Tap.Test, c: TestCluster, i: number, own: Issued): TestApp {
   const app = testApp(t, {
     dataDir: tmpDir(),
     storage: 'memory',
     cluster: { self: ADDRESSES[i]!, clientPort: c.clientPort, peerPort: c.peerPort, bin: ETCD_BIN },
     // Nothing in the trust store vouches for these: Permissive pins what the voters present.
-    clusterTls: () => ({ certPem: f.certPem!, keyPem: f.keyPem!, caPems: [] }),
+    clusterTls: () => ({ certPem: own.pem, keyPem: own.keyPem, caPems: [] }),
   });
   t.teardown(() => {
     const pid = app.cluster.memberPid;
@@ -25,7 +26,8 @@ const status = (app: TestApp) => app.services.status.snapshot().Clustering as { 
 
 t.test('two peers, Permissive, one voter and one client', async (t) => {
   const c = await testCluster(t, { count: 2, selfSigned: true, verify: 'Permissive' });
-  const peers = [0, 1].map((i) => peer(t, c, i));
+  const own = await Promise.all([0, 1].map((i) => makeLeaf(undefined, { cn: `appliance${i + 1}`, sans: [`appliance${i + 1}`] })));
+  const peers = [0, 1].map((i) => peer(t, c, i, own[i]!));
   const form = 'xConfiguration Clustering Peer 1 Address: 127.0.0.2\nxConfiguration Clustering Peer 2 Address: 127.0.0.3\nxCommand Clustering Join\n';
   await Promise.all(peers.map((p) => p.run(form)));
   t.notOk(peers[1]!.cluster.memberPid, 'peer 2 runs no etcd member');

@@ -22,7 +22,8 @@ function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function freePort(hosts: readonly string[], not: number[] = []): Promise<number> {
+/** A port free on every one of `hosts` (and not one of `not`). */
+export async function freePortOn(hosts: readonly string[], not: number[] = []): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = net.createServer();
@@ -87,8 +88,8 @@ export async function testCluster(
     fs.writeFileSync(keyFile, leaf.keyPem, { mode: 0o600 });
     peerFiles.push({ certFile, keyFile, caFile, caPem: ca.pem, certPem: leaf.pem, keyPem: leaf.keyPem });
   }
-  const clientPort = await freePort(ADDRESSES);
-  const peerPort = await freePort(ADDRESSES, [clientPort]);
+  const clientPort = await freePortOn(ADDRESSES);
+  const peerPort = await freePortOn(ADDRESSES, [clientPort]);
   const addresses = ADDRESSES.slice(0, count);
   const { plan, problems } = planCluster({ peers: addresses, self: addresses[0]!, primary: 1, clientPort, peerPort });
   if (!plan) throw new Error(problems.join('; '));

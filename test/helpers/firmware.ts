@@ -177,9 +177,9 @@ export async function freePrivilegedPorts(n: number, from = 600): Promise<number
 }
 
 /** Reads the SSH identification line of a server, or undefined if it does not answer yet. */
-export function sshIdent(port: number, timeoutMs = 2000): Promise<string | undefined> {
+export function sshIdent(port: number, timeoutMs = 2000, host = '127.0.0.1'): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
+    const sock = net.connect({ host, port });
     let buf = '';
     const done = (v: string | undefined) => {
       clearTimeout(timer);
@@ -454,15 +454,15 @@ export class Daemon {
   }
 
   /** Waits until the SSH port answers with an identification line; returns it and the delay. */
-  async waitForSsh(port: number, timeoutMs = 60_000): Promise<{ ident: string; ms: number }> {
+  async waitForSsh(port: number, timeoutMs = 60_000, host = '127.0.0.1'): Promise<{ ident: string; ms: number }> {
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
       if (!this.running) throw new Error(`the daemon exited (${this.child.exitCode}) before SSH answered:\n${this.stderr}`);
-      const ident = await sshIdent(port, 1000);
+      const ident = await sshIdent(port, 1000, host);
       if (ident?.startsWith('SSH-')) return { ident, ms: Date.now() - this.startedAt };
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`SSH on port ${port} did not answer within ${timeoutMs} ms:\n${this.stderr}`);
+    throw new Error(`SSH on ${host}:${port} did not answer within ${timeoutMs} ms:\n${this.stderr}`);
   }
 
   /** Waits for the process to end by itself, up to `timeoutMs`; undefined if it did not. */
@@ -487,12 +487,12 @@ export class Daemon {
 // ---- SSH client (OpenSSH, from outside the root) -----------------------------------------
 
 /** Runs one command over SSH with OpenSSH + sshpass (password from the environment). */
-export function sshRun(port: number, password: string, command: string, opts: { verbose?: boolean; input?: string } = {}): Ran {
+export function sshRun(port: number, password: string, command: string, opts: { verbose?: boolean; input?: string; host?: string } = {}): Ran {
   return run('sshpass', ['-e', 'ssh',
     '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'GlobalKnownHostsFile=/dev/null',
     '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'PubkeyAuthentication=no',
     '-o', 'ConnectTimeout=10', '-o', `LogLevel=${opts.verbose ? 'VERBOSE' : 'ERROR'}`,
-    '-p', String(port), 'admin@127.0.0.1', command,
+    '-p', String(port), `admin@${opts.host ?? '127.0.0.1'}`, command,
   ], { env: { ...process.env, SSHPASS: password }, timeoutMs: 120_000, input: opts.input });
 }
 

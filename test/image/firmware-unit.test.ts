@@ -39,6 +39,8 @@ t.test('the unit runs the daemon with least privilege', async (t) => {
   t.same(cmd.argv, ['/opt/xway/node/bin/node', '--max-semi-space-size=2', '/opt/xway/app/dist/src/main.js'], 'its bundled node runs the compiled daemon');
   t.match(cmd.env, { XWAY_DATA_DIR: '/var/lib/xway', XWAY_SSH_PORT: '22', XWAY_HTTP_PORT: '80', XWAY_HTTPS_PORT: '443', XWAY_BIND: '0.0.0.0', NODE_ENV: 'production' },
     'production ports and data directory');
+  t.match(cmd.env, { XWAY_ETCD_BIN: '/usr/bin/etcd', XWAY_ETCD_CLIENT_PORT: '2379', XWAY_ETCD_PEER_PORT: '2380' },
+    'a clustered appliance runs Debian\'s etcd on the standard ports');
   t.same(cmd.caps, ['net_bind_service']);
 });
 
@@ -149,6 +151,8 @@ t.test('maintainer scripts are valid POSIX sh and refuse unknown calls', async (
     const dash = fs.existsSync('/bin/dash') ? '/bin/dash' : '/bin/sh';
     t.equal(run(dash, ['-n', file]).code, 0, `${s} parses`);
   }
+  t.match(fs.readFileSync(path.join(FIRMWARE, 'debian', 'control.in'), 'utf8'), /^Depends: adduser, etcd-server, /m,
+    'the package brings Debian\'s etcd for the cluster member');
   const r = run('/bin/sh', [path.join(FIRMWARE, 'debian', 'postinst'), 'bogus']);
   t.equal(r.code, 1, 'postinst with an unknown argument fails');
   t.match(r.stderr, /unknown argument 'bogus'/);

@@ -21,8 +21,9 @@ import { startPebble } from '../helpers/pebble.js';
 import {
   REPO, UNIT_FILE, RootFs, buildPackage, commandExists, debianMirror, freePort, freePrivilegedPorts, hostKeyFingerprints,
   mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, servedCertificate, sha256File, sshIdent, sshRun, unitCommand,
-  type BuildResult, type UnitCommand,
+  type BuildResult, type Daemon, type UnitCommand,
 } from '../helpers/firmware.js';
+import { ADDRESSES, freePortOn } from '../helpers/etcd.js';
 
 const PKG_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const TOOLS = ['dpkg-deb', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
     const info = run('dpkg-deb', ['-f', first.deb, 'Package', 'Version', 'Depends', 'Architecture']);
     t.match(info.stdout, /Package: xway\n/);
     t.match(info.stdout, new RegExp(`Version: ${escapeRe(first.debVersion)}\n`));
-    t.match(info.stdout, /Depends: adduser, .*libc6 \(>= [\d.]+\).*libstdc\+\+6 \(>= [\d.]+\)/, 'depends on the C/C++ runtime versions node and the addons need');
+    t.match(info.stdout, /Depends: adduser, etcd-server, .*libc6 \(>= [\d.]+\).*libstdc\+\+6 \(>= [\d.]+\)/, 'depends on Debian\'s etcd and the C/C++ runtime versions node and the addons need');
     const list = run('dpkg-deb', ['-c', first.deb]).stdout;
     t.match(list, /\.\/opt\/xway\/node\/bin\/node\n/, 'ships its node runtime');
     t.match(list, /\.\/opt\/xway\/app\/dist\/src\/main\.js\n/, 'ships the compiled daemon');
@@ -135,6 +136,11 @@ async function main(): Promise<void> {
     t.equal(st.uid, Number(pw[2]), 'data directory belongs to xway');
     t.equal(fs.readFileSync(R.p('/lib/systemd/system/xway.service'), 'utf8'), fs.readFileSync(UNIT_FILE, 'utf8'), 'the unit is the one in firmware/');
     t.ok(fs.lstatSync(R.p('/etc/systemd/system/multi-user.target.wants/xway.service')).isSymbolicLink(), 'the unit is enabled at boot');
+    // Debian's etcd.service would start a default etcd on 2379/2380 at boot: etcd-server's own
+    // postinst enabled it (in the cached root), xway's disables and masks it.
+    t.ok(fs.existsSync(R.p('/usr/bin/etcd')), 'etcd (etcd-server) is there for the appliance\'s member');
+    t.notOk(fs.existsSync(R.p('/etc/systemd/system/multi-user.target.wants/etcd.service')), 'Debian\'s etcd.service is disabled');
+    t.equal(fs.readlinkSync(R.p('/etc/systemd/system/etcd.service')), '/dev/null', 'and masked');
     t.equal(sha256File(R.p('/opt/xway/node/bin/node')), sha256File(process.execPath), 'the runtime is the node binary the tests run with');
     const v = R.exec(['/opt/xway/node/bin/node', '-p', 'process.versions.modules']);
     t.equal(v.stdout.trim(), process.versions.modules, `same native module ABI ${v.stderr}`);
@@ -342,6 +348,17 @@ async function main(): Promise<void> {
     t.notOk(fs.existsSync(R.p('/var/backups/xway')), 'and the upgrade copies');
     t.notOk(fs.existsSync(R.p('/etc/default/xway')), 'and the settings');
     t.equal(R.exec(['getent', 'passwd', 'xway']).code, 0, 'the user stays (its uid is not reused)');
+    t.notOk(fs.existsSync(R.p('/etc/systemd/system/etcd.service')), 'purge unmasks etcd.service, which xway masked');
+    t.notOk(fs.existsSync(R.p('/etc/systemd/system/multi-user.target.wants/etcd.service')), 'and leaves it disabled');
+    t.notOk(fs.existsSync(R.p('/var/lib/xway-package')), 'its marker is gone');
+    // An admin's own mask is the admin's: a later purge leaves it.
+    fs.symlinkSync('/dev/null', R.p('/etc/systemd/system/etcd.service'));
+    const again2 = R.install(rebuilt.deb);
+    t.equal(again2.code, 0, 'install over an admin\'s mask' + said(again2));
+    t.notOk(fs.existsSync(R.p('/var/lib/xway-package')), 'the mask is not marked as xway\'s');
+    const purge2 = R.exec(['dpkg', '--purge', 'xway']);
+    t.equal(purge2.code, 0, 'dpkg --purge' + said(purge2));
+    t.equal(fs.readlinkSync(R.p('/etc/systemd/system/etcd.service')), '/dev/null', 'purge keeps the admin\'s mask');
   });
 
   // 6. The real thing: systemd boots a fresh root and starts xway.service with all its sandboxing.
@@ -502,6 +519,124 @@ async function main(): Promise<void> {
       }
     } finally {
       await box.destroy();
+    }
+  });
+
+  // 7. Two appliances, two containers sharing the host's network, each bound to its own loopback
+  // address, form a cluster from the shell: each runs its etcd member as a child of xway.service.
+  await t.test('two containers (systemd-nspawn) form a cluster from the shell; a change on one is seen on the other', async (t) => {
+    if (!commandExists('systemd-nspawn')) {
+      t.plan(0, 'systemd-nspawn is not installed (apt-get install systemd-container)');
+      return;
+    }
+    const addrs = ADDRESSES.slice(0, 2);
+    // The same ports on both peers, as in production (etcd's ports must be); free on both addresses.
+    const taken: number[] = [];
+    const port = async () => {
+      const p = await freePortOn(addrs, taken);
+      taken.push(p);
+      return p;
+    };
+    let ports: { ssh: number; http: number; https: number; etcdClient: number; etcdPeer: number };
+    try {
+      ports = { ssh: await port(), http: await port(), https: await port(), etcdClient: await port(), etcdPeer: await port() };
+    } catch (e) {
+      t.plan(0, `this machine cannot bind ${addrs.join(' and ')} (loopback addresses besides 127.0.0.1): ${(e as Error).message}`);
+      return;
+    }
+    const boxes: RootFs[] = [];
+    const boots: Daemon[] = [];
+    try {
+      const t0 = Date.now();
+      for (const [i, addr] of addrs.entries()) {
+        const box = RootFs.extract(rf.tarball, work);
+        boxes.push(box);
+        const inst = box.install(first!.deb);
+        t.equal(inst.code, 0, `peer ${i + 1}: fresh install` + said(inst));
+        fs.appendFileSync(box.p('/etc/default/xway'), `\n# firmware test: cluster peer ${i + 1}\nXWAY_BIND=${addr}\nXWAY_SSH_PORT=${ports.ssh}\n` +
+          `XWAY_HTTP_PORT=${ports.http}\nXWAY_HTTPS_PORT=${ports.https}\nXWAY_ETCD_CLIENT_PORT=${ports.etcdClient}\nXWAY_ETCD_PEER_PORT=${ports.etcdPeer}\n`);
+      }
+      figures.clusterInstallMs = Date.now() - t0;
+      const t1 = Date.now();
+      for (const box of boxes) boots.push(box.boot());
+      for (const [i, boot] of boots.entries()) {
+        await boot.waitForSsh(ports.ssh, 120_000, addrs[i]).catch((e: Error) => {
+          throw new Error(`peer ${i + 1}: ${e.message}\njournal:\n${boxes[i]!.journal('xway.service')}\nnspawn:\n${boot.stderr}`);
+        });
+      }
+      figures.clusterBootMs = Date.now() - t1;
+      const pw = boxes.map((b) => fs.readFileSync(b.p('/var/lib/xway/admin-password'), 'utf8').trim());
+      const ssh = (i: number, command: string) => sshRun(ports.ssh, pw[i]!, command, { host: addrs[i] });
+      const inits = boots.map((b) => RootFs.childrenOf(b.child.pid!)[0]!);
+      for (const [i, init] of inits.entries()) {
+        const enabled = RootFs.inContainer(init, ['systemctl', 'is-enabled', 'etcd.service']).stdout.trim();
+        const active = RootFs.inContainer(init, ['systemctl', 'is-active', 'etcd.service']).stdout.trim();
+        t.same([enabled, active], ['masked', 'inactive'], `peer ${i + 1}: Debian's etcd.service did not start at boot (masked)`);
+      }
+
+      // The admin's procedure, the same on both peers.
+      const t2 = Date.now();
+      const form = [`Peer 1 Address: ${addrs[0]}`, `Peer 2 Address: ${addrs[1]}`, 'ConfigurationPrimary: 1']
+        .map((l) => `xConfiguration Clustering ${l}`).concat('xCommand Clustering Join').join('\n');
+      for (const i of [0, 1]) {
+        const r = ssh(i, form);
+        t.match(r.stdout, /Joining the cluster/, `peer ${i + 1}: Join accepted` + said(r, /Joining the cluster/));
+      }
+      const shown = ['', ''];
+      for (let n = 0; n < 120 && Date.now() - t2 < 120_000; n++) {
+        for (const i of [0, 1]) shown[i] = ssh(i, 'xStatus Clustering').stdout;
+        // The peer's own Status and each peer's: three times Active.
+        if (shown.every((o) => (o.match(/Status: "Active"/g) ?? []).length === 3)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      figures.clusterFormMs = Date.now() - t2;
+      for (const [i, o] of shown.entries()) {
+        const active = new RegExp(`Status: "Active"\\n\\s+ThisPeer: ${i + 1}\\n`).test(o) && (o.match(/Status: "Active"/g) ?? []).length === 3;
+        t.ok(active, `peer ${i + 1} is Active as peer ${i + 1} and sees both peers Active` +
+          (active ? '' : `:\n${o}\njournal:\n${boxes[i]!.journal('xway.service').slice(-4000)}`));
+      }
+
+      // Of two peers the plan makes peer 1 the only voter (two voters would tolerate no failure
+      // either) and peer 2 a plain client. The member is a child of its xway daemon, under the
+      // unit's sandbox, its data in the data directory.
+      const argv = ['/opt/xway/node/bin/node', '--max-semi-space-size=2', '/opt/xway/app/dist/src/main.js'];
+      for (const [i, boot] of boots.entries()) {
+        const [daemon] = RootFs.pidsUnder(boot.child.pid!, argv);
+        const etcd = RootFs.childrenOf(daemon!).filter((p) => /^(\/usr\/bin\/)?etcd$/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0]!));
+        if (i === 1) {
+          t.same(etcd, [], 'peer 2 (a plain client of the voter) runs no etcd member');
+          continue;
+        }
+        t.equal(etcd.length, 1, `peer ${i + 1}: one etcd member, a child of the daemon`);
+        if (etcd.length !== 1) continue;
+        const status = fs.readFileSync(`/proc/${etcd[0]}/status`, 'utf8');
+        const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+        t.equal(field('Uid').split(/\s+/)[0], String(fs.statSync(boxes[i]!.p('/var/lib/xway')).uid), `peer ${i + 1}: etcd runs as xway`);
+        t.equal(field('NoNewPrivs'), '1', `peer ${i + 1}: etcd runs with no new privileges`);
+        t.equal(field('Seccomp'), '2', `peer ${i + 1}: and the unit's system-call filter`);
+        const args = fs.readFileSync(`/proc/${etcd[0]}/cmdline`, 'utf8').split('\0');
+        t.equal(args[args.indexOf('--data-dir') + 1], '/var/lib/xway/etcd', `peer ${i + 1}: etcd's data in the data directory`);
+        t.ok(fs.existsSync(boxes[i]!.p('/var/lib/xway/etcd/member/wal')), `peer ${i + 1}: its write-ahead log is there`);
+      }
+
+      // A cluster-wide change on peer 2 is seen on peer 1.
+      const t3 = Date.now();
+      const set = ssh(1, 'xConfiguration Ssh IdleTimeout: 1234');
+      t.match(set.stdout, /^OK$/m, 'peer 2 takes a change of the cluster-wide configuration' + said(set, /^OK$/m));
+      let seen = '';
+      for (let n = 0; n < 60 && Date.now() - t3 < 30_000; n++) {
+        seen = ssh(0, 'xConfiguration Ssh IdleTimeout').stdout;
+        if (/IdleTimeout: 1234/.test(seen)) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      figures.clusterChangeSeenMs = Date.now() - t3;
+      t.match(seen, /IdleTimeout: 1234/, 'peer 1 sees it');
+    } finally {
+      // Both containers powered off by their nspawn pids, at once (the last etcd member waits
+      // out a lost quorum: a few seconds, within the unit's stop timeout).
+      const codes = await Promise.all(boots.map((b) => b.stop(60_000)));
+      t.same(codes, boots.map(() => 0), 'both containers power off cleanly');
+      for (const box of boxes) await box.destroy();
     }
   });
 

@@ -31,7 +31,8 @@
 //
 // TLS: the member and the client use this peer's own server certificate and key, and the trust
 // store as the CA bundle (TlsVerify Mode Enforce); Permissive adds the certificates the voters
-// present, unverified (see src/cluster/member.ts and client.ts).
+// present, unverified (see src/cluster/member.ts and client.ts), and a voter's client listener
+// serves a certificate naming its peer address (member-cert.ts).
 import path from 'node:path';
 import { planCluster, type ClusterPlan, type PlanResult } from '../../cluster/plan.js';
 import { EtcdMember } from '../../cluster/member.js';
@@ -46,6 +47,7 @@ import type { ClusterStatus } from '../../../schema/sets.js';
 import type { Actor, AlarmService, ConfigService, StateStore, StatusService, StatusTree } from '../interfaces.js';
 import { SharedConfiguration, CONFIG_ALARM, type SharedConfigService } from './shared.js';
 import { SharedTrust, TRUST_ALARM, type SharedTrustStore } from './shared-trust.js';
+import { permissiveMemberCert } from './member-cert.js';
 
 /** Where this peer is and which ports and binary its etcd uses (src/main.ts settings). */
 export interface ClusterSettings {
@@ -158,11 +160,12 @@ export class ClusterService {
     const files = this.writeTls(material);
     const self = plan.peers.find((p) => p.number === plan.self)!;
     if (self.role === 'Voter') {
+      const served = mode === 'Permissive' ? await permissiveMemberCert(this.deps.tlsDir, self.address) : {};
       run.member = new EtcdMember({
         bin: this.deps.settings.bin, name: self.name, dataDir: this.deps.etcdDir, address: self.address,
         clientPort: this.deps.settings.clientPort, peerPort: this.deps.settings.peerPort,
         initialCluster: plan.initialCluster, token: plan.token, state: 'new',
-        tls: { ...files, verify: mode },
+        tls: { ...files, ...served, verify: mode },
       }, { logger: this.deps.logger, readyTimeoutMs: 120_000 });
       // A restart with data takes its place from the data; otherwise a running cluster is joined.
       const running = joining || !run.member.hasData() ? await this.runningCluster(plan, material, mode) : undefined;
