@@ -27,7 +27,8 @@ const shell = async (r: Running, input: string): Promise<string> => (await runSe
 t.test('Server Upload is served after SystemUnit Boot, not before', async (t) => {
   const dir = tmpDir(t);
   const [sshPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
-  const settings = { dataDir: dir, bind: '127.0.0.1', sshPort, httpPort, httpsPort, adminPassword: 'correct horse battery' };
+  // Standalone: the etcd settings are required by the type and never used.
+  const settings = { dataDir: dir, bind: '127.0.0.1', sshPort, httpPort, httpsPort, etcdClientPort: 2379, etcdPeerPort: 2380, etcdBin: 'etcd', adminPassword: 'correct horse battery' };
   let running: Running | undefined;
   let rebooted!: () => void;
   const didReboot = new Promise<void>((r) => (rebooted = r));
