@@ -6,29 +6,11 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { testApp, tmpDir, type TestApp } from '../helpers/app.js';
+import { tmpDir } from '../helpers/app.js';
 import { makeCa } from '../helpers/pki.js';
 import { STATUS } from '../../schema/status.js';
-import { testCluster, until, ADDRESSES, ETCD_BIN, type TestCluster } from '../helpers/etcd.js';
-
-function peer(t: Tap.Test, c: TestCluster, i: number, dataDir = tmpDir()): TestApp {
-  const f = c.files(i);
-  const app = testApp(t, {
-    dataDir,
-    storage: 'memory',
-    cluster: { self: ADDRESSES[i]!, clientPort: c.clientPort, peerPort: c.peerPort, bin: ETCD_BIN },
-    clusterTls: () => ({ certPem: f.certPem!, keyPem: f.keyPem!, caPems: [f.caPem] }),
-  });
-  // Killed by pid whatever happens: a graceful stop of the last members waits for a lost quorum.
-  t.teardown(() => {
-    const pid = app.cluster.memberPid;
-    if (pid) process.kill(pid, 'SIGKILL');
-  });
-  return app;
-}
-
-const status = (app: TestApp) => app.services.status.snapshot().Clustering as { Status: string; ThisPeer?: number; Peer?: { Address: string; Status?: string; LastSeen?: string }[] };
-const alarms = (app: TestApp) => app.services.alarms.list().map((a) => a.id);
+import { testCluster, until } from '../helpers/etcd.js';
+import { clusterPeer as peer, clusterStatus as status, alarmIds as alarms } from '../helpers/cluster-peers.js';
 
 t.test('three peers form a cluster from the shell, lose one, and one leaves', async (t) => {
   const c = await testCluster(t, { count: 3 });

@@ -11,7 +11,8 @@ import { ClusterClient, ClusterUnavailable, type ClientTls } from '../../src/clu
 import { Logger, memorySink } from '../../src/platform/log.js';
 import { makeCa, makeLeaf, tmpDir, type Issued } from './pki.js';
 
-export const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+// Up to six peers, the most a cluster has (src/cluster/plan.ts MAX_PEERS).
+export const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7'];
 export const ETCD_BIN = process.env.XWAY_ETCD_BIN ?? 'etcd';
 
 function canBind(host: string, port: number): Promise<boolean> {
