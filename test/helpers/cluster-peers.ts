@@ -4,11 +4,7 @@
 import { testApp, tmpDir, type TestApp } from './app.js';
 import { ADDRESSES, ETCD_BIN, until, type TestCluster } from './etcd.js';
 
-export interface PeerStatus {
-  Status: string;
-  ThisPeer?: number;
-  Peer?: { Address: string; Status?: string; LastSeen?: string }[];
-}
+export type PeerStatus = { Status: string; ThisPeer?: number; Peer?: { Address: string; Status?: string; LastSeen?: string }[] };
 
 export function clusterPeer(t: Tap.Test, c: TestCluster, i: number, dataDir = tmpDir()): TestApp {
   const f = c.files(i);
