@@ -14,7 +14,8 @@
 // Health: every healthEveryMs the client asks each voter for its status: Active (every voter
 // answers, with a leader), Degraded (a quorum does), NoQuorum. Alarms: `cluster-no-quorum` while
 // NoQuorum, `cluster-peer-<n>` while peer n's heartbeat is absent (it stopped, died, or cannot
-// reach a quorum).
+// reach a quorum), and for every other peer while this one has no quorum (no heartbeat is written
+// or expires then: the last ones seen prove nothing).
 //
 // Leave removes the member through the cluster (so the others stop counting it for quorum), stops
 // it and deletes its data; the configuration stays as it is.
@@ -225,9 +226,17 @@ export class ClusterService {
     for (const p of run.plan.peers) {
       if (p.number === run.plan.self) continue;
       const seen = run.peers.get(p.number);
-      if (seen?.alive) this.deps.alarms.lower(peerAlarm(p.number));
+      if (this.alive(seen)) this.deps.alarms.lower(peerAlarm(p.number));
       else this.deps.alarms.raise(peerAlarm(p.number), `Cluster peer ${p.number} (${p.address}) is unreachable${seen?.lastSeen ? `: last seen ${seen.lastSeen}` : ''}`, 'Error');
     }
+  }
+
+  /**
+   * Whether another peer counts as alive. Without a quorum no heartbeat is written and no lease
+   * expires, so the last keys seen say nothing: every other peer is unreachable from here.
+   */
+  private alive(seen: { alive: boolean } | undefined): boolean {
+    return this.current !== 'NoQuorum' && seen?.alive === true;
   }
 
   private setStatus(s: ClusterStatus): void {
@@ -289,7 +298,8 @@ export class ClusterService {
         continue;
       }
       const seen = run.peers?.get(n);
-      peers.push({ Address: p.address, Status: seen?.alive ? 'Active' : 'Unreachable', LastSeen: seen?.lastSeen ?? '' });
+      const active = p.number === run.plan.self ? seen?.alive : this.alive(seen);
+      peers.push({ Address: p.address, Status: active ? 'Active' : 'Unreachable', LastSeen: seen?.lastSeen ?? '' });
     }
     return { Status: this.current, ThisPeer: run.plan.self, Peer: peers };
   }
