@@ -7,10 +7,10 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { testApp, tmpDir, type TestApp } from './app.js';
 import { ADDRESSES, ETCD_BIN, until, type TestCluster } from './etcd.js';
-import type { ChildPeerConfig, ChildPeerState } from './cluster-peer-child.js';
+import type { ChildPeerConfig, ChildPeerState } from '../support/cluster-peer.js';
+import { findRoot } from '../../src/platform/version.js';
 
 export type PeerStatus = { Status: string; ThisPeer?: number; Peer?: { Address: string; Status?: string; LastSeen?: string }[] };
 
@@ -47,10 +47,11 @@ export function untilActive(app: TestApp, what: string, ms = 120_000): Promise<t
   }, ms);
 }
 
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cluster-peer-child.ts');
+// Compiled by `tsc -p .` (npm run test:cluster builds first).
+const CHILD = path.join(findRoot(), 'dist/test/support/cluster-peer.js');
 
 /**
- * A peer as a child process (test/helpers/cluster-peer-child.ts), so that it can die by SIGKILL
+ * A peer as a child process (test/support/cluster-peer.ts), so that it can die by SIGKILL
  * as a box does. start() again on the same data directory is the box coming back.
  */
 export class PeerProcess {
@@ -78,7 +79,8 @@ export class PeerProcess {
     };
     fs.writeFileSync(file, JSON.stringify(cfg), { mode: 0o600 });
     this.t.teardown(() => fs.rmSync(file, { force: true }));
-    const child = spawn(process.execPath, [...process.execArgv, CHILD, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (!fs.existsSync(CHILD)) throw new Error(`${CHILD} is missing: run npx tsc -p . first (npm run test:cluster does)`);
+    const child = spawn(process.execPath, [CHILD, file], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let err = '';
     child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));

@@ -1,11 +1,12 @@
 // Child process for the cluster kill test: one whole appliance as a cluster peer (the in-process
 // test app, its own etcd member as its child), driven by JSON lines on stdin so the test can kill
-// it with SIGKILL by pid as a dead box would die: no close(), no lease revoked. Run with the test's
-// own loader (process.execArgv). Requests: {id, op: 'run', input} → {id, out, code};
+// it with SIGKILL by pid as a dead box would die: no close(), no lease revoked. Run compiled
+// (dist/test/support/cluster-peer.js): under a busy machine the TypeScript loader took ~30 s to
+// start it. Requests: {id, op: 'run', input} → {id, out, code};
 // {id, op: 'state'} → {id, state}. It says {ready, pid} once built.
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { testApp } from './app.js';
+import { testApp } from '../helpers/app.js';
 import { isShared } from '../../src/services/cluster/shared.js';
 
 export interface ChildPeerConfig {
