@@ -7,6 +7,7 @@ import t from 'tap';
 import { makeCa } from '../helpers/pki.js';
 import { testCluster, until, ADDRESSES } from '../helpers/etcd.js';
 import { clusterPeer, clusterStatus, formLines, untilActive } from '../helpers/cluster-peers.js';
+import { ClusterClient } from '../../src/cluster/client.js';
 
 const COUNT = 6;
 const PRIMARY = 2;
@@ -40,6 +41,30 @@ t.test('six peers: five voters and a client, changes seen everywhere', { timeout
   await Promise.all(peers.map((p, i) => until(`peer ${i + 1} sees peer 6's change`, () => (p.services.config.value('Ssh IdleTimeout') === 4321 ? true : undefined), 15_000, 5)));
   t.comment(`a change on peer 6 (a client) applied on all peers in ${(performance.now() - changed).toFixed(0)} ms`);
   for (const [i, p] of peers.entries()) t.match((await p.run('xConfiguration Ssh IdleTimeout\n')).out, /IdleTimeout: 4321/, `peer ${i + 1} reads it`);
+
+  // A change made on another peer after ours came back through the watch, while our put has not
+  // returned yet, is newer than ours and must be applied (it once was skipped, leaving the peer on a
+  // value the cluster no longer had). Peer 2's put of 5001 is held after it lands, until peer 2
+  // has applied peer 3's 5002.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const putAll = ClusterClient.prototype.putAll;
+  t.teardown(() => {
+    release();
+    ClusterClient.prototype.putAll = putAll;
+  });
+  ClusterClient.prototype.putAll = async function (this: ClusterClient, ...args: Parameters<typeof putAll>) {
+    const r = await putAll.apply(this, args);
+    if ([...args[0].values()].some((v) => v.includes('"value":5001'))) await held;
+    return r;
+  };
+  t.notMatch((await peers[1]!.run('xConfiguration Ssh IdleTimeout: 5001\n')).out, /ERROR/);
+  await Promise.all(peers.map((p, i) => until(`peer ${i + 1} has 5001`, () => (p.services.config.value('Ssh IdleTimeout') === 5001 ? true : undefined), 15_000, 5)));
+  t.notMatch((await peers[2]!.run('xConfiguration Ssh IdleTimeout: 5002\n')).out, /ERROR/);
+  await Promise.all(peers.map((p, i) => until(`peer ${i + 1} has 5002, peer 2 with its own put unanswered`, () => (p.services.config.value('Ssh IdleTimeout') === 5002 ? true : undefined), 15_000, 5)));
+  release();
+  ClusterClient.prototype.putAll = putAll;
+  t.pass('a newer change from another peer is applied while our put is unanswered');
 
   // A CA added on peer 4 raises the trust count everywhere.
   const before = peers.map((p) => p.services.trust.count());

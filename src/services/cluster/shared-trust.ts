@@ -13,6 +13,7 @@ import type { Actor, AlarmService } from '../interfaces.js';
 import type { TrustGate } from '../trust/store.js';
 import { clusterActor, isClusterActor } from './shared.js';
 import { RetryTimer } from './retry.js';
+import { Echoes } from './echoes.js';
 
 const KEY = 'trust/list';
 const SEEDED = 'meta/trust-seeded';
@@ -36,7 +37,9 @@ export interface SharedTrustDeps {
 
 export class SharedTrust implements TrustGate {
   private replica: ReplicatedPrefix | undefined;
+  /** A local change not sent yet. */
   private pending = false;
+  private readonly echoes = new Echoes();
   private flushing = false;
   private readonly retry = new RetryTimer(1000);
   private closed = false;
@@ -56,7 +59,10 @@ export class SharedTrust implements TrustGate {
     this.replica = replica;
     this.adopt(replica.get(KEY), true);
     replica.on('change', (key: string, value: string | undefined) => { if (key === KEY) this.adopt(value, false); });
-    replica.on('reset', (entries: ReadonlyMap<string, string>) => this.adopt(entries.get(KEY), true));
+    replica.on('reset', (entries: ReadonlyMap<string, string>) => {
+      this.echoes.reset((k) => entries.get(k));
+      this.adopt(entries.get(KEY), true);
+    });
     this.deps.trust.gate(this);
   }
 
@@ -65,7 +71,7 @@ export class SharedTrust implements TrustGate {
   }
 
   private adopt(raw: string | undefined, snapshot: boolean): void {
-    if (this.closed || raw === undefined || this.pending) return;
+    if (this.closed || raw === undefined) return;
     let parsed: { pems: string[]; peer: number };
     try {
       parsed = JSON.parse(raw) as { pems: string[]; peer: number };
@@ -73,7 +79,12 @@ export class SharedTrust implements TrustGate {
       this.deps.logger.log({ event: 'cluster.trust.bad-entry', level: 'warn' });
       return;
     }
-    if (!snapshot && parsed.peer === this.deps.self) return;
+    if (!snapshot && parsed.peer === this.deps.self) {
+      this.echoes.own(KEY, raw);
+      return;
+    }
+    // A change of ours queued or not back yet is newer than this one (see echoes.ts).
+    if (this.pending || this.echoes.waiting(KEY)) return;
     const mine = this.deps.trust.caPems();
     if (mine.length === parsed.pems.length && mine.every((p, i) => p === parsed.pems[i])) return;
     try {
@@ -100,11 +111,15 @@ export class SharedTrust implements TrustGate {
     if (this.flushing || this.closed || !this.pending) return;
     this.flushing = true;
     this.pending = false;
+    const raw = this.encode();
+    this.echoes.sent(KEY, raw);
     let failed = false;
     try {
-      await this.deps.client.put(KEY, this.encode());
+      await this.deps.client.put(KEY, raw);
+      this.echoes.landed(KEY, raw);
     } catch (e) {
       failed = true;
+      this.echoes.failed(KEY, raw);
       this.pending = true;
       this.deps.logger.log({ event: 'cluster.trust.write-failed', level: 'warn', error: (e as Error).message });
     } finally {
