@@ -202,7 +202,9 @@ export class FileTrustStore implements TrustStore {
    * Entries this version cannot decode are skipped and logged, as at load.
    */
   replace(pems: readonly string[], actor: Actor): void {
-    const list = this.decodeStored(pems.join('\n'));
+    // The cluster's list is mostly ours (one CA more or less): only the new ones are decoded.
+    const known = new Map(this.entries.map((c) => [c.pem, c]));
+    const list = pems.flatMap((p) => { const k = known.get(p); return k ? [k] : this.decodeStored(p); });
     this.commit(list, actor);
     this.audit(actor, 'Security Certificates CA (cluster)', `replaced by the cluster's list of ${list.length}`);
   }
