@@ -74,5 +74,13 @@ t.test('six peers: five voters and a client, changes seen everywhere', { timeout
   t.match((await peers[3]!.run(`xCommand Security Certificates CA Add\n${extra.pem}.\n`)).out, /Added: 1/);
   await Promise.all(peers.map((p, i) => until(`peer ${i + 1} trusts the new CA`, () => (p.services.trust.count() === before[0]! + 1 && p.services.trust.get(extra.x509.fingerprint256) ? true : undefined), 15_000, 5)));
   t.comment(`a CA added on peer 4 trusted on all peers in ${(performance.now() - added).toFixed(0)} ms`);
+
+  // Two CAs added at the same moment on two peers: both are trusted everywhere (the trust store is
+  // one key; neither write may overwrite the other).
+  const pair = await Promise.all([makeCa({ cn: 'Concurrent Root A' }), makeCa({ cn: 'Concurrent Root B' })]);
+  const both = await Promise.all([peers[1]!.run(`xCommand Security Certificates CA Add\n${pair[0].pem}.\n`), peers[4]!.run(`xCommand Security Certificates CA Add\n${pair[1].pem}.\n`)]);
+  for (const o of both) t.match(o.out, /Added: 1/);
+  await Promise.all(peers.map((p, i) => until(`peer ${i + 1} trusts both CAs added at once`, () => (pair.every((ca) => p.services.trust.get(ca.x509.fingerprint256)) && p.services.trust.count() === before[0]! + 3 ? true : undefined), 15_000, 5)));
+  t.pass('both concurrent additions are trusted on every peer');
   for (const [i, p] of peers.entries()) t.equal(clusterStatus(p).Status, 'Active', `peer ${i + 1} still Active`);
 });
