@@ -16,6 +16,9 @@ import { formLines, PeerProcess } from '../helpers/cluster-peers.js';
 const KEYS = ['Ssh IdleTimeout', 'Security Acme Dns Port', 'Security Acme Dns PropagationTimeout'];
 const BASE = [1000, 2000, 100];
 const WRITES = 150;
+const MAX_WRITES = 20_000;
+// Values cycle within every key's range (PropagationTimeout's ends at 3600).
+const CYCLE = 3000;
 const KILL_AT = 40;
 const NO_QUORUM_CONFIG = 'The cluster has no quorum: cluster-wide configuration cannot be changed now (reads and Clustering, SystemUnit Name, Security Acme Scheduler still can)';
 const NO_QUORUM_TRUST = 'The cluster has no quorum: the trust store cannot be changed now (it can still be read)';
@@ -44,40 +47,47 @@ t.test('kill -9 of one peer under writes, then of a second, then both back', { t
   t.comment(`etcd leader ${leader}; killing peer ${victim.number} while peers ${writers.map((w) => w.number).join(' and ')} write`);
 
   const acked = new Map<PeerProcess, number[]>(writers.map((w) => [w, []]));
-  const refused: { peer: number; at: number; reasons: string[] }[] = [];
+  const refused: string[] = [];
   let killing: Promise<void> | undefined;
-  let killedAt = 0;
   let killedAfter = -1;
-  let lastRefused = 0;
+  let writing = true;
+  // What the writers' xStatus Clustering Status said while the loop ran, sampled every 50 ms, and
+  // whether both show the victim Unreachable yet: the writes go on until they do, so they span the
+  // election and the heartbeat's expiry.
+  const seen = new Set<string>();
+  let noticed = false;
+  const sampling = (async () => {
+    for (let i = 0; writing && i < 5000; i++) {
+      const states = await Promise.all(writers.map((w) => w.state()));
+      for (const st of states) seen.add(st.clustering.Status);
+      noticed = killing !== undefined && states.every((st) => st.clustering.Peer?.[victim.index]?.Status === 'Unreachable');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
   const deadline = Date.now() + 120_000;
   await Promise.all(writers.map(async (w, n) => {
-    for (let i = 0; acked.get(w)!.length < WRITES && i < 4 * WRITES && Date.now() < deadline; i++) {
+    for (let i = 0; (i < WRITES || !noticed) && i < MAX_WRITES && Date.now() < deadline; i++) {
       if (n === 0 && i === KILL_AT) {
         killedAfter = acked.get(w)!.length + acked.get(writers[1]!)!.length;
-        killedAt = performance.now();
         killing = victim.kill9();
       }
-      const value = BASE[w.index]! + i;
+      const value = BASE[w.index]! + (i % CYCLE);
       const r = await w.run(`xConfiguration ${KEYS[w.index]}: ${value}\n`);
       if (ok(r.out)) acked.get(w)!.push(value);
-      else {
-        refused.push({ peer: w.number, at: performance.now() - killedAt, reasons: reasons(r.out) });
-        // As a script would: try again once xStatus no longer says NoQuorum.
-        await until(`peer ${w.number} takes changes again`, async () => ((await w.state()).clustering.Status !== 'NoQuorum' ? true : undefined), 15_000, 20);
-      }
+      else refused.push(`peer ${w.number}: ${reasons(r.out).join(' ')}`);
     }
   }));
   await killing;
+  writing = false;
+  await sampling;
   const total = writers.reduce((s, w) => s + acked.get(w)!.length, 0);
-  lastRefused = Math.max(0, ...refused.map((r) => r.at));
-  t.comment(`write loop: ${total} acknowledged, ${refused.length} refused (the last ${lastRefused.toFixed(0)} ms after the kill), peer ${victim.number} killed after ${killedAfter}`);
-  // While the survivors elect a new leader (the killed peer's member led) etcd takes no write, and
-  // a peer whose health check falls in that window says so: such refusals are one sentence each,
-  // and end with the election. Nothing refused is acknowledged, so nothing is lost by them.
-  t.same(refused.filter((r) => r.reasons.join() !== NO_QUORUM_CONFIG || killedAt === 0), [], 'every refusal is the one no-quorum sentence, after the kill');
-  t.ok(lastRefused < 10_000, `refusals only while a leader was elected (${refused.length})`);
+  t.comment(`write loop: ${total} acknowledged, ${refused.length} refused, peer ${victim.number} killed after ${killedAfter}; writers' status seen: ${[...seen].sort().join(', ')}`);
+  // The killed member led: while the two others elect a new leader etcd takes no write, but a
+  // quorum is there, so the peers admit changes (their writes are retried until the leader takes them).
+  t.same(refused, [], 'with one peer down every change is acknowledged, also during the election');
+  t.notOk(seen.has('NoQuorum'), 'the writers never said NoQuorum');
   t.ok(killedAfter > 0 && total - killedAfter >= WRITES, 'writes went on after the kill');
-  t.ok(writers.every((w) => acked.get(w)!.length === WRITES), `each writer had ${WRITES} changes acknowledged`);
+  t.ok(noticed, 'until both writers showed the killed peer Unreachable');
 
   // Every survivor has the last acknowledged value of every writer's key.
   const last = (w: PeerProcess) => `${KEYS[w.index]}=${acked.get(w)!.at(-1)}`;

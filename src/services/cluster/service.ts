@@ -87,8 +87,18 @@ interface Running {
   shared?: SharedConfiguration;
   sharedTrust?: SharedTrust;
   timer?: NodeJS.Timeout;
+  /** Since when a quorum of voters answers without a leader (an election), if it does. */
+  electingSince?: number;
   stopped: boolean;
 }
+
+/**
+ * How long a quorum of voters may answer without a leader before this peer calls it NoQuorum. An
+ * election (the leader's member died) takes one to two election timeouts (1 s each); meanwhile
+ * commits are admitted and their writes retried until the new leader takes them, rather than
+ * refused for the second it lasts.
+ */
+const ELECTION_GRACE_MS = 3000;
 
 export class ClusterService {
   private current: ClusterStatus = 'Standalone';
@@ -212,12 +222,16 @@ export class ClusterService {
     if (!run.client || run.stopped) return;
     const h = await run.client.health();
     if (run.stopped || this.run !== run) return;
-    if (h.state === 'NoQuorum') {
+    let state = h.state;
+    const electing = state === 'NoQuorum' && h.reachable >= run.plan.quorum && (this.current === 'Active' || this.current === 'Degraded');
+    if (!electing) run.electingSince = undefined;
+    else if ((run.electingSince ??= Date.now()) > Date.now() - ELECTION_GRACE_MS) state = 'Degraded';
+    if (state === 'NoQuorum') {
       this.deps.alarms.raise(NO_QUORUM_ALARM, `The cluster has no quorum (${h.reachable} of ${h.voters} voters reachable): changes of shared state are refused until a majority is back`, 'Critical');
     } else {
       this.deps.alarms.lower(NO_QUORUM_ALARM);
     }
-    this.setStatus(h.state);
+    this.setStatus(state);
     this.refreshPeerAlarms(run);
   }
 
