@@ -3,7 +3,7 @@
 // - replication latency of 1000 configuration changes, made in turn on each peer through an exec
 //   session, until both other peers have applied it through their owners (their configuration
 //   service reports it): p50 and p99. Target (issue 9): visible on all peers under 100 ms;
-//   Expressway replicates in about a minute, the ratio compares with that.
+//   Expressway replicates in about a minute.
 // - 50 trusted CAs added in turn on each peer until both others trust it, p50 and p99.
 // - each etcd member's resident memory (VmRSS from /proc/<pid>/status) after the changes.
 // The three must end with the same configuration and trust store, or the benchmark fails.
@@ -153,8 +153,8 @@ export default async function clusterBench(): Promise<Figure[]> {
     const p99 = percentile(latencies, 99);
     return [
       { name: 'three peers formed from the shell to all Active', value: formMs, unit: 'ms' },
-      { name: `configuration change visible on the 2 other peers, p50 (${CHANGES})`, value: p50, unit: 'ms', target: `< ${TARGET_MS} ms`, met: p50 < TARGET_MS, ratio: p50 / EXPRESSWAY_MS, peer: 'Expressway (~1 min)' },
-      { name: `configuration change visible on the 2 other peers, p99 (${CHANGES})`, value: p99, unit: 'ms', target: `< ${TARGET_MS} ms`, met: p99 < TARGET_MS, ratio: p99 / EXPRESSWAY_MS, peer: 'Expressway (~1 min)' },
+      { name: `configuration change visible on the 2 other peers, p50 (${CHANGES})`, value: p50, unit: 'ms', target: `< ${TARGET_MS} ms (Expressway: about ${EXPRESSWAY_MS / 1000} s)`, met: p50 < TARGET_MS },
+      { name: `configuration change visible on the 2 other peers, p99 (${CHANGES})`, value: p99, unit: 'ms', target: `< ${TARGET_MS} ms (Expressway: about ${EXPRESSWAY_MS / 1000} s)`, met: p99 < TARGET_MS },
       { name: `configuration change visible on the 2 other peers, max`, value: Math.max(...latencies), unit: 'ms' },
       { name: `trusted CA added, trusted on all peers, p50 (${CAS})`, value: percentile(trustMs, 50), unit: 'ms', target: `< ${TARGET_MS} ms`, met: percentile(trustMs, 50) < TARGET_MS },
       { name: `trusted CA added, trusted on all peers, p99 (${CAS})`, value: percentile(trustMs, 99), unit: 'ms', target: `< ${TARGET_MS} ms`, met: percentile(trustMs, 99) < TARGET_MS },
