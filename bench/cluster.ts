@@ -10,13 +10,13 @@
 // Every member is killed by pid at the end, whatever happens; every wait is bounded.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp, type App } from '../src/app.js';
 import { buildCertificate, generateKey, privateKeyPem } from '../src/services/certs/build.js';
 import type { Figure } from './report.js';
 import { xapi } from './exec.js';
+import { freePortOn } from '../test/support/ports.js';
 
 const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const CHANGES = 1000;
@@ -28,30 +28,6 @@ const DAY = 86_400_000;
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
-
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port free on every address (all peers of a cluster use the same etcd ports). */
-async function portOnAll(not: number[] = []): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, ADDRESSES[0], () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (!not.includes(port) && (await Promise.all(ADDRESSES.map((h) => canBind(h, port)))).every(Boolean)) return port;
-  }
-  throw new Error('no port free on every bench address');
 }
 
 /** Resolves when `check` holds, checked every `every` ms; rejects after `ms`. */
@@ -99,8 +75,8 @@ export default async function clusterBench(): Promise<Figure[]> {
   const issuer = { cert: new crypto.X509Certificate(root.pem), key: root.key };
   // Loopback connections come from 127.0.0.1, which etcd checks against the client certificate.
   const leaves = await Promise.all(ADDRESSES.map((a) => certificate(a, issuer, [a, '127.0.0.1'])));
-  const clientPort = await portOnAll();
-  const peerPort = await portOnAll([clientPort]);
+  const clientPort = await freePortOn(ADDRESSES);
+  const peerPort = await freePortOn(ADDRESSES, [clientPort]);
   const apps = ADDRESSES.map((self, i) => buildApp({
     dataDir: path.join(dir, `peer${i + 1}`), adminPassword: 'bench password', logSink: { write: () => {} }, announce: () => {},
     cluster: { self, clientPort, peerPort, bin: process.env.XWAY_ETCD_BIN || 'etcd' },

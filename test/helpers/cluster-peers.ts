@@ -3,7 +3,6 @@
 // before the appliance closes, as a graceful stop of the last members waits for a quorum that is
 // gone), or as a child process that a test kills with SIGKILL (PeerProcess).
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +10,7 @@ import { testApp, tmpDir, type TestApp } from './app.js';
 import { ADDRESSES, ETCD_BIN, until, type TestCluster } from './etcd.js';
 import type { ChildPeerConfig, ChildPeerState } from '../support/cluster-peer.js';
 import { findRoot } from '../../src/platform/version.js';
+import { canBind } from '../support/ports.js';
 
 export type PeerStatus = { Status: string; ThisPeer?: number; Peer?: { Address: string; Status?: string; LastSeen?: string }[] };
 
@@ -143,14 +143,8 @@ export class PeerProcess {
     await exited;
     this.child = undefined;
     this.memberPid = undefined;
-    if (member) await until(`peer ${this.number}'s etcd gone`, async () => (await portsFree(ADDRESSES[this.index]!, [this.c.clientPort, this.c.peerPort])) || undefined, 15_000);
+    if (!member) return;
+    const ports = [this.c.clientPort, this.c.peerPort];
+    await until(`peer ${this.number}'s etcd gone`, async () => (await Promise.all(ports.map((port) => canBind(ADDRESSES[this.index]!, port)))).every(Boolean) || undefined, 15_000);
   }
-}
-
-function portsFree(host: string, ports: number[]): Promise<boolean> {
-  return Promise.all(ports.map((port) => new Promise<boolean>((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  }))).then((all) => all.every(Boolean));
 }
