@@ -7,14 +7,10 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tmpDir } from '../helpers/app.js';
-import { alarmIds, clusterPeer, clusterStatus } from '../helpers/cluster-peers.js';
 import { makeCa } from '../helpers/pki.js';
 import { STATUS } from '../../schema/status.js';
-import { testCluster, until, type TestCluster } from '../helpers/etcd.js';
-
-const peer = (t: Tap.Test, c: TestCluster, i: number, dataDir?: string) => clusterPeer(t, c, i, dataDir);
-const status = clusterStatus;
-const alarms = alarmIds;
+import { testCluster, until } from '../helpers/etcd.js';
+import { clusterPeer as peer, clusterStatus as status, alarmIds as alarms } from '../helpers/cluster-peers.js';
 
 t.test('three peers form a cluster from the shell, lose one, and one leaves', async (t) => {
   const c = await testCluster(t, { count: 3 });

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpDir, type TestApp } from '../helpers/app.js';
 import { FakeIssuer } from '../helpers/fake-issuer.js';
-import { alarmIds, allActive, clusterPeer, formLines } from '../helpers/cluster-peers.js';
+import { alarmIds, untilActive, clusterPeer, formLines } from '../helpers/cluster-peers.js';
 import { testCluster, until, type TestCluster } from '../helpers/etcd.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { LOCKS_PREFIX } from '../../src/cluster/locks.js';
@@ -71,10 +71,10 @@ t.test('two peers never order the same name at once; a dead peer\'s lock goes wi
   const issuers = [new FakeIssuer(systemClock), new FakeIssuer(systemClock)];
   const one = orderingPeer(t, c);
   const [two, three] = [1, 2].map((i) => clusterPeer(t, c, i, tmpDir(), { issuer: issuers[i - 1]! })) as [TestApp, TestApp];
-  await Promise.all([two, three].map((p) => p.run(formLines(3))));
+  await Promise.all([two, three].map((p) => p.run(formLines(3, 1, ['TlsVerify Mode: Enforce']))));
   await one.member;
-  await allActive(two, 'peer 2 Active');
-  await allActive(three, 'peer 3 Active');
+  await untilActive(two, 'peer 2 Active');
+  await untilActive(three, 'peer 3 Active');
   await one.ordering;
   // Peer 1's ACME configuration is shared; the account and CSR are each peer's own.
   await until('peer 2 has the shared ACME configuration', () => (two.services.config.value('Security Acme Provider') === 'Custom' ? true : undefined), 10_000);

@@ -7,7 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tmpDir } from '../helpers/app.js';
-import { alarmIds, allActive, clusterPeer, clusterStatus, formLines } from '../helpers/cluster-peers.js';
+import { alarmIds, untilActive, clusterPeer, clusterStatus, formLines } from '../helpers/cluster-peers.js';
 import { makeCa } from '../helpers/pki.js';
 import { testCluster, until } from '../helpers/etcd.js';
 
@@ -16,8 +16,8 @@ t.test('a peer that left joins the running cluster again', async (t) => {
   const dirs = [0, 1, 2].map(() => tmpDir());
   const peers = [0, 1, 2].map((i) => clusterPeer(t, c, i, dirs[i]));
   const [one, two, three] = peers as [typeof peers[0], typeof peers[0], typeof peers[0]];
-  await Promise.all(peers.map((p) => p.run(formLines(3))));
-  for (const [i, p] of peers.entries()) await allActive(p, `peer ${i + 1} Active`);
+  await Promise.all(peers.map((p) => p.run(formLines(3, 1, ['TlsVerify Mode: Enforce']))));
+  for (const [i, p] of peers.entries()) await untilActive(p, `peer ${i + 1} Active`);
   const firstMember = three.cluster.memberPid;
 
   // Peer 3 leaves: standalone, its member removed, stopped and its data gone.
@@ -44,7 +44,7 @@ t.test('a peer that left joins the running cluster again', async (t) => {
 
   // Join again while peers 1 and 2 run: added through them, started as an existing member.
   t.match((await three.run('xCommand Clustering Join\n')).out, /Joining the cluster: xStatus Clustering Status shows when it is formed/);
-  for (const [i, p] of peers.entries()) await allActive(p, `peer ${i + 1} Active again`);
+  for (const [i, p] of peers.entries()) await untilActive(p, `peer ${i + 1} Active again`);
   t.ok(three.logLines.some((l) => l.includes('"event":"cluster.join-running"')), 'peer 3 joined the running cluster');
   t.notOk(three.logLines.some((l) => l.includes('"event":"cluster.join-failed"')), 'without a failed attempt');
   t.not(three.cluster.memberPid, firstMember, 'with a new member process');

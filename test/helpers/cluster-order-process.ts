@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { testApp } from './app.js';
 import { FakeIssuer } from './fake-issuer.js';
-import { allActive, formLines } from './cluster-peers.js';
+import { untilActive, formLines } from './cluster-peers.js';
 import { ADDRESSES, ETCD_BIN } from './etcd.js';
 import { systemClock } from '../../src/platform/clock.js';
 
@@ -19,8 +19,8 @@ const app = testApp({ teardown: () => undefined }, {
   cluster: { self: ADDRESSES[cfg.index]!, clientPort: cfg.clientPort, peerPort: cfg.peerPort, bin: ETCD_BIN },
   clusterTls: () => ({ certPem: cfg.certPem, keyPem: cfg.keyPem, caPems: [cfg.caPem] }),
 });
-await app.run(formLines(cfg.count));
-await allActive(app, 'this peer Active');
+await app.run(formLines(cfg.count, 1, ['TlsVerify Mode: Enforce']));
+await untilActive(app, 'this peer Active');
 process.stdout.write(`member ${app.cluster.memberPid}\n`);
 const out = (await app.run(cfg.acme)).out;
 if (!/SecurityAcmeSignResult \(status=OK\):\n\s+Status: "?InProgress"?/.test(out)) {

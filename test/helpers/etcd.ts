@@ -3,42 +3,17 @@
 // a test CA and each peer's own server certificate. Every member is started through the product's
 // supervisor and killed by pid; teardown stops whatever is left.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { EtcdMember, type MemberConfig, type TlsVerifyMode } from '../../src/cluster/member.js';
 import { planCluster, type ClusterPlan } from '../../src/cluster/plan.js';
 import { ClusterClient, ClusterUnavailable, type ClientTls } from '../../src/cluster/client.js';
 import { Logger, memorySink } from '../../src/platform/log.js';
 import { makeCa, makeLeaf, tmpDir, type Issued } from './pki.js';
+import { freePortOn } from '../support/ports.js';
 
-export const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+// Up to six peers, the most a cluster has (src/cluster/plan.ts MAX_PEERS).
+export const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7'];
 export const ETCD_BIN = process.env.XWAY_ETCD_BIN ?? 'etcd';
-
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port free on every one of `hosts` (and not one of `not`). */
-export async function freePortOn(hosts: readonly string[], not: number[] = []): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, hosts[0], () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (not.includes(port)) continue;
-    const ok = await Promise.all(hosts.map((h) => canBind(h, port)));
-    if (ok.every(Boolean)) return port;
-  }
-  throw new Error('no port free on every test address');
-}
 
 export interface PeerFiles extends ClientTls {
   readonly certFile: string;

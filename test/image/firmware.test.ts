@@ -23,7 +23,8 @@ import {
   mirrorReachable, parseUnit, removeStaleRuns, rootfsTarball, run, servedCertificate, sha256File, sshIdent, sshRun, unitCommand,
   type BuildResult, type Daemon, type UnitCommand,
 } from '../helpers/firmware.js';
-import { ADDRESSES, freePortOn } from '../helpers/etcd.js';
+import { ADDRESSES } from '../helpers/etcd.js';
+import { freePortOn } from '../support/ports.js';
 
 const PKG_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const TOOLS = ['dpkg-deb', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];

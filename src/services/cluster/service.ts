@@ -14,7 +14,8 @@
 // Health: every healthEveryMs the client asks each voter for its status: Active (every voter
 // answers, with a leader), Degraded (a quorum does), NoQuorum. Alarms: `cluster-no-quorum` while
 // NoQuorum, `cluster-peer-<n>` while peer n's heartbeat is absent (it stopped, died, or cannot
-// reach a quorum).
+// reach a quorum), and for every other peer while this one has no quorum (no heartbeat is written
+// or expires then: the last ones seen prove nothing).
 //
 // Re-joining: a voter whose Join finds a cluster already running among the other voters (it left
 // it, or was added to the Peer n Address list later) joins it as a new member instead (etcd
@@ -101,8 +102,18 @@ interface Running {
   sharedTrust?: SharedTrust;
   locks?: NameLocks;
   timer?: NodeJS.Timeout;
+  /** Since when a quorum of voters answers without a leader (an election), if it does. */
+  electingSince?: number;
   stopped: boolean;
 }
+
+/**
+ * How long a quorum of voters may answer without a leader before this peer calls it NoQuorum. An
+ * election (the leader's member died) takes one to two election timeouts (1 s each); meanwhile
+ * commits are admitted and their writes retried until the new leader takes them, rather than
+ * refused for the second it lasts.
+ */
+const ELECTION_GRACE_MS = 3000;
 
 export class ClusterService {
   private current: ClusterStatus = 'Standalone';
@@ -291,12 +302,16 @@ export class ClusterService {
     if (!run.client || run.stopped) return;
     const h = await run.client.health();
     if (run.stopped || this.run !== run) return;
-    if (h.state === 'NoQuorum') {
+    let state = h.state;
+    const electing = state === 'NoQuorum' && h.reachable >= run.plan.quorum && (this.current === 'Active' || this.current === 'Degraded');
+    if (!electing) run.electingSince = undefined;
+    else if ((run.electingSince ??= Date.now()) > Date.now() - ELECTION_GRACE_MS) state = 'Degraded';
+    if (state === 'NoQuorum') {
       this.deps.alarms.raise(NO_QUORUM_ALARM, `The cluster has no quorum (${h.reachable} of ${h.voters} voters reachable): changes of shared state are refused until a majority is back`, 'Critical');
     } else {
       this.deps.alarms.lower(NO_QUORUM_ALARM);
     }
-    this.setStatus(h.state);
+    this.setStatus(state);
     this.refreshPeerAlarms(run);
   }
 
@@ -305,9 +320,17 @@ export class ClusterService {
     for (const p of run.plan.peers) {
       if (p.number === run.plan.self) continue;
       const seen = run.peers.get(p.number);
-      if (seen?.alive) this.deps.alarms.lower(peerAlarm(p.number));
+      if (this.alive(seen)) this.deps.alarms.lower(peerAlarm(p.number));
       else this.deps.alarms.raise(peerAlarm(p.number), `Cluster peer ${p.number} (${p.address}) is unreachable${seen?.lastSeen ? `: last seen ${seen.lastSeen}` : ''}`, 'Error');
     }
+  }
+
+  /**
+   * Whether another peer counts as alive. Without a quorum no heartbeat is written and no lease
+   * expires, so the last keys seen say nothing: every other peer is unreachable from here.
+   */
+  private alive(seen: { alive: boolean } | undefined): boolean {
+    return this.current !== 'NoQuorum' && seen?.alive === true;
   }
 
   private setStatus(s: ClusterStatus): void {
@@ -369,7 +392,8 @@ export class ClusterService {
         continue;
       }
       const seen = run.peers?.get(n);
-      peers.push({ Address: p.address, Status: seen?.alive ? 'Active' : 'Unreachable', LastSeen: seen?.lastSeen ?? '' });
+      const active = p.number === run.plan.self ? seen?.alive : this.alive(seen);
+      peers.push({ Address: p.address, Status: active ? 'Active' : 'Unreachable', LastSeen: seen?.lastSeen ?? '' });
     }
     return { Status: this.current, ThisPeer: run.plan.self, Peer: peers };
   }

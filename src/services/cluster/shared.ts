@@ -28,6 +28,7 @@ import type { Logger } from '../../platform/log.js';
 import type { Value } from '../../../schema/types.js';
 import type { Actor, AlarmService, CommitGate, ConfigChange, ConfigService } from '../interfaces.js';
 import { RetryTimer } from './retry.js';
+import { Echoes } from './echoes.js';
 
 export const LOCAL_SUBTREES = ['Clustering', 'SystemUnit Name', 'Security Acme Scheduler'] as const;
 export const isShared = (key: string): boolean => !LOCAL_SUBTREES.some((s) => inSubtree(key, s));
@@ -57,7 +58,9 @@ export interface SharedConfigDeps {
 
 export class SharedConfiguration implements CommitGate {
   private replica: ReplicatedPrefix | undefined;
+  /** Local changes not sent yet. */
   private readonly pending = new Map<string, Value>();
+  private readonly echoes = new Echoes();
   private flushing = false;
   private readonly retry = new RetryTimer(1000);
   private batch: [string, string | undefined][] = [];
@@ -86,7 +89,10 @@ export class SharedConfiguration implements CommitGate {
     replica.on('change', (key: string, value: string | undefined) => {
       if (this.batch.push([key, value]) === 1) setImmediate(() => this.adopt(this.batch.splice(0), false));
     });
-    replica.on('reset', (entries: ReadonlyMap<string, string>) => this.adopt([...entries], true));
+    replica.on('reset', (entries: ReadonlyMap<string, string>) => {
+      this.echoes.reset((k) => entries.get(k));
+      this.adopt([...entries], true);
+    });
     this.deps.config.gate(this);
   }
 
@@ -109,8 +115,12 @@ export class SharedConfiguration implements CommitGate {
         continue;
       }
       // Our own writes are applied already; a snapshot is taken whole (we may have missed a later one of ours).
-      if (!snapshot && parsed.peer === this.deps.self) continue;
-      if (!isShared(key) || this.pending.has(key)) continue;
+      if (!snapshot && parsed.peer === this.deps.self) {
+        this.echoes.own(k, raw);
+        continue;
+      }
+      // A change of ours queued or not back yet is newer than this one (see echoes.ts).
+      if (!isShared(key) || this.pending.has(key) || this.echoes.waiting(k)) continue;
       let current: Value;
       try {
         current = this.deps.config.get(key);
@@ -154,12 +164,18 @@ export class SharedConfiguration implements CommitGate {
     if (this.flushing || this.closed || this.pending.size === 0) return;
     this.flushing = true;
     const sent = new Map(this.pending);
+    this.pending.clear();
+    const writes = new Map([...sent].map(([k, v]) => [PREFIX + k, this.encode(v)]));
+    for (const [k, raw] of writes) this.echoes.sent(k, raw);
     let failed = false;
     try {
-      await this.deps.client.putAll(new Map([...sent].map(([k, v]) => [PREFIX + k, this.encode(v)])));
-      for (const [k, v] of sent) if (this.pending.get(k) === v) this.pending.delete(k);
+      await this.deps.client.putAll(writes);
+      for (const [k, raw] of writes) this.echoes.landed(k, raw);
     } catch (e) {
       failed = true;
+      for (const [k, raw] of writes) this.echoes.failed(k, raw);
+      // Queued again, unless a newer local change of the key is queued already.
+      for (const [k, v] of sent) if (!this.pending.has(k)) this.pending.set(k, v);
       this.deps.logger.log({ event: 'cluster.config.write-failed', level: 'warn', keys: [...sent.keys()], error: (e as Error).message });
     } finally {
       this.flushing = false;
