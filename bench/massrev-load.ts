@@ -5,6 +5,7 @@
 // early on a 'stop' message, and reports failures by cause and how many handshakes saw a renewed
 // certificate (a serial not among those deployed before the renewal).
 import tls from 'node:tls';
+import { paced } from './exec.js';
 
 export interface LoadJob {
   readonly port: number;
@@ -27,14 +28,12 @@ export interface LoadResult {
   readonly secs: number;
 }
 
-function run(job: LoadJob, stopped: () => boolean): Promise<LoadResult> {
+async function run(job: LoadJob, stopped: () => boolean): Promise<LoadResult> {
   const before = new Set(job.before);
   const errors: Record<string, number> = {};
-  let started = 0;
   let done = 0;
   let failed = 0;
   let renewed = 0;
-  const inflight = new Set<Promise<void>>();
   const one = () => new Promise<void>((resolve) => {
     const servername = job.names[Math.floor(Math.random() * job.names.length)]!;
     const s = tls.connect({ port: job.port, host: '127.0.0.1', servername, ca: job.rootPem, rejectUnauthorized: true }, () => {
@@ -53,21 +52,9 @@ function run(job: LoadJob, stopped: () => boolean): Promise<LoadResult> {
       resolve();
     });
   });
-  return (async () => {
-    const start = performance.now();
-    const interval = 1000 / job.rate;
-    while (!stopped() && started < job.maxCount && performance.now() - start < job.maxMs) {
-      const due = Math.min(job.maxCount, Math.floor((performance.now() - start) / interval) + 1);
-      while (started < due) {
-        started++;
-        const p = one().finally(() => inflight.delete(p));
-        inflight.add(p);
-      }
-      await new Promise((r) => setTimeout(r, Math.max(1, interval / 2)));
-    }
-    await Promise.all(inflight);
-    return { started, done, failed, errors, renewed, secs: (performance.now() - start) / 1000 };
-  })();
+  const start = performance.now();
+  const started = await paced(job.rate, (n) => !stopped() && n < job.maxCount && performance.now() - start < job.maxMs, one);
+  return { started, done, failed, errors, renewed, secs: (performance.now() - start) / 1000 };
 }
 
 let stop = false;
