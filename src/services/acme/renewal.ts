@@ -77,7 +77,12 @@ export class RenewalJob {
 
   /** Does what is due now; resolves when the automated work it started has ended. */
   async tick(): Promise<void> {
-    if (this.host.automated()) await (this.polled = this.polled.then(() => this.host.refresh()));
+    if (this.host.automated()) {
+      const poll = this.polled.then(() => this.host.refresh());
+      // A poll that failed anyway fails this tick (logged), not every later one.
+      this.polled = poll.catch(() => undefined);
+      await poll;
+    }
     // What the CA said may have made a renewal urgent: the alarm says so before the work starts.
     this.checkAlarms();
     const now = this.deps.clock.now().getTime();
