@@ -3,15 +3,14 @@
 // counts and the achieved rate.
 import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
+import { paced } from './exec.js';
 
 const { port, servername, ms, rate } = workerData as { port: number; servername: string; ms: number; rate: number };
 let done = 0;
 let failed = 0;
 const errors: Record<string, number> = {};
 const serials: Record<string, number> = {};
-const interval = 1000 / rate;
 const start = performance.now();
-const inflight = new Set<Promise<void>>();
 
 function one(): Promise<void> {
   return new Promise((resolve) => {
@@ -31,15 +30,5 @@ function one(): Promise<void> {
   });
 }
 
-let started = 0;
-while (performance.now() - start < ms) {
-  const due = Math.floor((performance.now() - start) / interval) + 1;
-  while (started < due) {
-    started++;
-    const p = one().finally(() => inflight.delete(p));
-    inflight.add(p);
-  }
-  await new Promise((r) => setTimeout(r, Math.max(1, interval / 2)));
-}
-await Promise.all(inflight);
+const started = await paced(rate, () => performance.now() - start < ms, one);
 parentPort!.postMessage({ started, done, failed, errors, serials, secs: (performance.now() - start) / 1000 });

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { buildApp } from '../src/app.js';
 import { startPebble, freePort, type Pebble } from './acme-pebble.js';
 import type { Figure } from './report.js';
-import { median, timed, xapi } from './exec.js';
+import { acmeAccount, median, timed, xapi } from './exec.js';
 
 const ROUNDS = 7;
 
@@ -73,14 +73,8 @@ export default async function acmeBench(): Promise<Figure[]> {
   try {
     httpsPort = await app.web.web.listenHttps(0, '127.0.0.1');
     await app.web.web.listenHttp(httpPort, '127.0.0.1');
-    await xapi(app, 'xCommand Security Certificates CA Add', pebble.httpsCaPem + '.\n');
-    await xapi(app, [
-      `xConfiguration Security Acme DirectoryUrl: "${pebble.directoryUrl}"`,
-      'xConfiguration Security Acme Provider: Custom',
-      'xConfiguration Security Acme AdminEmail: "admin@example.com"',
-      'xCommand Security Acme AcceptTerms Agree: True',
-      'xCommand Security Certificates CSR Create CommonName: bench.example.com KeyType: ECDSA-P256',
-    ].join('\n'));
+    await acmeAccount(app, pebble.httpsCaPem, pebble.directoryUrl);
+    await xapi(app, 'xCommand Security Certificates CSR Create CommonName: bench.example.com KeyType: ECDSA-P256');
 
     // Issuance: one warm-up, then ROUNDS timed orders (each a new order with new challenges).
     await xapi(app, 'xCommand Security Acme Sign Wait: True');

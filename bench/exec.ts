@@ -38,3 +38,37 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeo
     });
   });
 }
+
+/**
+ * Starts `one()` at `rate` a second (a fixed pace, not as fast as possible) while `more(started)`
+ * holds; resolves with how many started, once every one of them has ended.
+ */
+export async function paced(rate: number, more: (started: number) => boolean, one: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  const interval = 1000 / rate;
+  const inflight = new Set<Promise<void>>();
+  let started = 0;
+  while (more(started)) {
+    const due = Math.floor((performance.now() - start) / interval) + 1;
+    while (started < due && more(started)) {
+      started++;
+      const p = one().finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    await new Promise((r) => setTimeout(r, Math.max(1, interval / 2)));
+  }
+  await Promise.all(inflight);
+  return started;
+}
+
+/** Trusts the CA's HTTPS certificate, points ACME at `directoryUrl` (Custom), then accepts the terms; `extra` lines come before that. */
+export async function acmeAccount(app: App, caPem: string, directoryUrl: string, extra: readonly string[] = []): Promise<void> {
+  await xapi(app, 'xCommand Security Certificates CA Add', caPem + '.\n');
+  await xapi(app, [
+    `xConfiguration Security Acme DirectoryUrl: "${directoryUrl}"`,
+    'xConfiguration Security Acme Provider: Custom',
+    'xConfiguration Security Acme AdminEmail: "admin@example.com"',
+    ...extra,
+    'xCommand Security Acme AcceptTerms Agree: True',
+  ].join('\n'));
+}

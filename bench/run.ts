@@ -13,6 +13,7 @@ const BENCHES: Entry[] = [
   { name: 'acme', load: () => import('./acme.js') },
   { name: 'dns01', load: () => import('./dns01.js') },
   { name: 'cluster', load: () => import('./cluster.js') },
+  { name: 'massrev', load: () => import('./massrev.js') },
 ];
 
 async function main(): Promise<void> {

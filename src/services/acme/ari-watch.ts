@@ -12,6 +12,7 @@ import type { ProviderRef } from './issuer.js';
 import type { PendingRepository, CaSnapshot } from './pending.js';
 import { profilesOf } from './profiles.js';
 import type { Target } from './target.js';
+import { memoByPem } from './chain.js';
 
 /** The directory is fetched again after a day, like the slowest ARI poll. */
 const DIRECTORY_MAX_AGE_MS = 86_400_000;
@@ -24,13 +25,13 @@ export interface AriWatchDeps {
 }
 
 /** The ARI certificate ID of a PEM, or undefined when the CA cannot be asked about it (no AKI). */
-export function certIdOf(pem: string): string | undefined {
+export const certIdOf = memoByPem((pem: string): string | undefined => {
   try {
     return ariCertId(pem);
   } catch {
     return undefined;
   }
-}
+});
 
 export class AriWatch {
   constructor(private readonly deps: AriWatchDeps) {}

@@ -1,6 +1,10 @@
 // Automated renewal as a job: a timer armed at the earliest planned sign or deploy (or after
 // `tickMaxMs`), and, on a timer of its own, the overdue-alarm watchdog, which looks only at the
 // certificates in use and the clock, so a stuck renewal job cannot keep it quiet.
+// At most `maxOrders` automated orders run at once: in a mass revocation every window moves into
+// the past together, and starting all orders at once (up to 101) overloads the appliance and the
+// CA (challenge validations time out, each failure then backs off for minutes); the others wait
+// for a free slot, earliest planned first.
 // What to do and when comes from the host (the service), which applies scheduler.ts.
 import type { AlarmService, CertificateInfo } from '../interfaces.js';
 import type { Clock } from '../../platform/clock.js';
@@ -45,10 +49,17 @@ export class RenewalJob {
   private watchdogTimer?: { cancel(): void };
   private running = false;
   private ticking?: Promise<void>;
+  /** Targets (keys) of the automated orders this job started and that have not ended. */
+  private readonly orders = new Set<string>();
+  /**
+   * The latest renewal-information poll. Polls run one after the other: a tick overlapping another
+   * asks only about what is still due once that one has ended, so no certificate is asked about twice.
+   */
+  private polled: Promise<void> = Promise.resolve();
 
   constructor(
     readonly host: RenewalHost,
-    private readonly deps: { clock: Clock; alarms: AlarmService; logger: Logger; tickMaxMs: number; alarmCheckMs: number },
+    private readonly deps: { clock: Clock; alarms: AlarmService; logger: Logger; tickMaxMs: number; alarmCheckMs: number; maxOrders: number },
   ) {}
 
   start(): void {
@@ -66,15 +77,28 @@ export class RenewalJob {
 
   /** Does what is due now; resolves when the automated work it started has ended. */
   async tick(): Promise<void> {
-    if (this.host.automated()) await this.host.refresh();
+    if (this.host.automated()) {
+      const poll = this.polled.then(() => this.host.refresh());
+      // A poll that failed anyway fails this tick (logged), not every later one.
+      this.polled = poll.catch(() => undefined);
+      await poll;
+    }
     // What the CA said may have made a renewal urgent: the alarm says so before the work starts.
     this.checkAlarms();
     const now = this.deps.clock.now().getTime();
     const work: Promise<unknown>[] = [];
+    const due: { target: Target; at: number }[] = [];
     for (const target of this.host.targets()) {
       const pl = this.host.plan(target);
       if (pl.nextDeploy !== undefined && pl.nextDeploy <= now) work.push(this.host.deploy(target));
-      else if (pl.nextSign !== undefined && pl.nextSign <= now && !this.host.signing(target)) work.push(this.host.sign(target));
+      else if (pl.nextSign !== undefined && pl.nextSign <= now && !this.ordering(target)) due.push({ target, at: pl.nextSign });
+    }
+    // Ties keep the targets' order (the server certificate first).
+    due.sort((a, b) => a.at - b.at);
+    for (const { target } of due.slice(0, Math.max(0, this.deps.maxOrders - this.orders.size))) {
+      this.orders.add(target.key);
+      // A slot freed: the next waiting target starts (the runner's own reschedule may come first).
+      work.push(this.host.sign(target).finally(() => { this.orders.delete(target.key); this.reschedule(); }));
     }
     await Promise.all(work);
     this.checkAlarms();
@@ -87,10 +111,13 @@ export class RenewalJob {
     const now = this.deps.clock.now().getTime();
     let next = now + this.deps.tickMaxMs;
     if (delayMs === undefined) {
+      // With every slot taken, a sign that is due waits for an order to end (which reschedules).
+      const full = this.orders.size >= this.deps.maxOrders;
       for (const d of this.host.targets()) {
         const pl = this.host.plan(d);
         const check = this.host.automated() ? this.host.nextCheck(d) : undefined;
-        for (const t of [pl.nextSign, pl.nextDeploy, check]) if (t !== undefined) next = Math.min(next, Math.max(t, now));
+        const sign = full || this.ordering(d) ? undefined : pl.nextSign;
+        for (const t of [sign, pl.nextDeploy, check]) if (t !== undefined) next = Math.min(next, Math.max(t, now));
       }
     } else {
       next = now + delayMs;
@@ -100,6 +127,11 @@ export class RenewalJob {
         .finally(() => this.reschedule());
     }, Math.max(0, next - now));
     this.host.changed();
+  }
+
+  /** An order for the target runs, or this job is starting one. */
+  private ordering(t: Target): boolean {
+    return this.orders.has(t.key) || this.host.signing(t);
   }
 
   /** Raises/lowers the overdue alarms from the certificates in use and the time alone. */

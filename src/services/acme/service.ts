@@ -159,7 +159,7 @@ export class AcmeClientService implements AcmeService {
         return d?.acme && this.accounts.status().status === 'Valid' ? this.ari.nextCheck(t, d.pem) : undefined;
       },
       sweep: () => this.sweep(),
-    }, { clock, alarms, logger, tickMaxMs: this.limits.tickMaxMs, alarmCheckMs: this.limits.alarmCheckMs });
+    }, { clock, alarms, logger, tickMaxMs: this.limits.tickMaxMs, alarmCheckMs: this.limits.alarmCheckMs, maxOrders: this.limits.maxOrders });
     // The service owns `Security Acme` from the start, so its rules hold for every commit.
     this.unsubscribe = deps.config.own(acmeOwner(this));
   }

@@ -32,6 +32,12 @@ export interface AcmeLimits {
   /** After n consecutive failed orders, automated signing waits base·2^(n-1) (±25 %), at most the cap. */
   readonly failureBackoffBaseMs: number;
   readonly failureBackoffCapMs: number;
+  /**
+   * Automated orders running at once (a mass revocation makes every renewal due together). Four
+   * keep the CA's per-client request rates low (Let's Encrypt: 20 new nonces/s, 40 directory
+   * fetches/s per address, about 10 requests per order) and the appliance responsive.
+   */
+  readonly maxOrders: number;
 }
 
 export const DEFAULT_LIMITS: AcmeLimits = {
@@ -46,5 +52,6 @@ export const DEFAULT_LIMITS: AcmeLimits = {
   requestTimeoutMs: DEFAULT_ISSUER_LIMITS.requestTimeoutMs,
   failureBackoffBaseMs: 10 * 60_000,
   failureBackoffCapMs: 12 * 3600_000,
+  maxOrders: 4,
 };
 
