@@ -95,8 +95,13 @@ t.test('renewal at the drawn moment inside the CA window, sending replaces; poll
   t.same(e.ca.orders[0], {}, 'the first order replaces nothing');
   t.notOk(e.app.services.alarms.list().some((a) => a.id.startsWith('acme.')), 'no alarm');
 
-  // Another provider (no account there): no poll is made, and none is waited for.
+  // The renewed certificate is asked about as soon as it is deployed, not at the next hourly tick.
   const second = e.ca.issued[1]!.certId;
+  const deployedAt = Date.parse(e.app.web.certificates.active().installed);
+  const firstPoll = e.ca.renewalInfoAsked.find((a) => a.certId === second)?.at;
+  t.ok(firstPoll !== undefined && firstPoll - deployedAt < 60_000, `first poll of the renewed certificate ${((firstPoll ?? Infinity) - deployedAt) / 1000} s after its deploy`);
+
+  // Another provider (no account there): no poll is made, and none is waited for.
   e.ca.windows.set(second, { start: T0 + 20 * DAY_MS, end: T0 + 21 * DAY_MS });
   await e.clock.advanceTo(e.clock.now().getTime() + DAY_MS);
   t.ok(e.ca.renewalInfoAsked.some((a) => a.certId === second), 'the renewed certificate is followed');

@@ -94,12 +94,17 @@ export class AriWatch {
 
   /**
    * When the next poll about the certificate in use (`pem`) is due, if ARI is followed for it.
-   * A state kept for an earlier certificate gives no time: the deploy of a new one triggers its
-   * first poll, and a stale time would wake the renewal job again and again.
+   * A certificate not asked about yet, at a CA whose directory offers ARI, is due now: a deploy's
+   * own wake-up may be overtaken by the renewal job's next arming, and the first window of a new
+   * certificate must not wait for the hourly tick. That cannot wake the job in a loop: `poll`
+   * keeps a state for this certificate whatever the answer (or forgets ARI when the CA dropped it).
    */
   nextCheck(t: Target, pem: string): number | undefined {
+    const id = certIdOf(pem);
+    if (id === undefined) return undefined;
     const s = this.deps.repo.record(t).ari;
-    return s !== undefined && s.certId === certIdOf(pem) ? s.nextCheck : undefined;
+    if (s !== undefined && s.certId === id) return s.nextCheck;
+    return this.deps.repo.ca?.renewalInfo !== undefined ? this.deps.clock.now().getTime() : undefined;
   }
 
   /** RFC 9773 `replaces` for an order renewing `pem`: only when the CA offers ARI. */
