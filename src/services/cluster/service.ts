@@ -34,6 +34,7 @@ import type { ClusterStatus } from '../../../schema/sets.js';
 import type { Actor, AlarmService, ConfigService, StateStore, StatusService, StatusTree } from '../interfaces.js';
 import { SharedConfiguration, CONFIG_ALARM, type SharedConfigService } from './shared.js';
 import { SharedTrust, TRUST_ALARM, type SharedTrustStore } from './shared-trust.js';
+import { SharedAnswers } from '../../cluster/answers.js';
 
 /** Where this peer is and which ports and binary its etcd uses (src/main.ts settings). */
 export interface ClusterSettings {
@@ -64,6 +65,8 @@ export interface ClusterServiceDeps {
   readonly tlsDir: string;
   readonly tls: () => ClusterTlsMaterial;
   readonly healthEveryMs?: number;
+  /** Hands the cluster's ACME challenge answers to the ACME service (undefined: standalone again). */
+  readonly shareChallenges?: (board: SharedAnswers | undefined) => void;
 }
 
 const JOINED = 'cluster.joined';
@@ -85,6 +88,7 @@ interface Running {
   peers?: PeerWatch;
   shared?: SharedConfiguration;
   sharedTrust?: SharedTrust;
+  answers?: SharedAnswers;
   timer?: NodeJS.Timeout;
   stopped: boolean;
 }
@@ -187,6 +191,8 @@ export class ClusterService {
     });
     await retrying(run, () => run.sharedTrust!.start());
     if (run.stopped) return;
+    await this.shareAnswers(run);
+    if (run.stopped) return;
     this.deps.alarms.lower(JOIN_ALARM);
     await this.checkHealth(run);
     const every = this.deps.healthEveryMs ?? 1000;
@@ -194,6 +200,16 @@ export class ClusterService {
       run.timer = setTimeout(() => void this.checkHealth(run).finally(() => { if (!run.stopped) tick(); }), every);
     };
     tick();
+  }
+
+  /** Every peer serves every order's challenge answers (src/cluster/answers.ts). */
+  private async shareAnswers(run: Running): Promise<void> {
+    const self = run.plan.self;
+    run.answers = await retrying(run, () => SharedAnswers.open({
+      client: run.client!, self, logger: this.deps.logger,
+      alive: () => (run.peers?.all() ?? []).filter((p) => p.alive && p.peer !== self).map((p) => p.peer),
+    }));
+    if (!run.stopped) this.deps.shareChallenges?.(run.answers);
   }
 
   private writeTls(m: ClusterTlsMaterial): { certFile: string; keyFile: string; caFile: string } {
@@ -260,6 +276,10 @@ export class ClusterService {
   private async teardown(run: Running, wipe: boolean): Promise<void> {
     run.stopped = true;
     clearTimeout(run.timer);
+    if (run.answers) {
+      this.deps.shareChallenges?.(undefined);
+      await run.answers.close();
+    }
     await run.shared?.close();
     await run.sharedTrust?.close();
     await run.heartbeat?.stop();
