@@ -12,6 +12,7 @@ const BENCHES: Entry[] = [
   { name: 'certs', load: () => import('./certs.js') },
   { name: 'acme', load: () => import('./acme.js') },
   { name: 'dns01', load: () => import('./dns01.js') },
+  { name: 'cluster-acme', load: () => import('./cluster-acme.js') },
 ];
 
 async function main(): Promise<void> {

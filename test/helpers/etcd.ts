@@ -22,7 +22,8 @@ function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function freePort(hosts: readonly string[], not: number[] = []): Promise<number> {
+/** A port free on every one of `hosts` (TCP), other than `not`. */
+export async function freePort(hosts: readonly string[], not: number[] = []): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = net.createServer();
