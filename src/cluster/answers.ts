@@ -3,6 +3,9 @@
 //   acme/order/<id>         {"peer": n, "lease": id, "http": {token: keyAuthorization}, "alpn": {name: {certPem, keyPem}}}
 //                           one key per order attempt, under a lease the ordering peer keeps alive
 //   acme/seen/<id>/<peer>   written under the same lease by each peer once it serves that order
+//   acme/fetched/<id>/<peer> the same, once the CA fetched one of its HTTP-01 tokens from that peer
+//                           (the ordering peer then checks the CA's verdict at once, as when the CA
+//                           fetches from itself)
 // Contract:
 // - publish() grants the order's lease (TTL ttlSeconds, kept alive by this client), writes the
 //   order's key, and resolves once every live peer (heartbeat present) has confirmed it serves it,
@@ -19,7 +22,7 @@ import type { Logger } from '../platform/log.js';
 
 export const ANSWERS_PREFIX = 'acme/';
 const ORDER = /^acme\/order\/([A-Za-z0-9-]{1,64})$/;
-const SEEN = /^acme\/seen\/([A-Za-z0-9-]{1,64})\/([1-9][0-9]?)$/;
+const MARK = /^acme\/(seen|fetched)\/([A-Za-z0-9-]{1,64})\/([1-9][0-9]?)$/;
 
 export interface AnswerPem {
   readonly certPem: string;
@@ -41,6 +44,7 @@ interface StoredOrder {
 
 export const orderKey = (id: string): string => `${ANSWERS_PREFIX}order/${id}`;
 export const seenKey = (id: string, peer: number): string => `${ANSWERS_PREFIX}seen/${id}/${peer}`;
+export const fetchedKey = (id: string, peer: number): string => `${ANSWERS_PREFIX}fetched/${id}/${peer}`;
 
 /** The value of an order's key. Pure. */
 export function encodeOrder(peer: number, lease: string, a: OrderAnswers): string {
@@ -76,7 +80,7 @@ export interface AlpnChange {
  */
 export class AnswerTable {
   private readonly orders = new Map<string, StoredOrder>();
-  private readonly seen = new Map<string, Set<number>>();
+  private readonly marks = { seen: new Map<string, Set<number>>(), fetched: new Map<string, Set<number>>() };
 
   constructor(private readonly self: number) {}
 
@@ -91,7 +95,8 @@ export class AnswerTable {
   reset(entries: ReadonlyMap<string, string>): AlpnChange[] {
     const before = this.alpnView();
     this.orders.clear();
-    this.seen.clear();
+    this.marks.seen.clear();
+    this.marks.fetched.clear();
     for (const [k, v] of entries) this.set(k, v);
     return diff(before, this.alpnView());
   }
@@ -104,13 +109,14 @@ export class AnswerTable {
       else this.orders.delete(o[1]!);
       return;
     }
-    const s = SEEN.exec(key);
-    if (!s) return;
-    const peers = this.seen.get(s[1]!) ?? new Set<number>();
-    if (value === undefined) peers.delete(Number(s[2]));
-    else peers.add(Number(s[2]));
-    if (peers.size) this.seen.set(s[1]!, peers);
-    else this.seen.delete(s[1]!);
+    const m = MARK.exec(key);
+    if (!m) return;
+    const marks = this.marks[m[1] as 'seen' | 'fetched'];
+    const peers = marks.get(m[2]!) ?? new Set<number>();
+    if (value === undefined) peers.delete(Number(m[3]));
+    else peers.add(Number(m[3]));
+    if (peers.size) marks.set(m[2]!, peers);
+    else marks.delete(m[2]!);
   }
 
   /** The key authorization of `token` in any order present. */
@@ -119,6 +125,12 @@ export class AnswerTable {
       const v = o.http.get(token);
       if (v !== undefined) return v;
     }
+    return undefined;
+  }
+
+  /** The other peer's order `token` belongs to, with its lease (undefined for this peer's own or none). */
+  foreignOwner(token: string): { id: string; lease: string } | undefined {
+    for (const [id, o] of this.orders) if (o.peer !== this.self && o.http.has(token)) return { id, lease: o.lease };
     return undefined;
   }
 
@@ -133,7 +145,12 @@ export class AnswerTable {
 
   /** The peers that confirmed serving order `id`. */
   seenBy(id: string): ReadonlySet<number> {
-    return this.seen.get(id) ?? new Set();
+    return this.marks.seen.get(id) ?? new Set();
+  }
+
+  /** The peers the CA fetched one of order `id`'s tokens from. */
+  fetchedFrom(id: string): ReadonlySet<number> {
+    return this.marks.fetched.get(id) ?? new Set();
   }
 
   /** name → certificate of the other peers' orders (a later order wins a name). */
@@ -172,6 +189,8 @@ export class SharedAnswers {
   private readonly leases = new Map<string, Promise<HeldLease | undefined>>();
   /** Orders of other peers this peer confirmed (one confirmation each). */
   private readonly confirmed = new Set<string>();
+  /** Orders of other peers whose token the CA fetched here (said once each). */
+  private readonly fetchedHere = new Set<string>();
   private readonly waiters = new Set<() => void>();
   private follower: ((name: string, pair: AnswerPem | undefined) => void) | undefined;
   private replica: ReplicatedPrefix | undefined;
@@ -192,10 +211,6 @@ export class SharedAnswers {
     return s;
   }
 
-  get ttlSeconds(): number {
-    return this.deps.ttlSeconds ?? 10;
-  }
-
   private changed(alpn: AlpnChange[]): void {
     if (this.closed) return;
     for (const c of alpn) this.follow(c.name, c.pair);
@@ -209,6 +224,7 @@ export class SharedAnswers {
       });
     }
     for (const id of this.confirmed) if (!this.table.has(id)) this.confirmed.delete(id);
+    for (const id of this.fetchedHere) if (!this.table.has(id)) this.fetchedHere.delete(id);
     for (const w of [...this.waiters]) w();
   }
 
@@ -230,14 +246,37 @@ export class SharedAnswers {
     if (fn) for (const [n, p] of this.table.alpnView()) this.follow(n, p);
   }
 
-  /** The key authorization of `token`, published by any peer (this one included). */
+  /**
+   * The key authorization of `token`, published by any peer (this one included). Asked when the
+   * token is served: the first time for another peer's order, that peer hears of it (fetched()).
+   */
   httpAnswer(token: string): string | undefined {
-    return this.table.http(token);
+    const v = this.table.http(token);
+    const owner = v === undefined ? undefined : this.table.foreignOwner(token);
+    if (owner && !this.fetchedHere.has(owner.id)) {
+      this.fetchedHere.add(owner.id);
+      void this.deps.client.putUnderLease(fetchedKey(owner.id, this.deps.self), '', owner.lease).catch(() => undefined);
+    }
+    return v;
+  }
+
+  /** Resolves once the CA fetched one of order `id`'s tokens from another peer, or the order is gone. */
+  fetched(id: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const check = () => {
+        // This peer's order until withdrawn (its own key may not be back from the watch yet).
+        if (!this.closed && this.leases.has(id) && this.table.fetchedFrom(id).size === 0) return;
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+      check();
+    });
   }
 
   async publish(id: string, answers: OrderAnswers): Promise<void> {
     if (this.closed) throw new Error('the cluster answers are closed');
-    const granted = this.deps.client.lease(this.ttlSeconds).then((l) => {
+    const granted = this.deps.client.lease(this.deps.ttlSeconds ?? 10).then((l) => {
       l.onLost((e) => this.deps.logger.log({ event: 'cluster.answers.lease-lost', level: 'warn', order: id, error: e.message }));
       return l;
     });
@@ -270,6 +309,7 @@ export class SharedAnswers {
   async withdraw(id: string): Promise<void> {
     const pending = this.leases.get(id);
     this.leases.delete(id);
+    for (const w of [...this.waiters]) w();
     const lease = await pending;
     await lease?.revoke().catch((e: Error) => {
       this.deps.logger.log({ event: 'cluster.answers.revoke-failed', level: 'warn', order: id, error: e.message });

@@ -3,7 +3,7 @@
 // TLS-ALPN-01 certificates of other peers' orders come and go as changes (this peer's own are
 // served by its own solver); confirmations are counted per order; foreign values change nothing.
 import t from 'tap';
-import { AnswerTable, encodeOrder, orderKey, seenKey } from '../../src/cluster/answers.js';
+import { AnswerTable, encodeOrder, fetchedKey, orderKey, seenKey } from '../../src/cluster/answers.js';
 
 const pem = (n: string) => ({ certPem: `cert ${n}`, keyPem: `key ${n}` });
 const order = (peer: number, http: Record<string, string>, alpn: Record<string, ReturnType<typeof pem>> = {}) =>
@@ -17,6 +17,8 @@ t.test('HTTP-01 tokens answer exactly while their order is present', async (t) =
   t.equal(table.http('tok2'), 'tok2.thumb', "this peer's own token too");
   t.equal(table.http('nope'), undefined);
   t.same(table.foreignOrders(), [{ id: 'o1', lease: '7587' }], 'only the other peer\'s order needs a confirmation');
+  t.same(table.foreignOwner('tok1'), { id: 'o1', lease: '7587' }, 'a served foreign token names its order');
+  t.equal(table.foreignOwner('tok2'), undefined, 'this peer\'s own token: nobody to tell');
   table.apply(orderKey('o1'), undefined);
   t.equal(table.http('tok1'), undefined, 'gone with its order');
   t.equal(table.http('tok2'), 'tok2.thumb');
@@ -59,6 +61,9 @@ t.test('confirmations per order; foreign keys and bad values change nothing', as
   t.same([...table.seenBy('o')].sort(), [2, 3]);
   table.apply(seenKey('o', 2), undefined);
   t.same([...table.seenBy('o')], [3], 'a confirmation gone with its lease');
+  table.apply(fetchedKey('o', 2), '');
+  t.same([...table.fetchedFrom('o')], [2], 'the CA fetched a token from peer 2');
+  t.same([...table.seenBy('o')], [3], 'fetches are not confirmations');
   for (const [k, v] of [
     [orderKey('bad'), '{not json'],
     [orderKey('bad2'), JSON.stringify({ peer: 'x', lease: '1', http: {}, alpn: {} })],
@@ -67,6 +72,7 @@ t.test('confirmations per order; foreign keys and bad values change nothing', as
     ['acme/order/a/b', order(2, { evil: 'e' })],
     ['acme/seen/o/0', ''],
     ['acme/seen/o/x', ''],
+    ['acme/fetched/o/0', ''],
     ['acme/other', 'x'],
   ] as const) {
     t.same(table.apply(k, v), [], `${k}: no change`);

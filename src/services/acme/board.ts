@@ -14,16 +14,17 @@ export interface BoardPem {
  * - publish() resolves once the peers serve the answers (bounded), or rejects when the cluster
  *   does not take them; withdraw() stops every peer answering and never rejects. An order
  *   withdraws what it published whatever its outcome; one that dies leaves it to a short lease.
- * - httpAnswer() answers at once from memory: any peer's HTTP-01 answer present now.
+ * - httpAnswer() answers at once from memory: any peer's HTTP-01 answer present now; fetched()
+ *   tells the ordering peer that the CA fetched one of its tokens from another peer.
  * - followAlpn() gets every other peer's TLS-ALPN-01 certificate as it comes and goes.
  */
 export interface ChallengeBoard {
   publish(id: string, answers: { http?: ReadonlyMap<string, string>; alpn?: ReadonlyMap<string, BoardPem> }): Promise<void>;
   withdraw(id: string): Promise<void>;
   httpAnswer(token: string): string | undefined;
+  /** Resolves once the CA fetched one of this order's HTTP-01 tokens from another peer (or the order is gone). */
+  fetched(id: string): Promise<void>;
   followAlpn(fn: ((name: string, pair: BoardPem | undefined) => void) | undefined): void;
-  /** How long answers outlive an ordering peer that died, in seconds. */
-  readonly ttlSeconds: number;
 }
 
 /** Publishes on the board, as an order step: a cluster that does not take the answers fails the attempt (retryable). */

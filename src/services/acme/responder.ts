@@ -84,14 +84,15 @@ export class ChallengeResponder {
     this.installed = on;
   }
 
-  /** Resolves the next time one of this order's tokens is served (or when the order closes). */
+  /** Resolves the next time one of this order's tokens is served, here or by another peer (or when the order closes). */
   fetched(orderId: string): Promise<void> {
-    return new Promise((resolve) => {
+    const here = new Promise<void>((resolve) => {
       if (!this.orders.has(orderId)) return resolve();
       const list = this.waiters.get(orderId) ?? [];
       list.push(resolve);
       this.waiters.set(orderId, list);
     });
+    return this.board && this.published.has(orderId) ? Promise.race([here, this.board.fetched(orderId)]) : here;
   }
 
   private wake(orderId: string): void {
