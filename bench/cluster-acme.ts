@@ -5,37 +5,16 @@
 // with a fresh CSR; the two kinds alternate, ROUNDS each, and the medians are compared.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp, type App } from '../src/app.js';
 import { startPebble } from './acme-pebble.js';
+import { freePortOn } from './ports.js';
 import type { Figure } from './report.js';
 import { median, xapi } from './exec.js';
 
 const ROUNDS = 5;
 const HOSTS = ['127.0.0.2', '127.0.0.3'];
-
-/** A port free for TCP on every host. */
-async function freePortOn(hosts: readonly string[], not: readonly number[] = []): Promise<number> {
-  const bindable = (host: string, port: number) => new Promise<boolean>((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  });
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, hosts[0], () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (!not.includes(port) && (await Promise.all(hosts.map((h) => bindable(h, port)))).every(Boolean)) return port;
-  }
-  throw new Error('no port free on every peer address');
-}
 
 /** A CA and one certificate per peer address (etcd checks a client's SAN against 127.0.0.1 on loopback). */
 function pki(dir: string): { caPem: string; peers: { certPem: string; keyPem: string }[] } {

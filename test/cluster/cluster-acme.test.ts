@@ -12,27 +12,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { testApp, tmpDir, type TestApp } from '../helpers/app.js';
+import { tmpDir, type TestApp } from '../helpers/app.js';
 import { startPebble } from '../helpers/pebble.js';
-import { testCluster, until, freePort, ADDRESSES, ETCD_BIN, type TestCluster } from '../helpers/etcd.js';
+import { testCluster, until, freePortOn, clusterPeer, ADDRESSES, ETCD_BIN, type TestCluster } from '../helpers/etcd.js';
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'cluster-acme-child.ts');
 const FORM = ['Peer 1 Address: 127.0.0.2', 'Peer 2 Address: 127.0.0.3', 'Peer 3 Address: 127.0.0.4', 'ConfigurationPrimary: 2', 'TlsVerify Mode: Enforce']
   .map((l) => `xConfiguration Clustering ${l}\n`).join('') + 'xCommand Clustering Join\n';
-
-function peer(t: Tap.Test, c: TestCluster, i: number): TestApp {
-  const f = c.files(i);
-  const app = testApp(t, {
-    storage: 'memory',
-    cluster: { self: ADDRESSES[i]!, clientPort: c.clientPort, peerPort: c.peerPort, bin: ETCD_BIN },
-    clusterTls: () => ({ certPem: f.certPem!, keyPem: f.keyPem!, caPems: [f.caPem] }),
-  });
-  t.teardown(() => {
-    const pid = app.cluster.memberPid;
-    if (pid) process.kill(pid, 'SIGKILL');
-  });
-  return app;
-}
 
 /** Peer 1 as a child process; resolves with it once it is Active, and its etcd member's pid. */
 async function childPeer(t: Tap.Test, c: TestCluster): Promise<{ child: ChildProcess; memberPid: number; lines: string[]; next: (re: RegExp) => Promise<string> }> {
@@ -123,10 +109,10 @@ const status = (app: TestApp) => (app.services.status.snapshot().Clustering as {
 
 t.test('orders validated through another peer, both ways; a dead orderer\'s answers expire', async (t) => {
   const c = await testCluster(t, { count: 3 });
-  const httpPort = await freePort(ADDRESSES);
-  const tlsPort = await freePort(ADDRESSES, [httpPort]);
+  const httpPort = await freePortOn(ADDRESSES);
+  const tlsPort = await freePortOn(ADDRESSES, [httpPort]);
   const pebble = await startPebble({ httpPort, tlsPort }, (fn) => t.teardown(fn));
-  const peers = [1, 2].map((i) => peer(t, c, i));
+  const peers = [1, 2].map((i) => clusterPeer(t, c, i));
   for (const [i, p] of peers.entries()) {
     await p.web.web.listenHttp(httpPort, ADDRESSES[i + 1]);
     await p.web.web.listenHttps(tlsPort, ADDRESSES[i + 1]);

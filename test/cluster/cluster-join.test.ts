@@ -6,26 +6,12 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { testApp, tmpDir, type TestApp } from '../helpers/app.js';
+import { tmpDir, type TestApp } from '../helpers/app.js';
 import { makeCa } from '../helpers/pki.js';
 import { STATUS } from '../../schema/status.js';
-import { testCluster, until, ADDRESSES, ETCD_BIN, type TestCluster } from '../helpers/etcd.js';
+import { testCluster, until, clusterPeer } from '../helpers/etcd.js';
 
-function peer(t: Tap.Test, c: TestCluster, i: number, dataDir = tmpDir()): TestApp {
-  const f = c.files(i);
-  const app = testApp(t, {
-    dataDir,
-    storage: 'memory',
-    cluster: { self: ADDRESSES[i]!, clientPort: c.clientPort, peerPort: c.peerPort, bin: ETCD_BIN },
-    clusterTls: () => ({ certPem: f.certPem!, keyPem: f.keyPem!, caPems: [f.caPem] }),
-  });
-  // Killed by pid whatever happens: a graceful stop of the last members waits for a lost quorum.
-  t.teardown(() => {
-    const pid = app.cluster.memberPid;
-    if (pid) process.kill(pid, 'SIGKILL');
-  });
-  return app;
-}
+const peer = clusterPeer;
 
 const status = (app: TestApp) => app.services.status.snapshot().Clustering as { Status: string; ThisPeer?: number; Peer?: { Address: string; Status?: string; LastSeen?: string }[] };
 const alarms = (app: TestApp) => app.services.alarms.list().map((a) => a.id);

@@ -3,42 +3,19 @@
 // a test CA and each peer's own server certificate. Every member is started through the product's
 // supervisor and killed by pid; teardown stops whatever is left.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { EtcdMember, type MemberConfig, type TlsVerifyMode } from '../../src/cluster/member.js';
 import { planCluster, type ClusterPlan } from '../../src/cluster/plan.js';
 import { ClusterClient, ClusterUnavailable, type ClientTls } from '../../src/cluster/client.js';
 import { Logger, memorySink } from '../../src/platform/log.js';
 import { makeCa, makeLeaf, tmpDir, type Issued } from './pki.js';
+import { testApp, tmpDir as dataDir, type TestApp } from './app.js';
+import { freePortOn } from '../../bench/ports.js';
+
+export { freePortOn };
 
 export const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 export const ETCD_BIN = process.env.XWAY_ETCD_BIN ?? 'etcd';
-
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port free on every one of `hosts` (TCP), other than `not`. */
-export async function freePort(hosts: readonly string[], not: number[] = []): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, hosts[0], () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (not.includes(port)) continue;
-    const ok = await Promise.all(hosts.map((h) => canBind(h, port)));
-    if (ok.every(Boolean)) return port;
-  }
-  throw new Error('no port free on every test address');
-}
 
 export interface PeerFiles extends ClientTls {
   readonly certFile: string;
@@ -88,8 +65,8 @@ export async function testCluster(
     fs.writeFileSync(keyFile, leaf.keyPem, { mode: 0o600 });
     peerFiles.push({ certFile, keyFile, caFile, caPem: ca.pem, certPem: leaf.pem, keyPem: leaf.keyPem });
   }
-  const clientPort = await freePort(ADDRESSES);
-  const peerPort = await freePort(ADDRESSES, [clientPort]);
+  const clientPort = await freePortOn(ADDRESSES);
+  const peerPort = await freePortOn(ADDRESSES, [clientPort]);
   const addresses = ADDRESSES.slice(0, count);
   const { plan, problems } = planCluster({ peers: addresses, self: addresses[0]!, primary: 1, clientPort, peerPort });
   if (!plan) throw new Error(problems.join('; '));
@@ -139,6 +116,25 @@ export async function testCluster(
 /** Permissive: the client trusts whatever certificates the peers present (here known in advance). */
 function pinned(files: readonly PeerFiles[]): string {
   return files.map((f) => f.certPem).join('');
+}
+
+/**
+ * Peer `i` of `c` as a whole appliance in process (its own etcd member once it joins), its member
+ * killed by pid at teardown whatever happens: a graceful stop of the last members waits for a lost quorum.
+ */
+export function clusterPeer(t: Tap.Test, c: TestCluster, i: number, dir = dataDir()): TestApp {
+  const f = c.files(i);
+  const app = testApp(t, {
+    dataDir: dir,
+    storage: 'memory',
+    cluster: { self: ADDRESSES[i]!, clientPort: c.clientPort, peerPort: c.peerPort, bin: ETCD_BIN },
+    clusterTls: () => ({ certPem: f.certPem!, keyPem: f.keyPem!, caPems: [f.caPem] }),
+  });
+  t.teardown(() => {
+    const pid = app.cluster.memberPid;
+    if (pid) process.kill(pid, 'SIGKILL');
+  });
+  return app;
 }
 
 /** Kills a member's etcd process with SIGKILL, by pid, and waits for the supervisor to see it gone. */
