@@ -288,19 +288,19 @@ export class SharedAnswers {
 
   /** Resolves once every live peer confirmed order `id`, or after confirmMs. */
   private confirmation(id: string): Promise<void> {
-    const started = performance.now();
     return new Promise<void>((resolve) => {
+      // Set by the timer itself: comparing clocks could leave a timer that fired "early" waiting forever.
+      let late = false;
       const check = () => {
         const seen = this.table.seenBy(id);
         const missing = this.deps.alive().filter((p) => p !== this.deps.self && !seen.has(p));
-        const late = performance.now() - started >= (this.deps.confirmMs ?? 3000);
         if (missing.length && !late && !this.closed) return;
         this.waiters.delete(check);
         clearTimeout(timer);
         if (missing.length) this.deps.logger.log({ event: 'cluster.answers.unconfirmed', level: 'warn', order: id, peers: missing });
         resolve();
       };
-      const timer = setTimeout(check, this.deps.confirmMs ?? 3000);
+      const timer = setTimeout(() => { late = true; check(); }, this.deps.confirmMs ?? 3000);
       this.waiters.add(check);
       check();
     });
