@@ -178,6 +178,7 @@ t.test('orders validated through another peer, both ways; a dead orderer\'s answ
     t.equal(r.status, 200, `${host} serves peer 1's token while it orders`);
     t.ok(r.body.startsWith(`${token}.`), 'with its key authorization');
   }
+  await p1.next(/^sign InProgress$/);
   t.equal(p1.lines.filter((l) => l.startsWith('sign ')).at(-1), 'sign InProgress', 'peer 1 is mid-order');
   process.kill(p1.child.pid!, 'SIGKILL');
   process.kill(p1.memberPid, 'SIGKILL');

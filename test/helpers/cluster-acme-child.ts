@@ -44,11 +44,13 @@ async function order(name: string): Promise<void> {
   say('ordering');
   // Every change of LastSign, so a test waiting for the CA's request also hears of a failed order.
   let last = '';
-  setInterval(() => {
+  const report = () => {
     const s = (app.acme.status() as { LastSign?: { Status?: string; Reason?: string } }).LastSign;
     const line = `sign ${s?.Status ?? ''} ${s?.Reason ?? ''}`.trim();
     if (line !== last) say((last = line));
-  }, 50);
+  };
+  report();
+  setInterval(report, 50);
 }
 
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
