@@ -16,7 +16,7 @@ import { buildApp, type App } from '../src/app.js';
 import { buildCertificate, generateKey, privateKeyPem } from '../src/services/certs/build.js';
 import type { Figure } from './report.js';
 import { xapi } from './exec.js';
-import { freePortOn } from '../test/support/ports.js';
+import { freePortOn } from './ports.js';
 
 const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const CHANGES = 1000;

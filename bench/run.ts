@@ -14,6 +14,7 @@ const BENCHES: Entry[] = [
   { name: 'dns01', load: () => import('./dns01.js') },
   { name: 'cluster', load: () => import('./cluster.js') },
   { name: 'massrev', load: () => import('./massrev.js') },
+  { name: 'cluster-acme', load: () => import('./cluster-acme.js') },
 ];
 
 async function main(): Promise<void> {

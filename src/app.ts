@@ -173,6 +173,7 @@ export function buildApp(opts: AppOptions): App {
     settings: clusterSettings, config, trust: web.trust, state, status, alarms, logger,
     etcdDir: paths.etcd, tlsDir: paths.clusterTls,
     tls: opts.clusterTls ?? (() => ({ ...web.certificates.listenerMaterial().server, caPems: web.trust.caPems() })),
+    shareChallenges: (board) => acme.shareChallenges(board),
   });
 
   const services: Services = {

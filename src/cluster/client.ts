@@ -70,6 +70,8 @@ export interface MemberInfo {
 /** A lease this client keeps alive until revoke() or close(); its keys vanish with it. */
 export interface HeldLease {
   readonly ttlSeconds: number;
+  /** etcd's lease ID (decimal): other holders may put keys under it (putUnderLease). */
+  readonly id: string;
   put(key: string, value: string): Promise<void>;
   /**
    * Writes every entry under the lease in one transaction, only if none of the keys exists: ok, or
@@ -175,6 +177,11 @@ export class ClusterClient {
     });
   }
 
+  /** Writes `key` under a lease another client holds: it vanishes with that lease. */
+  async putUnderLease(key: string, value: string, leaseId: string): Promise<void> {
+    await this.call(`writing ${key}`, () => this.etcd.put(key).value(value).lease(leaseId).exec());
+  }
+
   async delete(key: string): Promise<void> {
     await this.call(`deleting ${key}`, () => this.etcd.delete().key(key).exec());
   }
@@ -237,6 +244,7 @@ export class ClusterClient {
       lease.release();
       throw e;
     }
+    const id = await lease.grant();
     const lost: ((err: Error) => void)[] = [];
     lease.on('lost', (err) => {
       this.leases.delete(lease);
@@ -245,6 +253,7 @@ export class ClusterClient {
     });
     return {
       ttlSeconds,
+      id,
       put: async (key, value) => void (await this.call(`writing ${key}`, () => lease.put(key).value(value).exec())),
       claim: (entries) => this.call(`locking ${[...entries.keys()].join(', ')}`, async () => {
         const id = await lease.grant();

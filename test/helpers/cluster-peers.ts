@@ -10,7 +10,7 @@ import { testApp, tmpDir, type TestApp, type TestAppOptions } from './app.js';
 import { ADDRESSES, ETCD_BIN, until, type TestCluster } from './etcd.js';
 import type { ChildPeerConfig, ChildPeerState } from '../support/cluster-peer.js';
 import { findRoot } from '../../src/platform/version.js';
-import { canBind } from '../support/ports.js';
+import { canBind } from '../../bench/ports.js';
 
 export type PeerStatus = { Status: string; ThisPeer?: number; Peer?: { Address: string; Status?: string; LastSeen?: string }[] };
 

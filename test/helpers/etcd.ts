@@ -9,7 +9,9 @@ import { planCluster, type ClusterPlan } from '../../src/cluster/plan.js';
 import { ClusterClient, ClusterUnavailable, type ClientTls } from '../../src/cluster/client.js';
 import { Logger, memorySink } from '../../src/platform/log.js';
 import { makeCa, makeLeaf, tmpDir, type Issued } from './pki.js';
-import { freePortOn } from '../support/ports.js';
+import { freePortOn } from '../../bench/ports.js';
+
+export { freePortOn };
 
 // Up to six peers, the most a cluster has (src/cluster/plan.ts MAX_PEERS).
 export const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7'];

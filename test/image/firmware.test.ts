@@ -24,7 +24,7 @@ import {
   type BuildResult, type Daemon, type UnitCommand,
 } from '../helpers/firmware.js';
 import { ADDRESSES } from '../helpers/etcd.js';
-import { freePortOn } from '../support/ports.js';
+import { freePortOn } from '../../bench/ports.js';
 
 const PKG_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const TOOLS = ['dpkg-deb', 'unshare', 'chroot', 'mount', 'tar', 'sshpass', 'ssh', 'ssh-keyscan', 'ssh-keygen', 'systemd-analyze', 'git'];

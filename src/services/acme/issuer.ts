@@ -53,7 +53,8 @@ export interface OrderRequest {
   readonly progress: (step: string) => void;
   /** Serves the order's tokens until `close()`; the caller also closes it when the order ends. */
   readonly challenges: {
-    open(tokens: ReadonlyMap<string, string>): void;
+    /** May resolve later: in a cluster, once every peer answers them too. */
+    open(tokens: ReadonlyMap<string, string>): void | Promise<void>;
     close(): void;
     /** Resolves the next time the CA fetches one of this order's tokens (polling wakes up then). */
     fetched?(): Promise<void>;
@@ -272,9 +273,9 @@ export class AcmeClientIssuer implements CertificateIssuer {
 
       if (todo.length) {
         if (solver) req.progress(`Publishing ${solver.type} answers for ${req.names.join(', ')}`);
-        else req.challenges.open(tokens);
         try {
           if (solver) await solver.present(answers, req.signal);
+          else await req.challenges.open(tokens);
           req.progress(`Validating ${req.names.join(', ')}`);
           for (const ch of todo) await this.step(ctx, () => client.completeChallenge(ch as never));
           await this.poll(req.signal, 'authorizations', solver ? undefined : req.challenges.fetched?.bind(req.challenges), async () => {

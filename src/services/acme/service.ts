@@ -5,6 +5,7 @@
 //   revoker.ts    revocation (rules in revoke.ts)   target.ts    the server certificate or a domain
 //   ari-watch.ts  the CA's directory (profiles) and renewal windows (ARI), polled and kept
 //   solvers.ts    DNS-01 / TLS-ALPN-01 answers      responder.ts HTTP-01 answers
+//   board.ts      the cluster's shared answers (every peer serves every order's challenges)
 // Decisions live in scheduler.ts and status.ts (pure).
 import type {
   AcmeDeployResult, AcmePendingCertificate, AcmeProvider, AcmeRevokeResult, AcmeService, AcmeSignResult,
@@ -23,6 +24,7 @@ import { AcmeStore } from '../../stores/acme.js';
 import type { Storage } from '../../stores/storage.js';
 import { AcmeClientIssuer, DEFAULT_ISSUER_LIMITS, type CertificateIssuer, type ProviderRef } from './issuer.js';
 import { ChallengeResponder, type ChallengeHost } from './responder.js';
+import type { ChallengeBoard } from './board.js';
 import { splitChain } from './chain.js';
 import { DEFAULT_LIMITS, type AcmeLimits } from './settings.js';
 import { RenewalJob } from './renewal.js';
@@ -94,6 +96,8 @@ export class AcmeClientService implements AcmeService {
   /** The latest dry run per target: in memory only, since a dry run stores nothing. */
   private readonly dryRuns = new Map<string, Outcome<DryRunStatus>>();
   private unsubscribe?: () => void;
+  /** The cluster's board while this peer is in a cluster. */
+  private board: ChallengeBoard | undefined;
 
   constructor(private readonly deps: AcmeServiceDeps) {
     const { clock, logger, alarms, certificates, storage } = deps;
@@ -113,7 +117,7 @@ export class AcmeClientService implements AcmeService {
     const event = (t: Target, status: string, detail: string) => this.event(t, status, detail);
     const repo = this.repo;
     this.solvers = new ChallengeSolvers({
-      config: deps.config, clock, logger, alpnHost: deps.alpnHost,
+      config: deps.config, clock, logger, alpnHost: deps.alpnHost, board: () => this.board,
       override: (t) => repo.record(t).challenge,
       ledger: {
         published: (t) => repo.record(t).published ?? [],
@@ -229,6 +233,18 @@ export class AcmeClientService implements AcmeService {
   /** Raises or lowers the renewal alarms now. */
   checkAlarms(): void {
     this.job.checkAlarms();
+  }
+
+  /**
+   * In a cluster (the cluster service calls this when it forms and, with undefined, when it stops):
+   * this peer's orders publish their HTTP-01 and TLS-ALPN-01 answers on the board, and its
+   * listeners serve every other peer's answers present there, only while they are.
+   */
+  shareChallenges(board: ChallengeBoard | undefined): void {
+    this.board?.followAlpn(undefined);
+    this.board = board;
+    this.responder.share(board);
+    board?.followAlpn((name, pair) => this.deps.alpnHost?.setAlpnChallenge(name, pair));
   }
 
   /** True while the HTTP listener answers some order's challenges (for tests and diagnostics). */

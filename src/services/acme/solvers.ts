@@ -1,10 +1,13 @@
 // How one order proves control of its names, by challenge type: HTTP-01 stays with the responder
 // (responder.ts); DNS-01 adds every TXT value of the order in one RFC 2136 update, waits until
 // every authoritative server answers them, and deletes exactly those values afterwards; TLS-ALPN-01
-// registers a challenge certificate per name on the HTTPS listener for the order's duration.
+// registers a challenge certificate per name on the HTTPS listener for the order's duration (in a
+// cluster, also on the board: every peer's HTTPS listener answers them).
 // DNS-01 values are written to the persisted record before they are added, so the next start
 // after a crash deletes what a cut-short order left behind (`cleanLeftovers`).
+import crypto from 'node:crypto';
 import type { ChallengeTypeWord } from '../../../schema/sets.js';
+import { publishOn, type BoardPem, type ChallengeBoard } from './board.js';
 import type { ConfigService, TlsService } from '../interfaces.js';
 import { CommandError, ParameterError } from '../../errors.js';
 import type { Clock } from '../../platform/clock.js';
@@ -37,6 +40,8 @@ export interface SolverDeps {
   readonly ledger: PublishedLedger;
   /** The HTTPS listener, for TLS-ALPN-01; absent: TlsAlpn01 orders fail with a sentence. */
   readonly alpnHost?: Pick<TlsService, 'setAlpnChallenge'>;
+  /** The cluster's board while this peer is in one (TLS-ALPN-01 answers go there too). */
+  readonly board: () => ChallengeBoard | undefined;
   /** The target's own challenge type (Domain Add Challenge:), if any. */
   readonly override: (t: Target) => ChallengeTypeWord | undefined;
 }
@@ -134,7 +139,7 @@ export class ChallengeSolvers {
         case 'TlsAlpn01': {
           const host = this.deps.alpnHost;
           if (!host) throw new CommandError('TLS-ALPN-01 needs the HTTPS listener, which this appliance does not run');
-          return new AlpnSolver(host, this.deps.clock, show);
+          return new AlpnSolver(host, this.deps.clock, this.deps.board(), show);
         }
       }
     } catch (e) {
@@ -216,24 +221,39 @@ class DnsSolver implements ChallengeSolver {
 class AlpnSolver implements ChallengeSolver {
   readonly type = 'tls-alpn-01';
   private readonly names: string[] = [];
+  /** The board entry of this order, once published. */
+  private published: string | undefined;
 
-  constructor(private readonly host: Pick<TlsService, 'setAlpnChallenge'>, private readonly clock: Clock, private readonly show: (published: string) => void) {}
+  constructor(
+    private readonly host: Pick<TlsService, 'setAlpnChallenge'>,
+    private readonly clock: Clock,
+    private readonly board: ChallengeBoard | undefined,
+    private readonly show: (published: string) => void,
+  ) {}
 
   async present(answers: readonly ChallengeAnswer[]): Promise<void> {
+    const pairs = new Map<string, BoardPem>();
     try {
       for (const a of answers) {
         const pair = await tlsAlpnChallenge(a.identifier, a.keyAuthorization, this.clock.now());
         this.names.push(a.identifier);
         this.host.setAlpnChallenge(a.identifier, pair);
+        pairs.set(a.identifier.toLowerCase(), pair);
       }
     } catch (e) {
       throw orderFailure(e);
     }
-    this.show(`TLS-ALPN-01 certificate for ${this.names.join(', ')} on the HTTPS listener`);
+    if (this.board) {
+      this.published = crypto.randomUUID();
+      await publishOn(this.board, this.published, { alpn: pairs });
+    }
+    this.show(`TLS-ALPN-01 certificate for ${this.names.join(', ')} on the HTTPS listener${this.board ? 's of every peer' : ''}`);
   }
 
   async cleanup(): Promise<void> {
     for (const n of this.names.splice(0)) this.host.setAlpnChallenge(n, undefined);
+    if (this.published !== undefined) await this.board?.withdraw(this.published);
+    this.published = undefined;
     this.show('');
   }
 }

@@ -49,6 +49,7 @@ import type { Actor, AlarmService, ConfigService, StateStore, StatusService, Sta
 import { SharedConfiguration, CONFIG_ALARM, type SharedConfigService } from './shared.js';
 import { SharedTrust, TRUST_ALARM, type SharedTrustStore } from './shared-trust.js';
 import { permissiveMemberCert } from './member-cert.js';
+import { SharedAnswers } from '../../cluster/answers.js';
 
 /** Where this peer is and which ports and binary its etcd uses (src/main.ts settings). */
 export interface ClusterSettings {
@@ -79,6 +80,8 @@ export interface ClusterServiceDeps {
   readonly tlsDir: string;
   readonly tls: () => ClusterTlsMaterial;
   readonly healthEveryMs?: number;
+  /** Hands the cluster's ACME challenge answers to the ACME service (undefined: standalone again). */
+  readonly shareChallenges?: (board: SharedAnswers | undefined) => void;
 }
 
 const JOINED = 'cluster.joined';
@@ -101,6 +104,7 @@ interface Running {
   shared?: SharedConfiguration;
   sharedTrust?: SharedTrust;
   locks?: NameLocks;
+  answers?: SharedAnswers;
   timer?: NodeJS.Timeout;
   /** Since when a quorum of voters answers without a leader (an election), if it does. */
   electingSince?: number;
@@ -228,6 +232,8 @@ export class ClusterService {
     });
     await retrying(run, () => run.sharedTrust!.start());
     if (run.stopped) return;
+    await this.shareAnswers(run);
+    if (run.stopped) return;
     this.deps.alarms.lower(JOIN_ALARM);
     await this.checkHealth(run);
     const every = this.deps.healthEveryMs ?? 1000;
@@ -285,6 +291,16 @@ export class ClusterService {
     const plan = this.run?.plan;
     if (!plan) return undefined;
     return { index: plan.peers.findIndex((p) => p.number === plan.self), count: plan.peers.length };
+  }
+
+  /** Every peer serves every order's challenge answers (src/cluster/answers.ts). */
+  private async shareAnswers(run: Running): Promise<void> {
+    const self = run.plan.self;
+    run.answers = await retrying(run, () => SharedAnswers.open({
+      client: run.client!, self, logger: this.deps.logger,
+      alive: () => (run.peers?.all() ?? []).filter((p) => p.alive && p.peer !== self).map((p) => p.peer),
+    }));
+    if (!run.stopped) this.deps.shareChallenges?.(run.answers);
   }
 
   private writeTls(m: ClusterTlsMaterial): { certFile: string; keyFile: string; caFile: string } {
@@ -363,6 +379,10 @@ export class ClusterService {
   private async teardown(run: Running, wipe: boolean): Promise<void> {
     run.stopped = true;
     clearTimeout(run.timer);
+    if (run.answers) {
+      this.deps.shareChallenges?.(undefined);
+      await run.answers.close();
+    }
     await run.shared?.close();
     await run.sharedTrust?.close();
     await run.heartbeat?.stop();

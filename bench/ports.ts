@@ -1,6 +1,5 @@
-// Ports free on several loopback addresses at once: every peer of a cluster uses the same etcd
-// ports on its own address. Shared by the cluster tests (test/helpers/etcd.ts) and the cluster
-// benchmark (bench/cluster.ts), which runs compiled and so imports from here.
+// Ports for several peers on distinct loopback addresses (127.0.0.2, .3, ...): a cluster's peers all
+// listen on the same ports, each on its own address, so a port must be free on every one of them.
 import net from 'node:net';
 
 export function canBind(host: string, port: number): Promise<boolean> {
@@ -11,8 +10,8 @@ export function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A port that every one of `hosts` can bind, other than those in `not`. */
-export async function freePortOn(hosts: readonly string[], not: number[] = []): Promise<number> {
+/** A TCP port free on every one of `hosts` a moment ago, other than `not`. */
+export async function freePortOn(hosts: readonly string[], not: readonly number[] = []): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = net.createServer();
@@ -23,7 +22,8 @@ export async function freePortOn(hosts: readonly string[], not: number[] = []): 
       });
     });
     if (not.includes(port)) continue;
-    if ((await Promise.all(hosts.map((h) => canBind(h, port)))).every(Boolean)) return port;
+    const ok = await Promise.all(hosts.map((h) => canBind(h, port)));
+    if (ok.every(Boolean)) return port;
   }
-  throw new Error(`no port free on every one of ${hosts.join(', ')}`);
+  throw new Error('no port free on every peer address');
 }
