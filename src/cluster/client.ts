@@ -100,6 +100,8 @@ export class ClusterClient {
   private readonly watchers = new Set<Watcher>();
   private readonly probes = new Map<string, Etcd3>();
   private closed = false;
+  /** Roots trusted since construction (trustMore): used by the per-member probes made after. */
+  private extraCaPem = '';
   readonly logger: Logger | undefined;
 
   constructor(private readonly opts: ClusterClientOptions) {
@@ -124,7 +126,7 @@ export class ClusterClient {
   private credentials() {
     const t = this.opts.tls;
     return {
-      rootCertificate: Buffer.from(t.caPem),
+      rootCertificate: Buffer.from(t.caPem + this.extraCaPem),
       ...(t.certPem && t.keyPem ? { certChain: Buffer.from(t.certPem), privateKey: Buffer.from(t.keyPem) } : {}),
     };
   }
@@ -302,6 +304,17 @@ export class ClusterClient {
 
   // ---- quorum and membership ------------------------------------------------------------------
 
+  /**
+   * Trusts more roots (Permissive: a voter pinned after this client was made). The per-member
+   * probes behind health() are made anew with them; the shared connection keeps the roots it was
+   * made with and reaches the cluster through the members it trusts (a restart trusts them all).
+   */
+  trustMore(caPem: string): void {
+    this.extraCaPem += caPem;
+    for (const p of this.probes.values()) p.close();
+    this.probes.clear();
+  }
+
   private probe(endpoint: string): Etcd3 {
     let c = this.probes.get(endpoint);
     if (!c) {
@@ -400,7 +413,12 @@ export class ClusterClient {
  * An endpoint that does not answer within timeoutMs contributes nothing (it is pinned next time).
  */
 export async function presentedCertificates(endpoints: readonly string[], timeoutMs = 3000): Promise<string> {
-  const pems = await Promise.all(endpoints.map((e) => new Promise<string>((resolve, reject) => {
+  return (await presentedByEndpoint(endpoints, timeoutMs)).join('');
+}
+
+/** What each of `endpoints` presents (the top of its chain, PEM), in order; '' for one that does not answer. */
+export function presentedByEndpoint(endpoints: readonly string[], timeoutMs = 3000): Promise<string[]> {
+  return Promise.all(endpoints.map((e) => new Promise<string>((resolve, reject) => {
     const u = new URL(e);
     const sock = tls.connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => {
       let c = sock.getPeerCertificate(true);
@@ -415,5 +433,4 @@ export async function presentedCertificates(endpoints: readonly string[], timeou
     sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`${e} presented no certificate within ${timeoutMs / 1000} s`)));
     sock.once('error', reject);
   }).catch(() => '')));
-  return pems.join('');
 }

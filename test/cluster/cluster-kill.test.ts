@@ -33,10 +33,16 @@ t.test('kill -9 of one peer under writes, then of a second, then both back', { t
   await Promise.all(peers.map((p) => p.start()));
   const formed = await Promise.all(peers.map((p) => p.run(formLines(3, 1))));
   for (const o of formed) t.match(o.out, /Joining the cluster/);
-  const allActive = (p: PeerProcess, what: string, ms = 120_000) => until(what, async () => {
-    const s = (await p.state()).clustering;
-    return s.Status === 'Active' && s.Peer?.length === 3 && s.Peer.every((x) => x.Status === 'Active') ? true : undefined;
-  }, ms);
+  // On a timeout the error says what the peer showed last.
+  const allActive = (p: PeerProcess, what: string, ms = 120_000) => {
+    let last: unknown;
+    return until(what, async () => {
+      const s = (last = (await p.state()).clustering);
+      return s.Status === 'Active' && s.Peer?.length === 3 && s.Peer.every((x) => x.Status === 'Active') ? true : undefined;
+    }, ms).catch((e: Error) => {
+      throw new Error(`${e.message}; it showed ${JSON.stringify(last)}`);
+    });
+  };
   await Promise.all(peers.map((p) => allActive(p, `peer ${p.number} Active with every peer seen`)));
 
   // The victim: the raft leader's peer, the hardest case (a new election under the writes).

@@ -46,3 +46,21 @@ t.test('two peers, Permissive, one voter and one client', async (t) => {
   await until('peer 1 sees peer 2 gone', () => (status(peers[0]!).Peer?.[1]?.Status === 'Unreachable' ? true : undefined), 15_000);
   t.equal(status(peers[0]!).Status, 'Active', 'the only voter is still Active');
 });
+
+t.test('three voters, Permissive: a voter that starts after the others formed is pinned when it answers', async (t) => {
+  const c = await testCluster(t, { count: 3, selfSigned: true, verify: 'Permissive' });
+  const own = await Promise.all([0, 1, 2].map((i) => makeLeaf(undefined, { cn: `appliance${i + 1}`, sans: [`appliance${i + 1}`] })));
+  const peers = [0, 1, 2].map((i) => peer(t, c, i, own[i]!));
+  const form = [0, 1, 2].map((i) => `xConfiguration Clustering Peer ${i + 1} Address: ${ADDRESSES[i]}\n`).join('') + 'xCommand Clustering Join\n';
+  // Peers 1 and 2 are a quorum: they form without peer 3 and pin only each other.
+  await Promise.all(peers.slice(0, 2).map((p) => p.run(form)));
+  for (const [i, p] of peers.slice(0, 2).entries()) {
+    await until(`peer ${i + 1} Degraded, peer 3 Unreachable`, () => (status(p).Status === 'Degraded' && status(p).Peer?.[2]?.Status === 'Unreachable' ? true : undefined), 120_000);
+  }
+  // Peer 3 joins later: its member answers, and the others pin it and show everyone Active.
+  await peers[2]!.run(form);
+  for (const [i, p] of peers.entries()) {
+    await until(`peer ${i + 1} Active with every peer Active`, () => (status(p).Status === 'Active' && status(p).Peer?.every((x) => x.Status === 'Active') ? true : undefined), 120_000);
+  }
+  t.ok(peers.slice(0, 2).every((p) => p.logLines.some((l) => l.includes('"event":"cluster.pinned"'))), 'peers 1 and 2 pinned peer 3 when it answered');
+});

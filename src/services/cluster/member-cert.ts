@@ -39,3 +39,41 @@ export async function permissiveMemberCert(dir: string, address: string, now = n
   atomicWrite(certFile, selfSigned(key, address, now), { mode: 0o644 });
   return { certFile, keyFile };
 }
+
+const PINS_FILE = 'pinned-members.json';
+
+/**
+ * Pure: the pins to trust, per voter endpoint: what each presents now, else what it presented
+ * before (`kept`). Endpoints no longer in the plan are dropped.
+ */
+export function mergePins(kept: Readonly<Record<string, string>>, endpoints: readonly string[], presented: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  endpoints.forEach((e, i) => {
+    const pem = presented[i] || kept[e];
+    if (pem) out[e] = pem;
+  });
+  return out;
+}
+
+/**
+ * What a Permissive client trusts (trust on first use, as SSH's known_hosts): the certificates the
+ * voters present now, and for a voter that does not answer now, the one it presented before, kept
+ * in `dir`. A peer that restarts while another voter is down trusts that voter when it comes back
+ * (its member certificate is kept across its own restarts: permissiveMemberCert).
+ */
+export function permissivePins(dir: string, endpoints: readonly string[], presented: readonly string[]): string {
+  const file = path.join(dir, PINS_FILE);
+  let kept: Record<string, string> = {};
+  try {
+    const parsed: unknown = JSON.parse(readIfExists(file)?.toString('utf8') ?? '{}');
+    if (parsed && typeof parsed === 'object') kept = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  } catch {
+    // A damaged file pins nothing: what answers now is pinned again.
+  }
+  const pins = mergePins(kept, endpoints, presented);
+  if (JSON.stringify(pins) !== JSON.stringify(kept)) {
+    ensureDir(dir);
+    atomicWrite(file, JSON.stringify(pins), { mode: 0o644 });
+  }
+  return Object.values(pins).join('');
+}

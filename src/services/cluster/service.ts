@@ -37,7 +37,7 @@
 import path from 'node:path';
 import { planCluster, type ClusterPlan, type PlanResult } from '../../cluster/plan.js';
 import { EtcdMember } from '../../cluster/member.js';
-import { ClusterClient, ClusterUnavailable, presentedCertificates } from '../../cluster/client.js';
+import { ClusterClient, ClusterUnavailable, presentedByEndpoint, presentedCertificates } from '../../cluster/client.js';
 import { Heartbeat, PeerWatch } from '../../cluster/heartbeat.js';
 import { joinCluster } from '../../cluster/membership.js';
 import { NameLocks } from '../../cluster/locks.js';
@@ -48,7 +48,7 @@ import type { ClusterStatus } from '../../../schema/sets.js';
 import type { Actor, AlarmService, ConfigService, StateStore, StatusService, StatusTree } from '../interfaces.js';
 import { SharedConfiguration, CONFIG_ALARM, type SharedConfigService } from './shared.js';
 import { SharedTrust, TRUST_ALARM, type SharedTrustStore } from './shared-trust.js';
-import { permissiveMemberCert } from './member-cert.js';
+import { permissiveMemberCert, permissivePins } from './member-cert.js';
 import { SharedAnswers } from '../../cluster/answers.js';
 
 /** Where this peer is and which ports and binary its etcd uses (src/main.ts settings). */
@@ -106,6 +106,8 @@ interface Running {
   locks?: NameLocks;
   answers?: SharedAnswers;
   timer?: NodeJS.Timeout;
+  /** Permissive: when voters not answering were last asked for their certificates (repin). */
+  repinnedAt?: number;
   /** Since when a quorum of voters answers without a leader (an election), if it does. */
   electingSince?: number;
   stopped: boolean;
@@ -197,12 +199,13 @@ export class ClusterService {
     }
     if (run.stopped) return;
     // Permissive pins what the voters present: wait until a quorum of them answers (a plain client
-    // may get here before any voter listens). A voter that answers later is pinned at the next start.
+    // may get here before any voter listens). A voter that does not answer now keeps the pin it had
+    // (member-cert.ts permissivePins); one never seen is pinned at the next start.
     const pinned = mode === 'Permissive'
       ? await retrying(run, async () => {
-          const pems = await presentedCertificates(plan.endpoints);
-          if ((pems.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length < plan.quorum) throw new Error('too few voters answer yet');
-          return pems;
+          const presented = await presentedByEndpoint(plan.endpoints);
+          if (presented.filter((p) => p !== '').length < plan.quorum) throw new Error('too few voters answer yet');
+          return permissivePins(this.deps.tlsDir, plan.endpoints, presented);
         })
       : '';
     run.client = new ClusterClient({
@@ -316,8 +319,12 @@ export class ClusterService {
 
   private async checkHealth(run: Running): Promise<void> {
     if (!run.client || run.stopped) return;
-    const h = await run.client.health();
+    let h = await run.client.health();
     if (run.stopped || this.run !== run) return;
+    if (h.reachable < h.voters && (await this.repin(run, h.members.filter((m) => !m.reachable).map((m) => m.endpoint)))) {
+      h = await run.client.health();
+      if (run.stopped || this.run !== run) return;
+    }
     let state = h.state;
     const electing = state === 'NoQuorum' && h.reachable >= run.plan.quorum && (this.current === 'Active' || this.current === 'Degraded');
     if (!electing) run.electingSince = undefined;
@@ -329,6 +336,26 @@ export class ClusterService {
     }
     this.setStatus(state);
     this.refreshPeerAlarms(run);
+  }
+
+  /**
+   * Permissive: a voter that did not answer when this peer pinned the voters' certificates (it
+   * started later) is pinned once it answers, asked at most every 5 s. True when a pin was added.
+   */
+  private async repin(run: Running, endpoints: readonly string[]): Promise<boolean> {
+    if (this.deps.config.value('Clustering TlsVerify Mode') !== 'Permissive' || endpoints.length === 0) return false;
+    const now = Date.now();
+    if (run.repinnedAt !== undefined && now - run.repinnedAt < 5000) return false;
+    run.repinnedAt = now;
+    const presented = await presentedByEndpoint(endpoints, 1000);
+    const before = permissivePins(this.deps.tlsDir, run.plan.endpoints, []);
+    const all = run.plan.endpoints.map((e) => presented[endpoints.indexOf(e)] ?? '');
+    const after = permissivePins(this.deps.tlsDir, run.plan.endpoints, all);
+    const added = after.split(/(?=-----BEGIN CERTIFICATE-----)/).filter((pem) => pem !== '' && !before.includes(pem));
+    if (added.length === 0 || run.stopped || !run.client) return false;
+    run.client.trustMore(added.join(''));
+    this.deps.logger.log({ event: 'cluster.pinned', peer: run.plan.self, added: added.length });
+    return true;
   }
 
   private refreshPeerAlarms(run: Running): void {
