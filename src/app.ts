@@ -27,6 +27,7 @@ import { FileStorage } from './stores/filestorage.js';
 import type { Storage } from './stores/storage.js';
 import type { CertificateIssuer } from './services/acme/issuer.js';
 import type { CaDirectory } from './services/acme/ca-directory.js';
+import type { OrderLock } from './services/acme/order-lock.js';
 import { Logger, stderrSink, type LogSink } from './platform/log.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { readVersion, type VersionInfo } from './platform/version.js';
@@ -67,6 +68,8 @@ export interface AppOptions {
   defaultCas?: () => readonly string[];
   /** ACME timeouts, retries and renewal periods (default: DEFAULT_LIMITS). */
   acmeLimits?: Partial<AcmeLimits>;
+  /** Who may order which names now (default: the cluster service's etcd locks; standalone, anyone). */
+  orderLock?: OrderLock;
   /** This peer's address and etcd ports and binary (default: 127.0.0.1, 2379, 2380, `etcd`). */
   cluster?: ClusterSettings;
   /**
@@ -164,7 +167,7 @@ export function buildApp(opts: AppOptions): App {
     random: opts.random ?? Math.random,
     logger,
     // The cluster service (built next) is asked only when an order starts or a renewal is planned.
-    orderLock: { acquire: (names) => cluster.lockNames(names) },
+    orderLock: opts.orderLock ?? { acquire: (names) => cluster.lockNames(names) },
     renewalSlot: () => cluster.renewalSlot(),
   });
 

@@ -73,6 +73,16 @@ export class NameLocked extends CommandError {
   }
 }
 
+/**
+ * An order stopped because this peer lost the cluster's lock on one of its names (cut off from
+ * the cluster for longer than the lock's lease): another peer may order the name now.
+ */
+export class OrderLockLost extends CommandError {
+  constructor(names: readonly string[]) {
+    super(`This peer lost the cluster lock on ${names.join(', ')}: the order was stopped, as another peer may order the same name now`);
+  }
+}
+
 /** A configuration commit that an owner's verify refused; nothing was written. */
 export class ConfigurationRefused extends XapiError {
   /** One sentence per problem; the reason shows them all, in owner order. */

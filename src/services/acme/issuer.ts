@@ -9,6 +9,7 @@ import type { AcmeProvider, KeyType } from '../interfaces.js';
 import { TransportContext, withTransport } from './transport.js';
 import { classify, OrderFailure, oneLine, type Failure } from './reasons.js';
 import { TOKEN } from './responder.js';
+import { OrderLockLost } from '../../errors.js';
 
 export interface ProviderRef {
   readonly name: AcmeProvider;
@@ -125,7 +126,7 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal, directoryUrl
       try { origin = new URL(directoryUrl).host; } catch { /* keep it */ }
       reject(new OrderFailure(r instanceof Deadline
         ? { kind: 'timeout', retryable: true, reason: `No answer from the CA at ${origin} within ${r.seconds} s` }
-        : { kind: 'cancelled', retryable: false, reason: 'The order was cancelled' }));
+        : { kind: 'cancelled', retryable: false, reason: r instanceof OrderLockLost ? r.message : 'The order was cancelled' }));
     };
     if (signal.aborted) {
       // The work's own failure is moot now, but must not surface as an unhandled rejection.

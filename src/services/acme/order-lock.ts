@@ -6,6 +6,8 @@
 export interface HeldOrderLock {
   /** Never throws: a lock that cannot be released expires with its lease. */
   release(): Promise<void>;
+  /** Called once if the lock is lost while held (a cluster's lease expired): the order must stop. */
+  onLost?(fn: () => void): void;
 }
 
 export interface OrderLock {

@@ -142,6 +142,12 @@ export class OrderRunner {
     return done;
   }
 
+  /** Stops the target's running order or dry run (its answers stop at once) for `reason`. */
+  cancel(t: Target, reason: Error): void {
+    this.running.get(t.key)?.abort.abort(reason);
+    this.dry.get(t.key)?.abort.abort(reason);
+  }
+
   /** Cancels every running order (their answers stop at once) and waits for them to end. */
   async stop(): Promise<void> {
     const all = [...this.running.values(), ...this.dry.values()];

@@ -16,7 +16,7 @@ import type { ChallengeTypeWord } from '../../../schema/sets.js';
 import { ChallengeSolvers, wildcardProblem } from './solvers.js';
 import { isWildcard } from '../certs/domain-name.js';
 import type { ProbeReport } from './dns/index.js';
-import { CommandError, DomainNotHosted, NameLocked, ParameterError } from '../../errors.js';
+import { CommandError, DomainNotHosted, NameLocked, OrderLockLost, ParameterError } from '../../errors.js';
 import { acmeOwner } from './owner.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -339,9 +339,13 @@ export class AcmeClientService implements AcmeService {
    * when it ends. Refused with NameLocked while another peer orders one of them: nothing started.
    */
   private async locked<T>(t: Target, start: () => Promise<{ done: Promise<T> }>): Promise<{ done: Promise<T> }> {
-    const held = await this.orderLock.acquire(this.runner.names(t));
+    const names = this.runner.names(t);
+    const held = await this.orderLock.acquire(names);
     try {
       const started = await start();
+      // A lock lost mid-order (this peer cut off from the cluster past the lease): another peer
+      // may order the same names now, so this order stops.
+      held.onLost?.(() => this.runner.cancel(t, new OrderLockLost(names)));
       void started.done.finally(() => held.release());
       return started;
     } catch (e) {

@@ -278,9 +278,9 @@ export class ClusterService {
    * Standalone there is nothing to take. Refused with NameLocked while a peer orders one of the
    * names, with ClusterUnavailable while this peer joins or has no quorum: nothing is held then.
    */
-  async lockNames(names: readonly string[]): Promise<{ release(): Promise<void> }> {
+  async lockNames(names: readonly string[]): Promise<{ release(): Promise<void>; onLost(fn: () => void): void }> {
     const run = this.run;
-    if (!run) return { release: () => Promise.resolve() };
+    if (!run) return { release: () => Promise.resolve(), onLost: () => undefined };
     if (!run.locks) throw new ClusterUnavailable('This peer is still joining the cluster: it orders certificates once it has joined');
     const r = await run.locks.acquire(names);
     if ('busy' in r) throw new NameLocked(r.busy, r.holder, r.holder?.peer === run.plan.self);
