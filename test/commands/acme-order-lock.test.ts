@@ -47,6 +47,11 @@ t.test('a lock lost mid-order stops the order; it is released when the order end
   await until(() => released === 2, 'the lost lock released too', 10_000);
   t.equal(issuer.issued.length, 1, 'the CA issued nothing more');
   t.equal(app.acme.pending(undefined)?.info.serial, issuer.issued[0]!.serial, 'the earlier signed certificate still waits; nothing new was staged');
-  // The target is free again: a new order may start (and hang) at once.
+  // The target is free again: a new order may start (and hang) at once. A late word about the old
+  // lock does not touch it: it holds a lock of its own.
+  const oldLock = lose!;
   t.match(await sh('xCommand Security Acme Sign'), /Status: "?InProgress"?/);
+  oldLock();
+  await new Promise((r) => setImmediate(r));
+  t.match(await sh('xStatus Security Acme LastSign'), /Status: "?InProgress"?/, 'the new order runs on');
 });

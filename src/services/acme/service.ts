@@ -345,8 +345,10 @@ export class AcmeClientService implements AcmeService {
       const started = await start();
       // A lock lost mid-order (this peer cut off from the cluster past the lease): another peer
       // may order the same names now, so this order stops.
-      held.onLost?.(() => this.runner.cancel(t, new OrderLockLost(names)));
-      void started.done.finally(() => held.release());
+      // Only while this very order runs: the next one for the target holds a lock of its own.
+      let ended = false;
+      held.onLost?.(() => { if (!ended) this.runner.cancel(t, new OrderLockLost(names)); });
+      void started.done.finally(() => { ended = true; return held.release(); });
       return started;
     } catch (e) {
       await held.release();
