@@ -4,6 +4,7 @@ import t from 'tap';
 import { testApp, ADMIN, type TestApp } from '../helpers/app.js';
 import { makeCa, signCsrWithOpenssl } from '../helpers/pki.js';
 import type { CliSession } from '../../src/cli/session.js';
+import { until } from '../helpers/wait.js';
 
 /** A shell session registered with `lines`, collecting what is written to it after their OKs. */
 async function listener(app: TestApp, lines: string) {
@@ -78,6 +79,22 @@ t.test('/Status/SystemUnit fires when SystemUnit Name changes, with the name onl
   app.services.status.changed(['Security', 'Acme']);
   app.services.status.changed(['SystemUnit']);
   t.equal(l.take(), '', 'an announcement without a change sends nothing');
+  l.s.endInput();
+  await l.s.closed;
+  l.s.dispose();
+});
+
+t.test('/Status/Clustering fires as a Join goes to Joining and, with no etcd to run, back to Standalone', async (t) => {
+  // Nothing listens on these ports and the etcd binary does not exist: the Join fails at once.
+  const app = testApp(t, { cluster: { self: '127.0.0.1', clientPort: 1, peerPort: 2, bin: '/nonexistent/etcd' } });
+  const l = await listener(app, 'xFeedback register /Status/Clustering\n');
+  const joined = await app.run('xConfiguration Clustering Peer 1 Address: 127.0.0.1\nxConfiguration Clustering Peer 2 Address: 127.0.0.9\nxCommand Clustering Join\n', 'exec');
+  t.match(joined.out, /Joining the cluster/);
+  let seen = '';
+  await until(() => /Status: "Standalone"/.test((seen += l.take())), 'the feedback of Standalone again', 60_000);
+  t.match(seen, /^\*s Clustering: \/\n {5}Status: "Joining"\n/, 'Joining first, as a script sees it');
+  t.match(seen, /\*s Clustering: \/\n {5}Status: "Standalone"\n\*s\/end\n$/, 'then Standalone, once the Join failed');
+  t.ok(app.services.alarms.list().some((a) => a.id === 'cluster-join'), 'and the alarm says why');
   l.s.endInput();
   await l.s.closed;
   l.s.dispose();
