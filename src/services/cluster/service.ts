@@ -241,7 +241,10 @@ export class ClusterService {
     await this.checkHealth(run);
     const every = this.deps.healthEveryMs ?? 1000;
     const tick = () => {
-      run.timer = setTimeout(() => void this.checkHealth(run).finally(() => { if (!run.stopped) tick(); }), every);
+      // A failed check (a full disk under an alarm, say) is logged; the next one comes all the same.
+      run.timer = setTimeout(() => void this.checkHealth(run)
+        .catch((e: Error) => this.deps.logger.log({ event: 'cluster.health-error', level: 'error', error: e.message }))
+        .finally(() => { if (!run.stopped) tick(); }), every);
     };
     tick();
   }
@@ -348,9 +351,16 @@ export class ClusterService {
     if (run.repinnedAt !== undefined && now - run.repinnedAt < 5000) return false;
     run.repinnedAt = now;
     const presented = await presentedByEndpoint(endpoints, 1000);
-    const before = permissivePins(this.deps.tlsDir, run.plan.endpoints, []);
-    const all = run.plan.endpoints.map((e) => presented[endpoints.indexOf(e)] ?? '');
-    const after = permissivePins(this.deps.tlsDir, run.plan.endpoints, all);
+    let before: string;
+    let after: string;
+    try {
+      before = permissivePins(this.deps.tlsDir, run.plan.endpoints, []);
+      after = permissivePins(this.deps.tlsDir, run.plan.endpoints, run.plan.endpoints.map((e) => presented[endpoints.indexOf(e)] ?? ''));
+    } catch (e) {
+      // The pins could not be kept (a full or read-only disk): asked again in 5 s.
+      this.deps.logger.log({ event: 'cluster.pin-failed', level: 'warn', error: (e as Error).message });
+      return false;
+    }
     const added = after.split(/(?=-----BEGIN CERTIFICATE-----)/).filter((pem) => pem !== '' && !before.includes(pem));
     if (added.length === 0 || run.stopped || !run.client) return false;
     run.client.trustMore(added.join(''));
