@@ -4,7 +4,7 @@
 // persisted ACME record (LastSign, failures, back-off), the alarms and the rest of the status.
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { FakeIssuer } from '../helpers/fake-issuer.js';
+import { FAKE_CA_ACCOUNT, FakeIssuer } from '../helpers/fake-issuer.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { MemoryStorage } from '../../src/stores/memorystorage.js';
 import { AREAS, type Key } from '../../src/stores/keys.js';
@@ -29,10 +29,7 @@ async function configured(t: Tap.Test) {
   const app = testApp(t, { storage, issuer, defaultCas: () => [], acmeLimits: { orderAttempts: 1 } });
   const sh = async (input: string) => (await app.run(input, 'exec')).out;
   const out = await sh([
-    'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
-    'xConfiguration Security Acme Provider: Custom',
-    'xConfiguration Security Acme AdminEmail: admin@example.com',
-    'xCommand Security Acme AcceptTerms Agree: True',
+    ...FAKE_CA_ACCOUNT,
     'xCommand Security Certificates CSR Create CommonName: edge.example.com KeyType: ECDSA-P256',
     'xCommand Security Certificates Domain Add Name: shop.example.com',
   ].join('\n'));

@@ -3,7 +3,7 @@
 // against Pebble in acme-service, acme-commands and acme-ssh.
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { FakeIssuer } from '../helpers/fake-issuer.js';
+import { FAKE_CA_ACCOUNT, FakeIssuer } from '../helpers/fake-issuer.js';
 import { systemClock } from '../../src/platform/clock.js';
 
 function fakeApp(t: Tap.Test) {
@@ -18,10 +18,7 @@ declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 async function configured(t: Tap.Test) {
   const f = fakeApp(t);
   const out = await f.sh([
-    'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
-    'xConfiguration Security Acme Provider: Custom',
-    'xConfiguration Security Acme AdminEmail: admin@example.com',
-    'xCommand Security Acme AcceptTerms Agree: True',
+    ...FAKE_CA_ACCOUNT,
     'xCommand Security Certificates CSR Create CommonName: edge.example.com KeyType: ECDSA-P256',
   ].join('\n'));
   t.match(out, /SecurityAcmeAcceptTermsResult \(status=OK\)[\s\S]*TermsUrl: "https:\/\/ca\.fake\.example\/terms"/);

@@ -5,7 +5,7 @@
 // real etcd is test/cluster/cluster-lock.test.ts (taking and refusing).
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { FakeIssuer } from '../helpers/fake-issuer.js';
+import { FAKE_CA_ACCOUNT, FakeIssuer } from '../helpers/fake-issuer.js';
 import { until } from '../helpers/wait.js';
 import { systemClock } from '../../src/platform/clock.js';
 import type { OrderLock } from '../../src/services/acme/order-lock.js';
@@ -24,10 +24,7 @@ t.test('a lock lost mid-order stops the order; it is released when the order end
   const app = testApp(t, { storage: 'memory', issuer, defaultCas: () => [], orderLock });
   const sh = async (input: string) => (await app.run(input, 'exec')).out;
   await sh([
-    'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
-    'xConfiguration Security Acme Provider: Custom',
-    'xConfiguration Security Acme AdminEmail: admin@example.com',
-    'xCommand Security Acme AcceptTerms Agree: True',
+    ...FAKE_CA_ACCOUNT,
     'xCommand Security Certificates CSR Create CommonName: edge.example.com AlternativeNames: "www.example.com" KeyType: ECDSA-P256',
   ].join('\n'));
 

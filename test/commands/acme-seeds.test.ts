@@ -2,7 +2,7 @@
 // appliance in process: the real parser and bus, memory storage, the fake CA on a simulated clock.
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { FakeIssuer } from '../helpers/fake-issuer.js';
+import { FAKE_CA_ACCOUNT, FakeIssuer } from '../helpers/fake-issuer.js';
 import { simClock } from '../helpers/simclock.js';
 import { makeCa, makeLeaf, makeLeafWithoutCn } from '../helpers/pki.js';
 import { wantedAlarms } from '../../src/services/certs/alarms.js';
@@ -21,10 +21,7 @@ async function configured(t: Tap.Test, lifetimeMs = 10 * DAY) {
   const app = testApp(t, { storage: 'memory', issuer, clock, defaultCas: () => [] });
   const sh = async (input: string) => (await app.run(input, 'exec')).out;
   const out = await sh([
-    'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
-    'xConfiguration Security Acme Provider: Custom',
-    'xConfiguration Security Acme AdminEmail: admin@example.com',
-    'xCommand Security Acme AcceptTerms Agree: True',
+    ...FAKE_CA_ACCOUNT,
     'xCommand Security Certificates CSR Create CommonName: edge.example.com KeyType: ECDSA-P256',
   ].join('\n'));
   t.match(out, /SecurityCertificatesCSRCreateResult \(status=OK\)/);
@@ -142,10 +139,7 @@ t.test('Domain Delete lowers the domain\'s ACME alarms and deletes its ACME key 
   const app = testApp(t, { storage, issuer, clock, defaultCas: () => [], acmeLimits: { orderAttempts: 1 } });
   const sh = async (input: string) => (await app.run(input, 'exec')).out;
   await sh([
-    'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
-    'xConfiguration Security Acme Provider: Custom',
-    'xConfiguration Security Acme AdminEmail: admin@example.com',
-    'xCommand Security Acme AcceptTerms Agree: True',
+    ...FAKE_CA_ACCOUNT,
     'xConfiguration Security Acme Scheduler Days: "Mon,Tue,Wed,Thu,Fri,Sat,Sun"',
     'xConfiguration Security Acme Scheduler Mode: On',
     'xCommand Security Certificates Domain Add Name: shop.example.com',

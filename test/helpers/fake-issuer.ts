@@ -32,6 +32,14 @@ function csrPublicKey(csrPem: string): crypto.KeyObject {
 
 export const FAKE_RENEWAL_INFO = 'https://ca.fake.example/renewalInfo';
 
+/** The shell lines that point an appliance at the fake CA and create its account there. */
+export const FAKE_CA_ACCOUNT: readonly string[] = [
+  'xConfiguration Security Acme DirectoryUrl: "https://ca.fake.example/dir"',
+  'xConfiguration Security Acme Provider: Custom',
+  'xConfiguration Security Acme AdminEmail: admin@example.com',
+  'xCommand Security Acme AcceptTerms Agree: True',
+];
+
 export class FakeIssuer implements CertificateIssuer, CaDirectory {
   mode: 'ok' | 'fail' | 'hang' = 'ok';
   readonly issued: { at: number; serial: string; notAfter: number; certId: string }[] = [];
