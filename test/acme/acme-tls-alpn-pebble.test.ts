@@ -5,26 +5,13 @@ import t from 'tap';
 import crypto from 'node:crypto';
 import https from 'node:https';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import acme from 'acme-client';
 import { startPebble, freePort } from '../helpers/pebble.js';
 import { WebListeners } from '../../src/services/tls/listener.js';
-import { ACME_TLS_1 } from '../../src/services/tls/sni.js';
+import { sClient } from '../helpers/served.js';
 import { tlsAlpnChallenge } from '../../src/services/acme/tls-alpn.js';
 import { pickChallenge, type Authz } from '../../src/services/acme/issuer.js';
 import { makeCa, makeLeaf, testLogger } from '../helpers/pki.js';
-
-function sClient(port: number, servername: string): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', servername, '-alpn', ACME_TLS_1], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('close', () => { clearTimeout(timer); resolve(out); });
-    p.stdin.end('Q\n');
-  });
-}
 
 function refused(port: number): Promise<string> {
   return new Promise((resolve) => {

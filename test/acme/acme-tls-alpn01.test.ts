@@ -4,21 +4,8 @@
 // while the server certificate stays on the configured type. Outside an order a validator gets no
 // challenge certificate.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { acmeEnv } from '../helpers/acme-env.js';
-import { ACME_TLS_1 } from '../../src/services/tls/sni.js';
-
-function sClient(port: number, servername: string): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', servername, '-alpn', ACME_TLS_1], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('close', () => { clearTimeout(timer); resolve(out); });
-    p.stdin.end('Q\n');
-  });
-}
+import { sClient } from '../helpers/served.js';
 
 t.test('tls-alpn-01 orders through the shell with port 80 closed', async (t) => {
   const e = await acmeEnv(t, { alpn: true, limits: { orderAttempts: 1 } });
